@@ -1,0 +1,3 @@
+"""mailcatcher-gui: a native desktop mail catcher for developers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,275 @@
+"""Plain value objects shared by the core, the CLI and the UI.
+
+They are frozen dataclasses so a value handed from the writer thread to the
+event loop (or from the core to a Qt model) can never be mutated behind the
+receiver's back. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """What the SMTP session negotiated; recorded per captured message."""
+
+    version: str  # e.g. "TLSv1.3"
+    cipher: str  # e.g. "TLS_AES_256_GCM_SHA384"
+    bits: int | None = None
+    implicit: bool = False  # True for SMTPS (TLS from the first byte), False for STARTTLS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "cipher": self.cipher,
+            "bits": self.bits,
+            "implicit": self.implicit,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> TlsInfo | None:
+        if not data:
+            return None
+        return cls(
+            version=str(data.get("version", "")),
+            cipher=str(data.get("cipher", "")),
+            bits=data.get("bits"),
+            implicit=bool(data.get("implicit", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One message as it arrived, before it is stored.
+
+    ``raw`` is exactly the bytes received after SMTP dot-unstuffing: nothing
+    rewritten, no Received/Return-Path header added. ``transcript`` holds the
+    session's command and reply lines (``"C: ..."`` / ``"S: ..."``) without
+    the DATA payload and with AUTH secrets redacted.
+    """
+
+    raw: bytes
+    envelope_from: str
+    envelope_to: tuple[str, ...]
+    received_at: datetime  # timezone-aware UTC
+    peer: str = ""  # "127.0.0.1:54321"
+    helo: str = ""
+    tls: TlsInfo | None = None
+    auth_user: str | None = None
+    transcript: tuple[str, ...] = ()
+    source: str = "smtp"  # smtp | local | import
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The cheap facts extracted at ingest time (see ``core.summary``).
+
+    Only what the list, the counters and the search index need; the full
+    parse waits until a message is opened.
+    """
+
+    from_: str = ""  # decoded, "Name <addr>" or "addr"
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    subject: str = ""
+    date: datetime | None = None  # the Date: header, if it parses
+    message_id: str = ""
+    has_html: bool = False
+    has_text: bool = False
+    attachments: int = 0
+    attachment_names: tuple[str, ...] = ()
+    snippet: str = ""  # first ~200 chars of the text (or HTML-as-text) body, whitespace folded
+    body_text: str = ""  # text body for the FTS index, capped
+    html_text: str = ""  # HTML stripped to text for the FTS index, capped
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSummary:
+    """One row of the message list. ``to_json`` is the public CLI contract."""
+
+    id: int
+    received_at: datetime
+    envelope_from: str
+    envelope_to: tuple[str, ...]
+    from_: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    message_id: str
+    size: int
+    has_html: bool
+    has_text: bool
+    attachments: int
+    read: bool
+    snippet: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "received_at": self.received_at.isoformat().replace("+00:00", "Z"),
+            "envelope_from": self.envelope_from,
+            "envelope_to": list(self.envelope_to),
+            "from": self.from_,
+            "to": list(self.to),
+            "cc": list(self.cc),
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "size": self.size,
+            "has_html": self.has_html,
+            "has_text": self.has_text,
+            "attachments": self.attachments,
+            "read": self.read,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A summary row plus the raw bytes and the SMTP session facts."""
+
+    summary: MessageSummary
+    raw: bytes
+    peer: str
+    helo: str
+    tls: TlsInfo | None
+    auth_user: str | None
+    transcript: tuple[str, ...]
+    source: str
+
+    @property
+    def id(self) -> int:
+        return self.summary.id
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    name: str
+    value: str  # decoded (RFC 2047), unfolded
+    raw: str  # as in the message (surrogateescape-decoded bytes), folding kept
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One node of the MIME tree, flattened in document order.
+
+    ``part_id`` is IMAP-style ("1", "1.2", "1.2.1"); the root is "0" for a
+    single-part message and its children are "1", "2", ...; ``depth`` lets a
+    view indent without rebuilding a tree.
+    """
+
+    part_id: str
+    depth: int
+    content_type: str
+    charset: str | None
+    transfer_encoding: str | None
+    size: int  # decoded payload size in bytes (0 for multiparts)
+    filename: str | None = None
+    content_id: str | None = None
+    disposition: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "part_id": self.part_id,
+            "depth": self.depth,
+            "content_type": self.content_type,
+            "charset": self.charset,
+            "transfer_encoding": self.transfer_encoding,
+            "size": self.size,
+            "filename": self.filename,
+            "content_id": self.content_id,
+            "disposition": self.disposition,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    index: int  # 0-based, stable for a given raw message
+    filename: str  # decoded (RFC 2047/2231); a generated name if the part had none
+    content_type: str
+    size: int
+    sha256: str
+    content_id: str | None  # without the angle brackets
+    inline: bool
+    part_id: str
+    data: bytes = field(repr=False, default=b"")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "content_id": self.content_id,
+            "inline": self.inline,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """The full parse of a raw message, built when a message is opened."""
+
+    headers: tuple[Header, ...]
+    text: str | None
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    parts: tuple[Part, ...]
+    defects: tuple[str, ...]
+
+    def header(self, name: str) -> str | None:
+        """The first decoded value of header ``name`` (case-insensitive)."""
+        lname = name.lower()
+        for h in self.headers:
+            if h.name.lower() == lname:
+                return h.value
+        return None
+
+    def attachment_by_cid(self, content_id: str) -> Attachment | None:
+        cid = content_id.strip().strip("<>")
+        for a in self.attachments:
+            if a.content_id and a.content_id == cid:
+                return a
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedMessage:
+    """What the viewer and ``messages show`` get: storage facts + full parse."""
+
+    stored: StoredMessage
+    parsed: ParsedMessage
+
+    @property
+    def id(self) -> int:
+        return self.stored.summary.id
+
+
+# ---- events emitted by the Mailbox (plain Python; the Qt bridge re-emits them) ----
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesAdded:
+    summaries: tuple[MessageSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesDeleted:
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesChanged:
+    """Flags changed (read/unread) for these ids."""
+
+    ids: tuple[int, ...]
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxCleared:
+    pass
+
+
+MailboxEvent = MessagesAdded | MessagesDeleted | MessagesChanged | MailboxCleared

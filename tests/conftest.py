@@ -22,15 +22,12 @@ CORPUS_DIR = REPO.parent / "shared" / "corpus"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Custom URL schemes must be registered before QApplication exists, and
-    # pytest-qt creates it lazily in the first test that needs it.
-    try:
-        from mailcatcher_gui.ui.web.schemes import register_url_schemes
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"mailcatcher_gui.ui.web.schemes", "PySide6.QtWebEngineCore"}:
-            raise
-    else:
-        register_url_schemes()
+    # The app's own pre-QApplication steps (shared GL contexts, custom URL
+    # schemes): pytest-qt creates the QApplication lazily in the first test
+    # that needs it, so this is the last moment to do them.
+    from mailcatcher_gui.app import prepare_webengine
+
+    prepare_webengine()
 
 
 def corpus_files() -> list[Path]:

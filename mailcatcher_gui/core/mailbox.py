@@ -51,12 +51,19 @@ _MAX_BATCH = 256
 
 
 class _WriteResult:
-    __slots__ = ("ids", "summaries", "pruned")
+    """One waiter's share of a committed batch.
 
-    def __init__(self, ids: list[int], summaries: list[MessageSummary], pruned: list[int]):
-        self.ids = ids
-        self.summaries = summaries
+    ``pruned`` is what retention removed in that transaction; only the first
+    waiter of the batch announces it (``announces_pruned``), but every waiter
+    needs it to leave out a message pruned within its own batch.
+    """
+
+    __slots__ = ("summary", "pruned", "announces_pruned")
+
+    def __init__(self, summary: MessageSummary, pruned: frozenset[int], announces_pruned: bool):
+        self.summary = summary
         self.pruned = pruned
+        self.announces_pruned = announces_pruned
 
 
 class Mailbox:
@@ -110,13 +117,13 @@ class Mailbox:
         """Store ``capture`` durably and return its id; raises if it was not committed."""
         result: _WriteResult = await asyncio.wrap_future(self.submit(capture))
         self._announce(result)
-        return result.ids[0]
+        return result.summary.id
 
     def accept_sync(self, capture: Capture) -> int:
         """Blocking variant for scripts, imports and the CLI."""
         result: _WriteResult = self.submit(capture).result()
         self._announce(result)
-        return result.ids[0]
+        return result.summary.id
 
     def accept_many_sync(self, captures: Iterable[Capture]) -> list[int]:
         """Queue many captures at once so they share transactions (imports)."""
@@ -125,13 +132,16 @@ class Mailbox:
         for fut in futures:
             result: _WriteResult = fut.result()
             self._announce(result)
-            ids.extend(result.ids)
+            ids.append(result.summary.id)
         return ids
 
     def _announce(self, result: _WriteResult) -> None:
-        if result.pruned:
-            self._emit(MessagesDeleted(tuple(result.pruned)))
-        self._emit(MessagesAdded(tuple(result.summaries)))
+        if result.pruned and result.announces_pruned:
+            self._emit(MessagesDeleted(tuple(sorted(result.pruned))))
+        # Retention may prune a message of the very batch that added it (a
+        # limit smaller than a burst); such a message is never announced.
+        if result.summary.id not in result.pruned:
+            self._emit(MessagesAdded((result.summary,)))
 
     def _write_loop(self) -> None:
         while True:
@@ -165,9 +175,9 @@ class Mailbox:
             for _, fut in live:
                 fut.set_exception(exc)
             return
-        # Pruned ids are reported once, with the first message of the batch.
+        gone = frozenset(pruned)
         for i, ((_, fut), summary) in enumerate(zip(live, summaries, strict=True)):
-            fut.set_result(_WriteResult([summary.id], [summary], pruned if i == 0 else []))
+            fut.set_result(_WriteResult(summary, gone, announces_pruned=i == 0))
 
     # ---- reads (no side effects) ---------------------------------------
 
@@ -221,11 +231,19 @@ class Mailbox:
 
     # ---- lifecycle -----------------------------------------------------
 
-    def close(self) -> None:
-        """Finish queued writes, stop the writer, close the store."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish queued writes, stop the writer, close the store.
+
+        The wait is bounded: a writer stuck on a pathological message must
+        not turn SIGTERM into a hang. Anything still queued then was never
+        acknowledged with a 250, so nothing promised is lost.
+        """
         if self._closed:
             return
         self._closed = True
         self._queue.put(None)
-        self._writer.join()
+        self._writer.join(timeout)
+        if self._writer.is_alive():
+            log.error("mailbox writer did not finish within %.0f s; closing anyway", timeout)
+            return
         self._store.close()

@@ -1,0 +1,342 @@
+"""The search box language, compiled to an SQL ``WHERE`` fragment.
+
+Syntax (terms are separated by whitespace and all must match):
+
+=====================  ==========================================================
+``invo``               a word anywhere (subject, addresses, text and HTML body,
+                       attachment names), matched as a *prefix*: finds "invoice"
+                       (a final one-letter word is matched whole, see below)
+``"weekly report"``    an exact phrase (no prefix matching)
+``from:alice``         header From or envelope sender (``from:alice@example.com``)
+``to:bob+tag@x.org``   header To or Cc, or any envelope recipient
+``subject:Grüße``      the subject
+``has:attachment``     at least one attachment (also ``has:attachments``);
+                       ``has:html`` / ``has:text`` for the body kinds
+``is:read``            read / ``is:unread``
+``after:2024-05-01``   received on or after that day (00:00 UTC, inclusive)
+``before:2024-05-02``  received before that day (00:00 UTC, exclusive)
+``-term``              negates any term: ``-from:bob``, ``-"some phrase"``,
+                       ``-has:attachment``
+=====================  ==========================================================
+
+So ``after:D before:E`` covers the days D up to, not including, E (the Gmail
+convention), and ``after:D before:D+1`` is exactly day D. Operator names and the
+values of ``has:``/``is:`` are case-insensitive. ``from:``/``to:``/``subject:``
+take a word (prefix-matched) or a quoted phrase: ``subject:"status report"``.
+
+Bare words made only of punctuation ("-", "&", "...") are skipped, as the
+index has no words for them; a search made only of such words, a quoted
+phrase or operator value without a letter or digit, an unknown ``name:``, an
+unterminated quote, an empty operator value or a bad date raise ``QueryError``.
+
+Word matching is the FTS5 ``unicode61`` tokenizer's: case-insensitive, accents
+ignored ("resume" finds "résumé"), and punctuation separates words, so
+``alice@example.com`` is searched as the adjacent words alice, example, com
+(it also matches "alice.example.com"; that looseness is what lets
+``from:example.com`` find a whole domain). Unquoted values match their last
+word as a prefix, except a one-character last word, which would match nearly
+every message (slowly) and so is matched as a whole word.
+
+Chinese, Japanese and Korean text has no spaces between words, so
+``index_text`` puts every CJK character in its own token both when indexing
+and when querying; a CJK word then matches wherever its characters appear
+consecutively (Thai and other unspaced scripts are not split).
+
+Every piece of user input reaches SQLite as a bound parameter, and text bound
+for FTS5 ``MATCH`` is always inside a double-quoted FTS5 string (quotes
+doubled), so no input can produce an SQL or FTS5 syntax error. What the
+language cannot mean raises ``QueryError`` with a sentence for the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+__all__ = [
+    "CompiledQuery",
+    "QueryError",
+    "Term",
+    "compile_query",
+    "index_text",
+    "parse_query",
+]
+
+FTS_TABLE = "messages_fts"
+
+# Which FTS5 columns a text operator searches; None = every column.
+_TEXT_FIELDS: dict[str, str | None] = {
+    "text": None,
+    "from": "from_addr",
+    "to": "to_addr",
+    "subject": "subject",
+}
+_FLAG_SQL: dict[tuple[str, str], str] = {
+    ("has", "attachment"): "m.attachments > 0",
+    ("has", "attachments"): "m.attachments > 0",
+    ("has", "html"): "m.has_html = 1",
+    ("has", "text"): "m.has_text = 1",
+    ("is", "read"): "m.read = 1",
+    ("is", "unread"): "m.read = 0",
+}
+_OPERATORS = ("from", "to", "subject", "has", "is", "before", "after")
+
+# Caps that keep a pasted novel from building an expression SQLite refuses
+# (its expression depth limit is 1000) or a MATCH that takes seconds.
+MAX_QUERY_LENGTH = 4000
+MAX_TERMS = 64
+
+_OPERATOR_RE = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_WORD_RE = re.compile(r"[^\W_]+")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Scripts written without spaces between words: Han (incl. extensions and
+# compatibility ideographs), Hiragana, Katakana (+ half-width), Bopomofo, Hangul.
+_CJK_RE = re.compile(
+    "(["
+    "\u2e80-\u2fdf"
+    "\u3040-\u30ff"
+    "\u3100-\u312f"
+    "\u3190-\u31ff"
+    "\u3400-\u4dbf"
+    "\u4e00-\u9fff"
+    "\uac00-\ud7af"
+    "\uf900-\ufaff"
+    "\uff66-\uff9f"
+    "\U00020000-\U0003134f"
+    "])"
+)
+
+
+class QueryError(ValueError):
+    """The search text cannot be understood; ``str(e)`` is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One parsed search term.
+
+    ``field`` is ``"text"`` for a bare word or phrase, otherwise the operator
+    name. ``phrase`` is True when the value was quoted (exact, no prefix match).
+    """
+
+    field: str
+    value: str
+    negated: bool = False
+    phrase: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """An SQL boolean expression over ``messages AS m`` and its parameters.
+
+    ``where`` and ``probe_where`` mean the same and take the same ``params``;
+    they differ only in the plan they steer SQLite to. ``where`` lets the
+    full-text matches drive the query (one row lookup per match: best for
+    ``count`` and for rare words). ``probe_where`` makes SQLite walk the
+    ``ORDER BY`` index and only *probe* the set of matches, so a page of a
+    common word costs a few hundred index steps instead of a lookup per
+    match; use it for ``ORDER BY ... LIMIT`` pages. ``match_only`` is the FTS5
+    expression when the query is nothing but positive text terms: then the
+    count can be taken from the FTS table alone.
+    """
+
+    where: str
+    params: tuple[object, ...]
+    probe_where: str = ""
+    match_only: str | None = None
+
+
+def index_text(text: str) -> str:
+    """``text`` as handed to the FTS5 tokenizer: CJK characters become separate tokens.
+
+    The store applies this to everything it indexes and the compiler to every
+    searched value, so both sides agree on the tokens.
+    """
+    if _CJK_RE.search(text) is None:
+        return text
+    return _CJK_RE.sub(r" \1 ", text)
+
+
+def parse_query(text: str | None) -> tuple[Term, ...]:
+    """Split ``text`` into terms. Raises ``QueryError`` for anything malformed."""
+    if text is None:
+        return ()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"The search is too long (over {MAX_QUERY_LENGTH} characters).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QueryError("The search contains characters that are not valid Unicode.") from None
+    # NUL ends a string for FTS5's parser; it is no word character anyway.
+    text = text.replace("\x00", " ")
+    raw_terms = _split_terms(text)
+    if len(raw_terms) > MAX_TERMS:
+        raise QueryError(f"The search has too many terms (more than {MAX_TERMS}).")
+    terms = [t for t in map(_parse_term, raw_terms) if t is not None]
+    if raw_terms and not terms:
+        raise QueryError(f"{text.strip()!r} has no letters or digits to search for.")
+    return tuple(terms)
+
+
+def compile_query(text: str | None) -> CompiledQuery:
+    """Compile search text to ``CompiledQuery``; an empty search matches everything."""
+    clauses: list[str] = []
+    params: list[object] = []
+    match_all: list[str] = []  # FTS expressions that must match
+    match_none: list[str] = []  # FTS expressions that must not match
+    for term in parse_query(text):
+        if term.field in _TEXT_FIELDS:
+            (match_none if term.negated else match_all).append(_fts_expression(term))
+            continue
+        if term.field in ("before", "after"):
+            op = "<" if term.field == "before" else ">="
+            sql, value = f"m.received_at {op} ?", _day_start_micros(term)
+            params.append(value)
+        else:
+            sql = _FLAG_SQL[(term.field, term.value)]
+        clauses.append(f"NOT ({sql})" if term.negated else f"({sql})")
+    match_only = None
+    probes = list(clauses)
+    if match_all:
+        expression = " AND ".join(match_all)
+        subquery = f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+        clauses.append(f"m.id IN {subquery}")
+        probes.append(f"+m.id IN {subquery}")  # unary + : no index on id for this term
+        params.append(expression)
+        if not clauses[:-1] and not match_none:
+            match_only = expression
+    if match_none:
+        clause = f"m.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+        clauses.append(clause)
+        probes.append(clause)
+        params.append(" OR ".join(match_none))
+    return CompiledQuery(
+        where=" AND ".join(clauses) or "1",
+        params=tuple(params),
+        probe_where=" AND ".join(probes) or "1",
+        match_only=match_only,
+    )
+
+
+# ---- parsing ------------------------------------------------------------
+
+
+def _split_terms(text: str) -> list[str]:
+    """Whitespace-separated terms; whitespace inside double quotes does not split."""
+    terms: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            current.append(ch)
+        elif ch.isspace() and not quoted:
+            if current:
+                terms.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if quoted:
+        raise QueryError(f'Unterminated quote in {"".join(current)!r}: add the closing ".')
+    if current:
+        terms.append("".join(current))
+    return terms
+
+
+def _parse_term(raw: str) -> Term | None:
+    """One term, or None for a bare word that is only punctuation ("-", "&")."""
+    negated = raw.startswith("-")
+    body = raw[1:] if negated else raw
+    if not body:
+        return None  # a lone "-", as in "invoice - bob"
+    field = "text"
+    value = body
+    m = _OPERATOR_RE.fullmatch(body)
+    if m is not None:
+        name = m.group(1).lower()
+        if name not in _OPERATORS:
+            raise QueryError(
+                f"Unknown search operator '{m.group(1)}:'. Known: "
+                + ", ".join(f"{op}:" for op in _OPERATORS)
+                + f'. To search for the text itself, quote it: "{body}"'
+            )
+        field, value = name, m.group(2)
+    phrase = '"' in value
+    value = value.replace('"', "")
+    if field in _TEXT_FIELDS:
+        if not value.strip():
+            if field == "text":
+                raise QueryError("Empty quotes: put the phrase to search for between them.")
+            raise QueryError(f"'{field}:' needs a value, e.g. {field}:alice.")
+        if not _has_word_characters(value):
+            if field == "text" and not phrase:
+                return None  # "Tom & Jerry": the "&" cannot be searched for anyway
+            raise QueryError(f"{value!r} has no letters or digits to search for.")
+        return Term(field, value, negated, phrase)
+    value = value.strip()
+    if not value:
+        raise QueryError(f"'{field}:' needs a value, e.g. {_EXAMPLES[field]}.")
+    if field in ("has", "is"):
+        value = value.lower()
+        if (field, value) not in _FLAG_SQL:
+            allowed = " or ".join(f"{f}:{v}" for f, v in _FLAG_SQL if f == field)
+            raise QueryError(f"Unknown value '{field}:{value}'; use {allowed}.")
+        return Term(field, value, negated, phrase)
+    if _DATE_RE.fullmatch(value) is None:
+        raise QueryError(f"'{field}:{value}' is not a date; write it as YYYY-MM-DD.")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"'{field}:{value}' is not a valid calendar date.") from None
+    return Term(field, value, negated, phrase)
+
+
+_EXAMPLES = {
+    "has": "has:attachment",
+    "is": "is:unread",
+    "before": "before:2024-05-01",
+    "after": "after:2024-05-01",
+}
+
+
+def _has_word_characters(value: str) -> bool:
+    """Whether the tokenizer can find a word in ``value``.
+
+    In ASCII only letters and digits are word characters; beyond ASCII we
+    assume yes and let FTS5 decide (a punctuation-only phrase simply matches
+    nothing there).
+    """
+    return any(ch.isalnum() or ord(ch) > 127 for ch in value)
+
+
+# ---- compiling ----------------------------------------------------------
+
+
+def _fts_expression(term: Term) -> str:
+    """One term as an FTS5 expression: an optional column filter and a quoted string."""
+    text = index_text(term.value)
+    quoted = '"' + text.replace('"', '""') + '"'
+    if not term.phrase and _prefix_worthy(text):
+        quoted += " *"  # the last word is a prefix: "invo" finds invoice
+    column = _TEXT_FIELDS[term.field]
+    return f"({column} : {quoted})" if column else f"({quoted})"
+
+
+def _prefix_worthy(text: str) -> bool:
+    """Whether the last word is long enough to be matched as a prefix.
+
+    A one-character prefix ("i*") matches nearly every message and costs
+    hundreds of milliseconds at 100,000 messages, so a final one-character word
+    is matched as a whole word; the next keystroke turns prefix matching on.
+    """
+    words = _WORD_RE.findall(text)
+    return bool(words) and len(words[-1]) > 1
+
+
+def _day_start_micros(term: Term) -> int:
+    day = date.fromisoformat(term.value)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return (start - _EPOCH) // timedelta(microseconds=1)

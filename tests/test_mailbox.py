@@ -1,0 +1,140 @@
+"""The Mailbox service: durable accept, events after commit, explicit flags."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from mailcatcher_gui.core.mailbox import Mailbox
+from mailcatcher_gui.core.models import (
+    Capture,
+    MailboxCleared,
+    MessagesAdded,
+    MessagesChanged,
+    MessagesDeleted,
+)
+from mailcatcher_gui.core.store import Store
+
+
+def _capture(n: int) -> Capture:
+    raw = (
+        f"From: Sender {n} <s{n}@example.com>\r\nTo: r@example.com\r\n"
+        f"Subject: message {n}\r\n\r\nbody {n}\r\n"
+    ).encode()
+    return Capture(
+        raw=raw,
+        envelope_from=f"s{n}@example.com",
+        envelope_to=("r@example.com", "hidden@example.com"),
+        received_at=datetime.now(UTC),
+    )
+
+
+def test_accept_commits_before_returning_and_then_announces(tmp_path):
+    store = Store(tmp_path / "m.sqlite3")
+    mailbox = Mailbox(store)
+    events = []
+
+    def on_event(event):
+        # When the event fires, a separate connection must already see the row.
+        if isinstance(event, MessagesAdded):
+            with sqlite3.connect(tmp_path / "m.sqlite3") as conn:
+                (n,) = conn.execute("select count(*) from messages").fetchone()
+            events.append((event, n))
+
+    mailbox.subscribe(on_event)
+
+    async def scenario():
+        return await asyncio.gather(*(mailbox.accept(_capture(i)) for i in range(50)))
+
+    ids = asyncio.run(scenario())
+    try:
+        assert len(set(ids)) == 50
+        assert [e.summaries[0].id for e, _ in events] == ids
+        assert all(n >= 1 for _, n in events)
+        assert mailbox.count() == 50
+        opened = mailbox.get(ids[7])
+        assert opened.stored.raw == _capture(7).raw
+        assert opened.parsed.header("Subject") == "message 7"
+        assert opened.stored.summary.envelope_to == ("r@example.com", "hidden@example.com")
+    finally:
+        mailbox.close()
+
+
+def test_reads_have_no_side_effects_and_flags_are_explicit(mailbox):
+    events = []
+    mailbox.subscribe(events.append)
+    mid = mailbox.accept_sync(_capture(1))
+    mailbox.get(mid)
+    mailbox.list()
+    assert mailbox.summary(mid).read is False
+    assert mailbox.unread_count() == 1
+    mailbox.mark_read([mid])
+    mailbox.mark_read([mid])  # no change, no second event
+    assert mailbox.summary(mid).read is True
+    assert [type(e) for e in events] == [MessagesAdded, MessagesChanged]
+    assert events[1] == MessagesChanged((mid,), True)
+    assert mailbox.delete([mid, 9999]) == [mid]
+    mailbox.accept_sync(_capture(2))
+    assert mailbox.clear() == 1
+    assert isinstance(events[-1], MailboxCleared)
+    assert isinstance(events[2], MessagesDeleted)
+
+
+def test_retention_prunes_oldest_and_announces_it(tmp_path):
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"), max_messages=3)
+    events = []
+    mailbox.subscribe(events.append)
+    try:
+        ids = [mailbox.accept_sync(_capture(i)) for i in range(5)]
+        assert mailbox.count() == 3
+        assert [s.id for s in mailbox.list()] == ids[:1:-1]
+        deleted = [i for e in events if isinstance(e, MessagesDeleted) for i in e.ids]
+        assert deleted == ids[:2]
+    finally:
+        mailbox.close()
+
+
+def test_a_batch_larger_than_retention_never_announces_what_it_pruned(tmp_path):
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"), max_messages=2)
+    added = []
+    mailbox.subscribe(lambda e: added.extend(isinstance(e, MessagesAdded) and e.summaries or ()))
+    try:
+        ids = mailbox.accept_many_sync(_capture(i) for i in range(20))
+        remaining = {s.id for s in mailbox.list()}
+        assert len(remaining) == 2
+        assert remaining <= set(ids)
+        # Whatever was announced as added and not later deleted is what remains.
+        assert remaining <= {s.id for s in added}
+    finally:
+        mailbox.close()
+
+
+def test_storage_failure_reaches_the_caller_and_the_writer_survives(tmp_path):
+    store = Store(tmp_path / "m.sqlite3")
+    mailbox = Mailbox(store)
+    try:
+        good = mailbox.accept_sync(_capture(1))
+        with sqlite3.connect(tmp_path / "m.sqlite3") as conn:
+            conn.execute(
+                "create trigger refuse before insert on messages begin "
+                "select raise(abort, 'disk says no'); end"
+            )
+        with pytest.raises(Exception, match="disk says no"):
+            mailbox.accept_sync(_capture(2))
+        with sqlite3.connect(tmp_path / "m.sqlite3") as conn:
+            conn.execute("drop trigger refuse")
+        later = mailbox.accept_sync(_capture(3))
+        assert later > good
+        assert mailbox.count() == 2
+    finally:
+        mailbox.close()
+
+
+def test_closed_mailbox_refuses_new_work(tmp_path):
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"))
+    mailbox.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        mailbox.accept_sync(_capture(1))

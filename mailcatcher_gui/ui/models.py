@@ -1,0 +1,512 @@
+"""The message list model: a window onto the store, never the whole table.
+
+A mail catcher left running for a week can hold 100,000 messages, so the
+model keeps only a count and a bounded cache of rows. A row is fetched from
+the store a page at a time (``LIMIT/OFFSET`` in the store's own sort order)
+the first time a view asks for it; the cache is trimmed around the rows in
+use. Row numbers are positions in the store's ordering, so the store is the
+single source of truth and the model can never drift from it for long:
+
+* Read/unread changes patch cached rows in place (``dataChanged``).
+* A user's delete removes exactly the known rows (``beginRemoveRows``).
+* New mail is not inserted message by message: events only mark the model
+  dirty and a short timer coalesces a burst into one ``beginInsertRows(0..n)``
+  after re-counting the store. With the default newest-first order new
+  mail *is* at the top, so selection and scroll anchoring are exact; for any
+  other order the view re-finds its selected message by id afterwards.
+
+The view owns selection-by-id; the model offers ``id_at`` and ``row_of_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from email.utils import getaddresses, parseaddr
+from enum import IntEnum
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QFont, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from ..core.mailbox import Mailbox
+from ..core.models import MessageSummary
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent.parent / "resources"
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    ATTACHMENT = 0
+    FROM = 1
+    TO = 2
+    SUBJECT = 3
+    RECEIVED = 4
+    SIZE = 5
+
+
+COLUMN_TITLES = {
+    Column.ATTACHMENT: "",
+    Column.FROM: "From",
+    Column.TO: "To",
+    Column.SUBJECT: "Subject",
+    Column.RECEIVED: "Received",
+    Column.SIZE: "Size",
+}
+
+#: Column -> the store's sort key (see ``Store.list``).
+SORT_KEYS = {
+    Column.ATTACHMENT: "attachments",
+    Column.FROM: "from",
+    Column.TO: "to",
+    Column.SUBJECT: "subject",
+    Column.RECEIVED: "received_at",
+    Column.SIZE: "size",
+}
+
+#: Role carrying the message id of a row (int).
+IdRole = Qt.ItemDataRole.UserRole + 1
+#: Role carrying the whole ``MessageSummary`` of a row.
+SummaryRole = Qt.ItemDataRole.UserRole + 2
+
+DEFAULT_SORT = "received_at"
+
+
+# ---- display formatting --------------------------------------------------------
+
+
+def format_size(size: int) -> str:
+    """Bytes as a short human string: ``"512 B"``, ``"4.2 KB"``, ``"13 MB"``."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            if unit == "B":
+                return f"{int(value)} B"
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def format_received(when: datetime, now: datetime | None = None) -> str:
+    """A short, relative-feeling timestamp in local time.
+
+    Today: ``"14:03"``; the last week: ``"Tue 14:03"``; this year: ``"5 Mar"``;
+    older: ``"2023-03-05"``. The tooltip carries the full timestamp.
+    """
+    local = when.astimezone()
+    now_local = (now or datetime.now(local.tzinfo)).astimezone(local.tzinfo)
+    if local.date() == now_local.date():
+        return local.strftime("%H:%M")
+    if now_local - local < timedelta(days=6) and local <= now_local:
+        return local.strftime("%a %H:%M")
+    if local.year == now_local.year:
+        return f"{local.day} {local.strftime('%b')}"
+    return local.strftime("%Y-%m-%d")
+
+
+def display_address(value: str) -> str:
+    """The display name of ``"Name <addr>"`` (or the address when there is none)."""
+    name, addr = parseaddr(value)
+    return (name or addr or value).strip()
+
+
+def display_addresses(values: Iterable[str]) -> str:
+    values = list(values)
+    try:
+        pairs = getaddresses(values)
+    except Exception:  # noqa: BLE001 - display only; fall back to the raw text
+        return ", ".join(values)
+    names = [(name or addr).strip() for name, addr in pairs if name or addr]
+    return ", ".join(names) if names else ", ".join(values)
+
+
+def _ranges(rows: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted rows -> contiguous (first, last) ranges."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+# ---- the model -------------------------------------------------------------------
+
+
+class MessageListModel(QAbstractTableModel):
+    """Windowed table over ``Mailbox.list`` (see the module docstring)."""
+
+    #: emitted after a coalesced sync with the number of rows added (may be <= 0)
+    synced = Signal(int)
+
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        parent: QObject | None = None,
+        *,
+        page_size: int = 200,
+        max_cached_rows: int = 4000,
+        coalesce_ms: int = 80,
+    ) -> None:
+        super().__init__(parent)
+        self._mailbox = mailbox
+        self.page_size = page_size
+        self.max_cached_rows = max(max_cached_rows, page_size * 4)
+        self._query: str | None = None
+        self._sort = DEFAULT_SORT
+        self._sort_column = Column.RECEIVED
+        self._descending = True
+        self._cache: dict[int, MessageSummary] = {}
+        #: how many pages were read from the store (for tests and diagnostics)
+        self.page_fetches = 0
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(coalesce_ms)
+        self._sync_timer.timeout.connect(self.sync)
+        self._count = self._safe_count()
+        self._bold: QFont | None = None
+        self._clip: QIcon | None = None
+
+    # ---- properties ---------------------------------------------------------
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return self._mailbox
+
+    @property
+    def query(self) -> str | None:
+        return self._query
+
+    @property
+    def sort_key(self) -> str:
+        return self._sort
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
+
+    @property
+    def sort_column(self) -> Column:
+        return self._sort_column
+
+    def new_mail_on_top(self) -> bool:
+        """Whether freshly received mail sorts to row 0 in the current order."""
+        return self._descending and self._sort in ("received_at", "id")
+
+    # ---- Qt model interface ----------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        col = Column(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMN_TITLES[col]
+        if role == Qt.ItemDataRole.DecorationRole and col is Column.ATTACHMENT:
+            return self._clip_icon()
+        if role == Qt.ItemDataRole.ToolTipRole and col is Column.ATTACHMENT:
+            return "Attachments"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col is Column.SIZE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < self._count:
+            return None
+        s = self.summary_at(index.row())
+        if s is None:
+            return None
+        col = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(s, col)
+        if role == Qt.ItemDataRole.FontRole:
+            return self._bold_font() if not s.read else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(s, col)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if col is Column.ATTACHMENT and s.attachments:
+                return self._clip_icon()
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col is Column.SIZE:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col is Column.SUBJECT and not s.subject:
+                return QApplication.palette().brush(QPalette.ColorRole.PlaceholderText)
+            if col in (Column.RECEIVED, Column.SIZE, Column.TO):
+                return QApplication.palette().brush(QPalette.ColorRole.PlaceholderText)
+            return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._display(s, col) or ("has attachments" if s.attachments else "")
+        if role == IdRole:
+            return s.id
+        if role == SummaryRole:
+            return s
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(Column):
+            return
+        key = SORT_KEYS[Column(column)]
+        descending = order == Qt.SortOrder.DescendingOrder
+        if key == self._sort and descending == self._descending:
+            return
+        self.beginResetModel()
+        self._sort = key
+        self._sort_column = Column(column)
+        self._descending = descending
+        self._cache.clear()
+        self._count = self._safe_count()
+        self.endResetModel()
+
+    # ---- row access ------------------------------------------------------------
+
+    def summary_at(self, row: int) -> MessageSummary | None:
+        """The summary shown at ``row``, fetching its page on a cache miss."""
+        if not 0 <= row < self._count:
+            return None
+        s = self._cache.get(row)
+        if s is None and row not in self._cache:
+            self._fetch_page(row)
+            s = self._cache.get(row)
+        return s
+
+    def id_at(self, row: int) -> int | None:
+        s = self.summary_at(row)
+        return s.id if s is not None else None
+
+    def cached_row_of_id(self, message_id: int) -> int | None:
+        for row, s in self._cache.items():
+            if s is not None and s.id == message_id:
+                return row
+        return None
+
+    def row_of_id(self, message_id: int, hint: int | None = None) -> int | None:
+        """Where ``message_id`` is in the current order, or None.
+
+        Looks in the cache, then in the pages around ``hint``; in the default
+        newest-first order it falls back to the store's id list (one query).
+        """
+        row = self.cached_row_of_id(message_id)
+        if row is not None:
+            return row
+        if hint is not None and self._count:
+            hint = min(max(hint, 0), self._count - 1)
+            for probe in (hint, hint - self.page_size, hint + self.page_size):
+                if 0 <= probe < self._count:
+                    self.summary_at(probe)
+            row = self.cached_row_of_id(message_id)
+            if row is not None:
+                return row
+        if self._sort == "received_at" and self._descending:
+            try:
+                ids = self._mailbox.store.ids(self._query)
+            except Exception:  # noqa: BLE001 - a lookup aid, not essential
+                log.exception("listing ids failed")
+                return None
+            try:
+                row = ids.index(message_id)
+            except ValueError:
+                return None
+            return row if row < self._count else None
+        return None
+
+    def _fetch_page(self, row: int) -> None:
+        start = (row // self.page_size) * self.page_size
+        limit = min(self.page_size, self._count - start)
+        try:
+            rows = self._mailbox.list(
+                query=self._query,
+                offset=start,
+                limit=limit,
+                sort=self._sort,
+                descending=self._descending,
+            )
+        except Exception:  # noqa: BLE001 - a failed read must not take the view down
+            log.exception("reading messages %d..%d failed", start, start + limit)
+            rows = []
+        self.page_fetches += 1
+        self._trim_cache(row)
+        for i in range(limit):
+            # Rows the store no longer has (deleted meanwhile) cache as None
+            # until the pending sync shrinks the model.
+            self._cache[start + i] = rows[i] if i < len(rows) else None
+
+    def _trim_cache(self, around: int) -> None:
+        if len(self._cache) + self.page_size <= self.max_cached_rows:
+            return
+        keep = self.max_cached_rows // 2
+        self._cache = {r: s for r, s in self._cache.items() if abs(r - around) < keep}
+
+    # ---- changes -----------------------------------------------------------------
+
+    def set_query(self, query: str | None) -> None:
+        """Filter by the store's search syntax; raises ``QueryError`` and leaves
+        the model untouched when the query is invalid."""
+        q = (query or "").strip() or None
+        count = self._mailbox.count(q)  # validates before anything changes
+        self.beginResetModel()
+        self._query = q
+        self._count = count
+        self._cache.clear()
+        self._sync_timer.stop()
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Drop everything cached and re-count (e.g. after an import)."""
+        self.beginResetModel()
+        self._cache.clear()
+        self._count = self._safe_count()
+        self._sync_timer.stop()
+        self.endResetModel()
+
+    def on_messages_added(self, summaries: Sequence[MessageSummary] = ()) -> None:
+        self.schedule_sync()
+
+    def on_messages_deleted(self, ids: Sequence[int]) -> None:
+        wanted = set(ids)
+        rows = sorted(r for r, s in self._cache.items() if s is not None and s.id in wanted)
+        for first, last in reversed(_ranges(rows)):
+            n = last - first + 1
+            self.beginRemoveRows(QModelIndex(), first, last)
+            self._count -= n
+            self._cache = {
+                (r if r < first else r - n): s
+                for r, s in self._cache.items()
+                if not first <= r <= last
+            }
+            self.endRemoveRows()
+        # Deleted rows we had not cached (or retention pruning) are found by
+        # re-counting, like new mail.
+        self.schedule_sync()
+
+    def on_messages_changed(self, ids: Sequence[int], read: bool) -> None:
+        wanted = set(ids)
+        rows = []
+        for r, s in self._cache.items():
+            if s is not None and s.id in wanted and s.read != read:
+                self._cache[r] = replace(s, read=read)
+                rows.append(r)
+        for first, last in _ranges(sorted(rows)):
+            self.dataChanged.emit(
+                self.index(first, 0),
+                self.index(last, len(Column) - 1),
+                [Qt.ItemDataRole.FontRole, Qt.ItemDataRole.DisplayRole],
+            )
+
+    def on_mailbox_cleared(self) -> None:
+        self.refresh()
+
+    def schedule_sync(self) -> None:
+        """Coalesce: one sync per ``coalesce_ms`` however many events arrive."""
+        if not self._sync_timer.isActive():
+            self._sync_timer.start()
+
+    def sync_pending(self) -> bool:
+        return self._sync_timer.isActive()
+
+    def sync(self) -> None:
+        """Bring the row count in line with the store in one structural change.
+
+        Growth is announced as rows inserted at the top (exact for the
+        newest-first order), shrinkage as rows removed at the end; the cache
+        is dropped so every visible row is re-read from the store.
+        """
+        self._sync_timer.stop()
+        new_count = self._safe_count()
+        delta = new_count - self._count
+        if delta > 0:
+            self.beginInsertRows(QModelIndex(), 0, delta - 1)
+            self._count = new_count
+            self._cache.clear()
+            self.endInsertRows()
+        elif delta < 0:
+            self.beginRemoveRows(QModelIndex(), new_count, self._count - 1)
+            self._count = new_count
+            self._cache.clear()
+            self.endRemoveRows()
+        else:
+            self._cache.clear()
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(Column) - 1))
+        self.synced.emit(delta)
+
+    def _safe_count(self) -> int:
+        try:
+            return self._mailbox.count(self._query)
+        except Exception:  # noqa: BLE001 - keep the window alive; the log says why
+            log.exception("counting messages failed")
+            return 0
+
+    # ---- presentation ---------------------------------------------------------------
+
+    def _display(self, s: MessageSummary, col: Column) -> str:
+        if col is Column.ATTACHMENT:
+            return ""
+        if col is Column.FROM:
+            return display_address(s.from_) if s.from_ else s.envelope_from or "(unknown sender)"
+        if col is Column.TO:
+            return display_addresses(s.to) if s.to else ", ".join(s.envelope_to)
+        if col is Column.SUBJECT:
+            return " ".join(s.subject.split()) if s.subject else "(no subject)"
+        if col is Column.RECEIVED:
+            return format_received(s.received_at)
+        return format_size(s.size)
+
+    def _tooltip(self, s: MessageSummary, col: Column) -> str | None:
+        if col is Column.ATTACHMENT:
+            if not s.attachments:
+                return None
+            return f"{s.attachments} attachment" + ("s" if s.attachments != 1 else "")
+        if col is Column.FROM:
+            return s.from_ or s.envelope_from
+        if col is Column.TO:
+            return "\n".join(s.to) if s.to else "\n".join(s.envelope_to)
+        if col is Column.SUBJECT:
+            return s.subject or None
+        if col is Column.RECEIVED:
+            return s.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        return f"{s.size:,} bytes"
+
+    def _bold_font(self) -> QFont:
+        if self._bold is None:
+            self._bold = QFont(QApplication.font())
+            self._bold.setBold(True)
+        return self._bold
+
+    def _clip_icon(self) -> QIcon:
+        if self._clip is None:
+            self._clip = QIcon(str(ASSETS / "paperclip.svg"))
+        return self._clip

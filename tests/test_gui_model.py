@@ -1,0 +1,245 @@
+"""The windowed message list model over a real store (offscreen Qt)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from gui_helpers import capture, fill_store
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QApplication
+
+from mailcatcher_gui.core.search import QueryError
+from mailcatcher_gui.ui.bridge import MailboxBridge
+from mailcatcher_gui.ui.message_list import MessageTable
+from mailcatcher_gui.ui.models import (
+    Column,
+    IdRole,
+    MessageListModel,
+    SummaryRole,
+    display_address,
+    display_addresses,
+    format_received,
+    format_size,
+)
+
+pytestmark = pytest.mark.gui
+
+
+def connect(model: MessageListModel, bridge: MailboxBridge) -> None:
+    bridge.messagesAdded.connect(model.on_messages_added)
+    bridge.messagesDeleted.connect(model.on_messages_deleted)
+    bridge.messagesChanged.connect(model.on_messages_changed)
+    bridge.mailboxCleared.connect(model.on_mailbox_cleared)
+
+
+@pytest.fixture
+def bridge(qapp, mailbox):
+    b = MailboxBridge(mailbox)
+    yield b
+    b.close()
+
+
+# ---- formatting --------------------------------------------------------------------
+
+
+def test_format_size_is_short_and_human():
+    assert format_size(0) == "0 B"
+    assert format_size(512) == "512 B"
+    assert format_size(1536) == "1.5 KB"
+    assert format_size(200 * 1024) == "200 KB"
+    assert format_size(25 * 1024 * 1024) == "25 MB"
+    assert format_size(3 * 1024**3) == "3.0 GB"
+
+
+def test_format_received_is_relative():
+    now = datetime(2025, 6, 18, 15, 0, tzinfo=UTC).astimezone()
+    today = now.replace(hour=9, minute=5)
+    assert format_received(today, now) == "09:05"
+    three_days = now - timedelta(days=3)
+    assert format_received(three_days, now) == three_days.strftime("%a %H:%M")
+    months = now - timedelta(days=100)
+    assert format_received(months, now) == f"{months.day} {months.strftime('%b')}"
+    old = now.replace(year=2021)
+    assert format_received(old, now) == old.strftime("%Y-%m-%d")
+
+
+def test_display_address_prefers_the_name():
+    assert display_address('"Alice Example" <alice@example.com>') == "Alice Example"
+    assert display_address("bob@example.com") == "bob@example.com"
+    assert display_addresses(["A <a@x.org>", "b@x.org"]) == "A, b@x.org"
+
+
+# ---- the Qt model contract ----------------------------------------------------------------
+
+
+def test_empty_model_passes_the_model_tester(qtmodeltester, mailbox):
+    model = MessageListModel(mailbox)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 0
+    assert model.columnCount() == len(Column)
+    assert model.data(model.index(0, 0)) is None
+
+
+def test_populated_model_passes_the_model_tester_while_rows_change(
+    qtmodeltester, qtbot, mailbox, bridge
+):
+    fill_store(mailbox.store, 450)  # more than two pages
+    model = MessageListModel(mailbox, page_size=100)
+    connect(model, bridge)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 450
+
+    # New mail while the tester watches: one coalesced insert at the top.
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    mailbox.accept_many_sync([capture(i) for i in range(12)])
+    qtbot.waitUntil(lambda: model.rowCount() == 462)
+    assert inserted == [(0, 11)]
+    assert model.data(model.index(0, Column.SUBJECT)) == "Burst 11"
+
+    # Read flags, deletions and a search, all under the tester.
+    top_id = model.id_at(0)
+    mailbox.mark_read([top_id])
+    qtbot.waitUntil(lambda: model.summary_at(0).read)
+    victims = [model.id_at(r) for r in (1, 2, 5)]
+    mailbox.delete(victims)
+    qtbot.waitUntil(lambda: model.rowCount() == 459)
+    assert not {model.id_at(r) for r in range(10)} & set(victims)
+    model.set_query("subject:burst")
+    assert model.rowCount() == mailbox.count("subject:burst") == 9  # 12 minus 3 deleted
+    model.sort(Column.SUBJECT, Qt.SortOrder.AscendingOrder)
+    assert [model.data(model.index(r, Column.SUBJECT)) for r in range(3)] == [
+        "Burst 0",
+        "Burst 1",
+        "Burst 11",
+    ]
+
+
+def test_roles_fonts_icons_and_tooltips(qapp, mailbox):
+    fill_store(mailbox.store, 8)
+    model = MessageListModel(mailbox)
+    newest = model.index(0, Column.FROM)
+    s = model.data(newest, SummaryRole)
+    assert s.subject == "Message 000007"
+    assert model.data(newest, IdRole) == s.id
+    assert model.data(newest) == "Sender 7"
+    assert model.data(newest, Qt.ItemDataRole.ToolTipRole) == "Sender 7 <s7@example.com>"
+    assert model.data(newest, Qt.ItemDataRole.FontRole).bold()  # unread
+    # message 7 has an attachment (every 7th), message 6 not
+    assert not model.data(
+        model.index(0, Column.ATTACHMENT), Qt.ItemDataRole.DecorationRole
+    ).isNull()
+    assert model.data(model.index(1, Column.ATTACHMENT), Qt.ItemDataRole.DecorationRole) is None
+    assert model.data(model.index(0, Column.SIZE)).endswith(" B")
+    mailbox.mark_read([s.id])
+    model.on_messages_changed([s.id], True)
+    assert model.data(newest, Qt.ItemDataRole.FontRole) is None
+    assert model.headerData(Column.SUBJECT, Qt.Orientation.Horizontal) == "Subject"
+
+
+def test_bad_query_raises_and_leaves_the_model_alone(qapp, mailbox):
+    fill_store(mailbox.store, 30)
+    model = MessageListModel(mailbox)
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    with pytest.raises(QueryError):
+        model.set_query("before:yesterday")
+    assert model.rowCount() == 30 and model.query is None and not resets
+    model.set_query("has:attachment")
+    assert model.rowCount() == mailbox.count("has:attachment") == 5
+
+
+def test_sorting_uses_the_store_order(qapp, mailbox):
+    fill_store(mailbox.store, 250)
+    model = MessageListModel(mailbox, page_size=50)
+    for column, key in ((Column.SUBJECT, "subject"), (Column.FROM, "from"), (Column.SIZE, "size")):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            model.sort(column, order)
+            expected = mailbox.list(
+                offset=120, limit=20, sort=key, descending=order == Qt.SortOrder.DescendingOrder
+            )
+            assert [model.id_at(r) for r in range(120, 140)] == [s.id for s in expected]
+
+
+def test_burst_is_coalesced_into_one_insert(qtbot, mailbox, bridge):
+    fill_store(mailbox.store, 20)
+    model = MessageListModel(mailbox, coalesce_ms=80)
+    connect(model, bridge)
+    inserts: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, a, b: inserts.append((a, b)))
+    for i in range(40):  # forty separate commits and events
+        mailbox.accept_sync(capture(i))
+    qtbot.waitUntil(lambda: model.rowCount() == 60)
+    assert inserts == [(0, 39)]
+
+
+def test_a_deleted_uncached_row_is_found_by_recounting(qtbot, mailbox, bridge):
+    fill_store(mailbox.store, 1000)
+    model = MessageListModel(mailbox, page_size=100)
+    connect(model, bridge)
+    model.summary_at(0)  # only the first page is cached
+    oldest = mailbox.list(offset=999, limit=1)[0].id
+    mailbox.delete([oldest])
+    qtbot.waitUntil(lambda: model.rowCount() == 999)
+    assert model.id_at(998) == mailbox.list(offset=998, limit=1)[0].id
+    mailbox.clear()
+    qtbot.waitUntil(lambda: model.rowCount() == 0)
+
+
+# ---- size --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "total", [20_000, pytest.param(100_000, marks=pytest.mark.slow)], ids=["20k", "100k"]
+)
+def test_big_store_scrolls_to_the_end_touching_few_pages(qtbot, mailbox, total):
+    t0 = time.perf_counter()
+    fill_store(mailbox.store, total, batch=10_000)
+    fill_seconds = time.perf_counter() - t0
+    model = MessageListModel(mailbox, page_size=200)
+    table = MessageTable()
+    qtbot.addWidget(table)
+    table.setModel(model)
+    table.resize(900, 600)
+    table.show()
+    qtbot.waitExposed(table)
+
+    t0 = time.perf_counter()
+    QApplication.processEvents()
+    first_paint = time.perf_counter() - t0
+    assert model.rowCount() == total
+    assert model.page_fetches <= 2  # only what is on screen
+
+    t0 = time.perf_counter()
+    table.scrollToBottom()
+    table.viewport().repaint()
+    QApplication.processEvents()
+    to_end = time.perf_counter() - t0
+    assert model.page_fetches <= 4
+    bottom = table.indexAt(table.viewport().rect().bottomLeft() + table.viewport().rect().topLeft())
+    last = model.index(total - 1, Column.SUBJECT)
+    assert model.data(last) == "Message 000000"
+    assert bottom.row() > total - 50 or bottom.row() == -1
+
+    # Jump through the middle like a dragged scroll bar: a page per jump at most.
+    before = model.page_fetches
+    for fraction in (0.25, 0.5, 0.75):
+        table.verticalScrollBar().setValue(int(table.verticalScrollBar().maximum() * fraction))
+        table.viewport().repaint()
+    assert model.page_fetches - before <= 6
+    assert len(model._cache) <= model.max_cached_rows
+    print(
+        f"fill {fill_seconds:.1f}s, first paint {first_paint * 1000:.0f} ms, "
+        f"to end {to_end * 1000:.0f} ms, pages {model.page_fetches}"
+    )
+    assert first_paint < 1.0 and to_end < 1.0
+
+
+def test_invalid_parent_has_no_children(qapp, mailbox):
+    fill_store(mailbox.store, 3)
+    model = MessageListModel(mailbox)
+    assert model.rowCount(model.index(0, 0)) == 0
+    assert model.columnCount(model.index(0, 0)) == 0
+    assert model.rowCount(QModelIndex()) == 3

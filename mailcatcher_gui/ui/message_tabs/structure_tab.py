@@ -1,0 +1,199 @@
+"""The Structure tab: the MIME tree, rebuilt from the parser's flat part list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.mailio import safe_filename
+from ...core.mimeselect import extension_for
+from ...core.models import ParsedMessage, Part
+from ...core.parsing import part_payload
+from .formatting import human_size
+
+COLUMNS = ("Part", "Type", "Charset", "Encoding", "Size", "Filename")
+_PART_ROLE = Qt.ItemDataRole.UserRole
+
+
+def build_tree(tree: QTreeWidget, parts: tuple[Part, ...]) -> list[QTreeWidgetItem]:
+    """Fill ``tree`` from a depth-annotated flat list; returns items in order.
+
+    A part deeper than its predecessor is its child; a jump of more than one
+    level (malformed input) is attached to the deepest open ancestor instead
+    of failing.
+    """
+    tree.clear()
+    items: list[QTreeWidgetItem] = []
+    stack: list[tuple[int, QTreeWidgetItem]] = []
+    for part in parts:
+        while stack and stack[-1][0] >= part.depth:
+            stack.pop()
+        values = [
+            part.part_id,
+            part.content_type,
+            part.charset or "",
+            part.transfer_encoding or "",
+            human_size(part.size)
+            if part.size or not part.content_type.startswith("multipart/")
+            else "",
+            part.filename or "",
+        ]
+        item = QTreeWidgetItem(stack[-1][1], values) if stack else QTreeWidgetItem(tree, values)
+        item.setData(0, _PART_ROLE, part.part_id)
+        item.setTextAlignment(4, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        tip = [f"{part.content_type}"]
+        if part.disposition:
+            tip.append(f"Disposition: {part.disposition}")
+        if part.content_id:
+            tip.append(f"Content-ID: <{part.content_id}>")
+        item.setToolTip(1, "\n".join(tip))
+        stack.append((part.depth, item))
+        items.append(item)
+    tree.expandAll()
+    return items
+
+
+def payload_of(parsed: ParsedMessage, raw: bytes, part_id: str) -> tuple[str, bytes] | None:
+    """(suggested file name, decoded bytes) of a leaf part; None for multiparts.
+
+    Attachments are already decoded; any other leaf (a text body, a nested
+    message) is decoded from the raw bytes on demand, when the user saves.
+    """
+    for att in parsed.attachments:
+        if att.part_id == part_id:
+            return att.filename, att.data
+    part = next((p for p in parsed.parts if p.part_id == part_id), None)
+    if part is None or part.content_type.startswith("multipart/"):
+        return None
+    data = part_payload(raw, part_id)
+    if data is None:
+        return None
+    return part.filename or f"part-{part_id}{extension_for(part.content_type)}", data
+
+
+class StructureTab(QWidget):
+    def __init__(
+        self,
+        save_bytes: Callable[[str, bytes], Path | None],
+        parent: QWidget | None = None,
+    ) -> None:
+        """``save_bytes(suggested_name, data)`` asks where and writes (shared
+        with the Attachments tab so both save the same careful way)."""
+        super().__init__(parent)
+        self._save_bytes = save_bytes
+        self._parsed: ParsedMessage | None = None
+        self._raw = b""
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((110, 230, 90, 120, 80)):
+            self.tree.setColumnWidth(col, width)
+        self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+
+        self.save_button = QPushButton("Save Part…", self)
+        self.save_button.clicked.connect(self.save_current_part)
+        self.defects = QLabel(self)
+        self.defects.setObjectName("defects")
+        self.defects.setWordWrap(True)
+        self.defects.setStyleSheet("#defects { color: #9a5b00; }")
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 4, 8, 4)
+        bar.addWidget(self.defects, 1)
+        bar.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.tree, 1)
+        self._update_buttons()
+
+    def show_parsed(self, parsed: ParsedMessage, raw: bytes) -> None:
+        self._parsed = parsed
+        self._raw = raw
+        build_tree(self.tree, parsed.parts)
+        if parsed.defects:
+            shown = "; ".join(parsed.defects[:3])
+            more = f" (+{len(parsed.defects) - 3} more)" if len(parsed.defects) > 3 else ""
+            self.defects.setText(f"⚠ Parser found problems: {shown}{more}")
+            self.defects.setToolTip("\n".join(parsed.defects[:50]))
+        else:
+            self.defects.clear()
+            self.defects.setToolTip("")
+        self._update_buttons()
+
+    def clear(self) -> None:
+        self._parsed = None
+        self._raw = b""
+        self.tree.clear()
+        self.defects.clear()
+        self._update_buttons()
+
+    def select_part(self, part_id: str) -> bool:
+        for item in self._all_items():
+            if item.data(0, _PART_ROLE) == part_id:
+                self.tree.setCurrentItem(item)
+                return True
+        return False
+
+    def current_part(self) -> Part | None:
+        item = self.tree.currentItem()
+        if item is None or self._parsed is None:
+            return None
+        part_id = item.data(0, _PART_ROLE)
+        return next((p for p in self._parsed.parts if p.part_id == part_id), None)
+
+    def current_payload(self) -> tuple[str, bytes] | None:
+        part = self.current_part()
+        if part is None or self._parsed is None:
+            return None
+        return payload_of(self._parsed, self._raw, part.part_id)
+
+    def save_current_part(self) -> Path | None:
+        payload = self.current_payload()
+        if payload is None:
+            return None
+        name, data = payload
+        item = self.tree.currentItem()
+        fallback = f"part-{item.data(0, _PART_ROLE)}" if item is not None else "part"
+        return self._save_bytes(safe_filename(name, fallback=fallback), data)
+
+    def _all_items(self) -> list[QTreeWidgetItem]:
+        out: list[QTreeWidgetItem] = []
+
+        def walk(item: QTreeWidgetItem) -> None:
+            out.append(item)
+            for i in range(item.childCount()):
+                walk(item.child(i))
+
+        for i in range(self.tree.topLevelItemCount()):
+            walk(self.tree.topLevelItem(i))
+        return out
+
+    def _update_buttons(self) -> None:
+        # Decoding waits for the click; a leaf part is always saveable.
+        part = self.current_part()
+        has = part is not None and not part.content_type.startswith("multipart/")
+        self.save_button.setEnabled(has)
+        self.save_button.setToolTip(
+            "Save the decoded content of the selected part"
+            if has
+            else "Select a leaf part to save it"
+        )

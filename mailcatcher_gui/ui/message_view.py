@@ -1,0 +1,152 @@
+"""The message viewer: a header strip over HTML / Text / Headers / Source /
+Structure / Attachments / Session tabs.
+
+It renders an ``OpenedMessage`` and nothing else: it never talks to the
+mailbox, so the main window decides what to show (a stored message or a
+``.eml`` opened from disk) and when. Each tab lives in ``ui/message_tabs``;
+QtWebEngine is only touched through the HTML tab, lazily, so this module
+imports fine without it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from ..core.models import OpenedMessage
+from .message_tabs.attachments_tab import AttachmentsTab
+from .message_tabs.dialogs import ViewerDialogs
+from .message_tabs.formatting import mute
+from .message_tabs.header_strip import HeaderStrip
+from .message_tabs.headers_tab import HeadersTab
+from .message_tabs.html_tab import HtmlTab
+from .message_tabs.session_tab import SessionTab
+from .message_tabs.source_tab import SourceTab
+from .message_tabs.structure_tab import StructureTab
+from .message_tabs.text_tab import TextTab
+
+
+class MessageView(QWidget):
+    """Shows one message in every representation a developer needs."""
+
+    #: a message was rendered (its id; 0 or negative for unstored messages)
+    messageShown = Signal(int)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        allow_remote_default: bool = False,
+        dialogs: ViewerDialogs | None = None,
+        web_engine: bool = True,
+    ) -> None:
+        """``dialogs`` replaces every prompt (tests, embedding); ``web_engine``
+        False forces the QTextBrowser HTML fallback."""
+        super().__init__(parent)
+        self.dialogs = dialogs if dialogs is not None else ViewerDialogs()
+        self._opened: OpenedMessage | None = None
+        self._shut_down = False
+
+        self.header_strip = HeaderStrip(self)
+        self.html_tab = HtmlTab(
+            self.dialogs, self, allow_remote_default=allow_remote_default, web_engine=web_engine
+        )
+        self.text_tab = TextTab(self)
+        self.headers_tab = HeadersTab(self)
+        self.source_tab = SourceTab(self)
+        self.attachments_tab = AttachmentsTab(self.dialogs, self)
+        self.structure_tab = StructureTab(self.attachments_tab.save_bytes, self)
+        self.session_tab = SessionTab(self)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        for widget, title in (
+            (self.html_tab, "HTML"),
+            (self.text_tab, "Text"),
+            (self.headers_tab, "Headers"),
+            (self.source_tab, "Source"),
+            (self.structure_tab, "Structure"),
+            (self.attachments_tab, "Attachments"),
+            (self.session_tab, "Session"),
+        ):
+            self.tabs.addTab(widget, title)
+
+        content = QWidget(self)
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(0)
+        content_layout.addWidget(self.header_strip)
+        content_layout.addWidget(self.tabs, 1)
+
+        self.placeholder = QLabel("No message selected", self)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setObjectName("viewerPlaceholder")
+        font = self.placeholder.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.placeholder.setFont(font)
+        mute(self.placeholder)
+
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+    # ---- public API ---------------------------------------------------------
+
+    @property
+    def opened(self) -> OpenedMessage | None:
+        """The message on screen, if any."""
+        return self._opened
+
+    def show_message(self, opened: OpenedMessage) -> None:
+        """Render ``opened`` into every tab (the HTML tab loads asynchronously)."""
+        if self._shut_down:
+            return
+        self._opened = opened
+        parsed = opened.parsed
+        self.header_strip.show_opened(opened)
+        self.html_tab.show_parsed(parsed)
+        self.text_tab.show_parsed(parsed)
+        self.headers_tab.show_headers(parsed.headers, opened.stored.raw)
+        self.source_tab.show_raw(opened.stored.raw)
+        self.structure_tab.show_parsed(parsed, opened.stored.raw)
+        self.attachments_tab.show_attachments(parsed.attachments)
+        self.session_tab.show_opened(opened)
+        n = len(parsed.attachments)
+        self.tabs.setTabText(
+            self.tabs.indexOf(self.attachments_tab), f"Attachments ({n})" if n else "Attachments"
+        )
+        self.stack.setCurrentIndex(1)
+        self.messageShown.emit(opened.id)
+
+    def clear(self) -> None:
+        """Show nothing (e.g. the message was deleted or the selection emptied)."""
+        self._opened = None
+        if self._shut_down:
+            return
+        self.header_strip.clear()
+        self.html_tab.clear()
+        self.text_tab.clear()
+        self.headers_tab.clear()
+        self.source_tab.clear()
+        self.structure_tab.clear()
+        self.attachments_tab.clear()
+        self.session_tab.clear()
+        self.tabs.setTabText(self.tabs.indexOf(self.attachments_tab), "Attachments")
+        self.stack.setCurrentIndex(0)
+
+    def set_allow_remote_default(self, allow: bool) -> None:
+        """Always load remote content (True), or ask per message (False)."""
+        self.html_tab.set_allow_remote_default(allow)
+
+    def shutdown(self) -> None:
+        """Release the Chromium page and profile and temp files. Call before the
+        application quits; the view shows nothing afterwards."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._opened = None
+        self.html_tab.shutdown()
+        self.attachments_tab.shutdown()

@@ -1,0 +1,461 @@
+"""``mailcatcher-gui send``: send one message and print the SMTP transcript.
+
+It is a thin front on ``core.sending`` (the same path compose and release
+use), shaped after ``swaks`` because that is what developers already read::
+
+    === Trying 127.0.0.1:1025...
+    === Connected to 127.0.0.1.
+    <-  220 host ESMTP
+     -> EHLO me.example
+    <-  250-host
+     ...
+    <** 550 5.1.1 <bad@example.org>: Recipient address rejected
+
+(``->`` client, ``<-`` server, ``~>``/``<~`` inside TLS, ``<**`` an error
+reply, ``***`` a client-side error, ``===`` notes), followed by a summary.
+
+The exit status says where a failure happened, so scripts and CI can branch
+on it without parsing text. These numbers are a stable contract:
+
+====  ==========================================================
+code  meaning
+====  ==========================================================
+0     sent: at least one recipient accepted (refusals are listed)
+1     internal error (a bug: please report it)
+2     usage or bad input: unreadable file, unknown profile, header
+      injection (CR/LF in a header or address), missing password
+3     connect: cannot resolve/connect, or the greeting refused us
+4     tls: STARTTLS not offered, handshake or certificate failure
+5     ehlo: EHLO and HELO refused, or connection lost there
+6     auth: AUTH not offered, no common mechanism, bad credentials
+7     mail: MAIL FROM refused (or SMTPUTF8 needed but not offered)
+8     rcpt: every recipient refused
+9     data: the message refused at or after DATA
+10    timeout: the server stopped answering (any stage)
+11    delivery: a non-SMTP transport failed (not used by this command)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .core.sending import (
+    PRESETS,
+    Draft,
+    DraftAttachment,
+    DraftError,
+    FailureStage,
+    ProfileError,
+    ProfileNotFound,
+    ProfileStore,
+    RawMessage,
+    RelayProfile,
+    Security,
+    SendReport,
+    SendRequest,
+    SmtpTransport,
+    TranscriptLine,
+    parse_header_line,
+    render_swaks,
+    send_sync,
+)
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_CODES: dict[FailureStage, int] = {
+    FailureStage.INPUT: 2,
+    FailureStage.CONNECT: 3,
+    FailureStage.TLS: 4,
+    FailureStage.EHLO: 5,
+    FailureStage.AUTH: 6,
+    FailureStage.MAIL: 7,
+    FailureStage.RCPT: 8,
+    FailureStage.DATA: 9,
+    FailureStage.TIMEOUT: 10,
+    FailureStage.DELIVERY: 11,
+}
+
+_EXIT_HELP = """exit status:
+  0  sent (at least one recipient accepted)   6  auth
+  1  internal error                           7  mail from refused
+  2  usage / bad input / header injection     8  every recipient refused
+  3  connect                                  9  data refused
+  4  tls                                      10 timeout
+  5  ehlo                                     11 delivery (other transports)"""
+
+DEFAULT_BODY = "This is a test message sent by mailcatcher-gui.\n"
+_AUTH_CHOICES = ("AUTO", "PLAIN", "LOGIN", "CRAM-MD5")
+
+
+class _UsageError(Exception):
+    """Bad command line or input file: exit 2 with this message."""
+
+
+def add_send_parser(subparsers: Any) -> None:
+    """Register the ``send`` subcommand (``subparsers`` from ``add_subparsers``).
+
+    Every destination is prefixed ``send_`` so this parser cannot overwrite
+    an option of the main parser that happens to share a name.
+    """
+    parser = subparsers.add_parser(
+        "send",
+        help="send a message through SMTP and print the transcript (swaks-style)",
+        description="Send one message through an SMTP relay (or this app's sink) and "
+        "print every line exchanged. The exit status names the failing stage.",
+        epilog=_EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = parser.add_argument_group("where to send")
+    target = where.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--profile",
+        dest="send_profile",
+        metavar="NAME",
+        help="a saved relay profile, or a preset: " + ", ".join(PRESETS),
+    )
+    target.add_argument(
+        "--server",
+        dest="send_server",
+        metavar="HOST[:PORT]",
+        help="relay address (port defaults to 25, 587 with --starttls, 465 with --tls)",
+    )
+    security = where.add_mutually_exclusive_group()
+    security.add_argument(
+        "--starttls",
+        dest="send_security",
+        action="store_const",
+        const=Security.STARTTLS,
+        help="require STARTTLS",
+    )
+    security.add_argument(
+        "--tls",
+        dest="send_security",
+        action="store_const",
+        const=Security.TLS,
+        help="implicit TLS from the first byte (SMTPS)",
+    )
+    where.add_argument(
+        "--insecure",
+        dest="send_insecure",
+        action="store_true",
+        help="do not verify the server certificate",
+    )
+    where.add_argument(
+        "--ca-file",
+        dest="send_ca_file",
+        metavar="FILE",
+        help="verify the server against this CA bundle instead of the system store",
+    )
+    where.add_argument("--user", dest="send_user", metavar="USER", help="AUTH user name")
+    where.add_argument(
+        "--password-env",
+        dest="send_password_env",
+        metavar="VAR",
+        help="read the AUTH password from this environment variable",
+    )
+    where.add_argument(
+        "--auth-mech",
+        dest="send_auth_mech",
+        type=str.upper,
+        choices=_AUTH_CHOICES,
+        metavar="MECH",
+        help="AUTH mechanism: auto (default), PLAIN, LOGIN or CRAM-MD5",
+    )
+    where.add_argument(
+        "--timeout",
+        dest="send_timeout",
+        type=float,
+        metavar="SECONDS",
+        help="connect and per-command timeout",
+    )
+    where.add_argument(
+        "--helo", dest="send_helo", metavar="NAME", help="EHLO name (default: this host)"
+    )
+    where.add_argument(
+        "--config-dir",
+        dest="send_config_dir",
+        metavar="DIR",
+        help="where relay profiles are saved (default: the user config folder)",
+    )
+
+    what = parser.add_argument_group("the message")
+    what.add_argument("--from", dest="send_from", required=True, metavar="ADDR")
+    what.add_argument(
+        "--to", dest="send_to", required=True, action="extend", nargs="+", metavar="ADDR"
+    )
+    what.add_argument("--cc", dest="send_cc", action="append", default=[], metavar="ADDR")
+    what.add_argument(
+        "--bcc",
+        dest="send_bcc",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="envelope only; never written to the headers",
+    )
+    what.add_argument("--subject", dest="send_subject", metavar="TEXT")
+    body = what.add_mutually_exclusive_group()
+    body.add_argument(
+        "--text", dest="send_text", metavar="TEXT", help='plain text body ("\\n" = newline)'
+    )
+    body.add_argument("--text-file", dest="send_text_file", metavar="FILE")
+    what.add_argument("--html-file", dest="send_html_file", metavar="FILE")
+    what.add_argument("--attach", dest="send_attach", action="append", default=[], metavar="FILE")
+    what.add_argument(
+        "--inline",
+        dest="send_inline",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="inline part for the HTML; refer to it as cid:<file name>",
+    )
+    what.add_argument(
+        "--header",
+        dest="send_header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+    )
+    what.add_argument(
+        "--eml",
+        dest="send_eml",
+        metavar="FILE",
+        help="send this file's bytes unchanged to the --from/--to/--cc/--bcc envelope",
+    )
+
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--quiet", dest="send_quiet", action="store_true", help="print only the summary"
+    )
+    out.add_argument(
+        "--timestamps",
+        dest="send_timestamps",
+        action="store_true",
+        help="prefix transcript lines with the time since the start",
+    )
+    parser.set_defaults(func=run_send)
+
+
+def run_send(args: argparse.Namespace) -> int:
+    """Run ``send`` for parsed ``args``; returns the exit status (see module doc)."""
+    try:
+        profile, password = _resolve_profile(args)
+        message = _build_message(args)
+    except _UsageError as exc:
+        print(f"mailcatcher-gui send: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    quiet = args.send_quiet
+    stamps = args.send_timestamps
+
+    def show(line: TranscriptLine) -> None:
+        if not quiet:
+            print(render_swaks(line, timestamps=stamps), flush=True)
+
+    report = send_sync(SendRequest(message, SmtpTransport(profile, password)), on_line=show)
+    _print_summary(report)
+    if report.failure is not None:
+        return EXIT_CODES.get(report.failure.stage, EXIT_INTERNAL)
+    return EXIT_OK
+
+
+# ---- building blocks ------------------------------------------------------
+
+
+def _config_dir(args: argparse.Namespace) -> Path:
+    explicit = getattr(args, "send_config_dir", None) or getattr(args, "config_dir", None)
+    if explicit:
+        return Path(explicit)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("mailcatcher-gui"))
+
+
+def _parse_server(value: str, security: Security) -> tuple[str, int]:
+    default = {Security.TLS: 465, Security.STARTTLS: 587}.get(security, 25)
+    value = value.strip()
+    if value.startswith("["):  # [IPv6]:port
+        host, _, rest = value[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, _, port_text = value.partition(":")
+    else:  # a bare host, or a bare IPv6 address
+        host, port_text = value, ""
+    if not host:
+        raise _UsageError(f"--server {value!r}: no host")
+    try:
+        port = int(port_text) if port_text else default
+    except ValueError:
+        raise _UsageError(f"--server {value!r}: {port_text!r} is not a port number") from None
+    return host, port
+
+
+def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, str | None]:
+    store = ProfileStore(_config_dir(args))
+    if args.send_profile:
+        profile = _find_profile(store, args.send_profile)
+    else:
+        security = args.send_security or Security.NONE
+        host, port = _parse_server(args.send_server, security)
+        try:
+            profile = RelayProfile(name=f"{host}:{port}", host=host, port=port)
+        except ProfileError as exc:
+            raise _UsageError(str(exc)) from None
+    changes: dict[str, Any] = {}
+    if args.send_security:
+        changes["security"] = args.send_security
+    if args.send_insecure:
+        changes["allow_invalid_cert"] = True
+    if args.send_ca_file:
+        if not Path(args.send_ca_file).is_file():
+            raise _UsageError(f"--ca-file {args.send_ca_file!r}: no such file")
+        changes["ca_file"] = args.send_ca_file
+    if args.send_user is not None:
+        changes["username"] = args.send_user
+    if args.send_password_env:
+        changes["password_env"] = args.send_password_env
+    if args.send_auth_mech:
+        changes["auth"] = "auto" if args.send_auth_mech == "AUTO" else args.send_auth_mech
+    if args.send_timeout is not None:
+        changes["connect_timeout"] = changes["command_timeout"] = args.send_timeout
+    if args.send_helo:
+        changes["helo_name"] = args.send_helo
+    try:
+        profile = replace(profile, **changes)
+    except ProfileError as exc:
+        raise _UsageError(str(exc)) from None
+
+    password: str | None = None
+    if profile.username:
+        if args.send_password_env and not os.environ.get(args.send_password_env):
+            raise _UsageError(f"--password-env: the variable {args.send_password_env} is not set")
+        password = store.resolve_password(profile, ask=_prompt if sys.stdin.isatty() else None)
+    return profile, password
+
+
+def _find_profile(store: ProfileStore, name: str) -> RelayProfile:
+    try:
+        return store.get(name)
+    except ProfileNotFound:
+        pass
+    except ProfileError as exc:
+        raise _UsageError(str(exc)) from None
+    preset = PRESETS.get(name.lower())
+    if preset is None:
+        for candidate in PRESETS.values():
+            if candidate.name.lower() == name.lower():
+                preset = candidate
+    if preset is None:
+        saved = [p.name for p in store.list()]
+        known = ", ".join([*saved, *PRESETS]) or "none"
+        raise _UsageError(f"no relay profile or preset named {name!r} (known: {known})")
+    return preset
+
+
+def _prompt(profile: RelayProfile) -> str | None:
+    try:
+        return getpass.getpass(f"Password for {profile.username} at {profile.address}: ")
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _read(path: str, option: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"{option} {path!r}: {exc.strerror or exc}") from None
+
+
+def _read_text(path: str, option: str) -> str:
+    try:
+        return _read(path, option).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _UsageError(f"{option} {path!r}: not UTF-8 text") from None
+
+
+def _build_message(args: argparse.Namespace) -> Draft | RawMessage:
+    if args.send_eml:
+        mixed = [
+            opt
+            for opt, value in (
+                ("--subject", args.send_subject),
+                ("--text", args.send_text),
+                ("--text-file", args.send_text_file),
+                ("--html-file", args.send_html_file),
+                ("--attach", args.send_attach),
+                ("--inline", args.send_inline),
+                ("--header", args.send_header),
+            )
+            if value
+        ]
+        if mixed:
+            raise _UsageError(
+                f"--eml sends the file unchanged; it cannot be combined with {', '.join(mixed)}"
+            )
+        return RawMessage(
+            data=_read(args.send_eml, "--eml"),
+            envelope_from=args.send_from,
+            envelope_to=(*args.send_to, *args.send_cc, *args.send_bcc),
+        )
+
+    text: str | None
+    if args.send_text is not None:
+        text = args.send_text.replace("\\n", "\n")
+    elif args.send_text_file:
+        text = _read_text(args.send_text_file, "--text-file")
+    else:
+        text = None
+    html = _read_text(args.send_html_file, "--html-file") if args.send_html_file else None
+    if text is None and html is None:
+        text = DEFAULT_BODY
+    try:
+        headers = tuple(parse_header_line(h) for h in args.send_header)
+    except DraftError as exc:
+        raise _UsageError(str(exc)) from None
+    attachments = tuple(
+        DraftAttachment(Path(f).name, _read(f, "--attach")) for f in args.send_attach
+    )
+    inline = tuple(
+        DraftAttachment(Path(f).name, _read(f, "--inline"), content_id=Path(f).name)
+        for f in args.send_inline
+    )
+    return Draft(
+        from_=args.send_from,
+        to=tuple(args.send_to),
+        cc=tuple(args.send_cc),
+        bcc=tuple(args.send_bcc),
+        subject=args.send_subject if args.send_subject is not None else "test",
+        text=text,
+        html=html,
+        attachments=attachments,
+        inline=inline,
+        headers=headers,
+    )
+
+
+def _print_summary(report: SendReport) -> None:
+    if report.failure is None:
+        accepted = len(report.accepted)
+        total = len(report.recipients)
+        queue = f"; queue id {report.queue_id}" if report.queue_id else ""
+        reply = f"; final reply {report.final_reply}" if report.final_reply else ""
+        print(
+            f"=== Sent to {accepted} of {total} recipient(s) in {report.duration:.2f}s{queue}"
+            + ("" if queue else reply)
+        )
+        for refused in report.refused:
+            print(f"=== Refused {refused.address}: {refused.code} {refused.text}")
+        return
+    failure = report.failure
+    during = f" (during {failure.during})" if failure.during and failure.stage == "timeout" else ""
+    print(
+        f"mailcatcher-gui send: failed at stage {failure.stage}{during}: {failure.message}",
+        file=sys.stderr,
+    )

@@ -1,0 +1,617 @@
+"""One SMTP connection driven step by step, so every failure has a stage.
+
+``SmtpSession`` opens a connection (TCP, greeting, TLS, EHLO, AUTH), carries
+messages (MAIL, RCPT, DATA) and closes it, always knowing which stage it is
+in. Driving the steps ourselves rather than calling aiosmtplib's
+``sendmail`` is what yields one result per recipient and failures classified
+by stage with the server's own code and text (``StageError``).
+
+Details that matter to a user reading the transcript:
+
+* The TCP connection is opened here (then handed to aiosmtplib as a socket)
+  so "could not connect" and "connected, but no greeting" are told apart.
+* Security is what the profile says: ``none`` never upgrades, ``starttls``
+  refuses to continue without TLS, ``tls`` is TLS from the first byte.
+* When certificate verification fails, the certificate is still fetched over
+  a second, unverified handshake that sends nothing, purely so the report can
+  show what the server presented next to OpenSSL's reason.
+* ``auto`` AUTH prefers PLAIN/LOGIN inside TLS and CRAM-MD5 in clear text,
+  and only moves to the next mechanism on 504 (not supported), never after a
+  535, so a wrong password is tried once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+from typing import Any
+
+import aiosmtplib
+from aiosmtplib.errors import (
+    SMTPAuthenticationError,
+    SMTPConnectError,
+    SMTPConnectResponseError,
+    SMTPConnectTimeoutError,
+    SMTPException,
+    SMTPHeloError,
+    SMTPRecipientRefused,
+    SMTPResponseException,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
+)
+from aiosmtplib.protocol import normalize_message_line_endings
+
+from .draft import OutgoingMessage
+from .profiles import RelayProfile, Security
+from .report import (
+    Failure,
+    FailureStage,
+    RecipientResult,
+    Reply,
+    Stage,
+    TlsReport,
+    parse_queue_id,
+)
+from .tlsinfo import (
+    certificate_info,
+    describe_certificate,
+    find_ssl_error,
+    insecure_context,
+    verify_reason,
+)
+from .transcript import Recorder, ReportBuilder
+from .wiretap import WireTap
+
+# Preference when the profile says "auto": inside TLS the simple mechanisms
+# are fine; in clear text CRAM-MD5 at least keeps the password off the wire.
+_AUTH_ORDER_TLS = ("PLAIN", "LOGIN", "CRAM-MD5")
+_AUTH_ORDER_CLEAR = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+_STAGE_WHAT = {
+    Stage.CONNECT: "the connection",
+    Stage.TLS: "STARTTLS",
+    Stage.EHLO: "EHLO",
+    Stage.AUTH: "AUTH",
+    Stage.MAIL: "MAIL FROM",
+    Stage.RCPT: "RCPT TO",
+    Stage.DATA: "the message data (DATA)",
+    Stage.QUIT: "QUIT",
+}
+
+
+def _failure_stage(stage: Stage) -> FailureStage:
+    try:
+        return FailureStage(stage.value)
+    except ValueError:
+        return FailureStage.DATA if stage is Stage.QUIT else FailureStage.CONNECT
+
+
+def drop(client: aiosmtplib.SMTP | None) -> None:
+    """Close at once: abort the transport instead of a graceful TLS shutdown.
+
+    asyncio's graceful TLS close waits for the server's close_notify; when the
+    loop ends first (``asyncio.run`` in scripts and the CLI) the socket is
+    left open. Once QUIT is answered, or a session has failed, there is
+    nothing left to say, so the transport is aborted.
+    """
+    if client is None:
+        return
+    transport = client.transport
+    client.close()
+    if transport is not None:
+        transport.abort()
+
+
+async def drop_and_settle(client: aiosmtplib.SMTP | None, sock: socket.socket | None) -> None:
+    """``drop``, then let the loop run the close callbacks so the socket is released."""
+    drop(client)
+    for _ in range(5):
+        await asyncio.sleep(0)
+        if sock is None or sock.fileno() == -1:
+            break
+    if sock is not None and sock.fileno() != -1:  # never adopted by a transport
+        sock.close()
+
+
+class StageError(Exception):
+    """A classified failure; ``usable`` says whether the connection can go on."""
+
+    def __init__(self, failure: Failure, *, usable: bool) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+        self.usable = usable
+
+
+class SmtpSession:
+    """One SMTP connection: open (connect, TLS, EHLO, AUTH), transact, quit."""
+
+    def __init__(
+        self,
+        profile: RelayProfile,
+        password: str | None,
+        context: ssl.SSLContext | None,
+        recorder: Recorder,
+    ) -> None:
+        self.profile = profile
+        self.password = password
+        self.context = context
+        self.rec = recorder
+        self.tap = WireTap(recorder)
+        self.client: aiosmtplib.SMTP | None = None
+        self.sock: socket.socket | None = None
+        self.tls: TlsReport | None = None
+        self.capabilities: tuple[str, ...] = ()
+        self.auth_mechanism: str | None = None
+
+    # ---- facts for the report -------------------------------------------
+
+    def fill(self, builder: ReportBuilder) -> None:
+        builder.tls = self.tls
+        builder.capabilities = self.capabilities
+        builder.auth_mechanism = self.auth_mechanism
+
+    @property
+    def usable(self) -> bool:
+        return self.client is not None and self.client.is_connected
+
+    # ---- opening -----------------------------------------------------------
+
+    async def open(self) -> None:
+        p = self.profile
+        rec = self.rec
+        rec.stage = Stage.CONNECT
+        rec.info(f"Trying {p.address}...")
+        self.sock = sock = await self._tcp_connect()
+        implicit = p.security is Security.TLS
+        self.client = client = aiosmtplib.SMTP(
+            hostname=p.host,
+            timeout=p.command_timeout,
+            local_hostname=p.helo_name or None,
+            use_tls=implicit,
+            start_tls=False,
+            tls_context=self.context if implicit else None,
+            sock=sock,
+        )
+        if implicit:
+            rec.stage = Stage.TLS
+        try:
+            greeting = await client.connect(timeout=p.connect_timeout)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # cancelled
+                drop(client)
+                raise
+            self.client = None
+            await drop_and_settle(client, sock)
+            raise await self._connect_failure(exc, implicit) from exc
+        self.tap.attach(client.protocol)
+        if implicit:
+            self._record_tls("implicit")
+        rec.stage = Stage.CONNECT
+        rec.server(greeting.code, greeting.message)
+
+        rec.stage = Stage.EHLO
+        await self._ehlo()
+        if p.security is Security.STARTTLS:
+            rec.stage = Stage.TLS
+            await self._starttls()
+            rec.stage = Stage.EHLO
+            await self._ehlo()
+        if p.username:
+            rec.stage = Stage.AUTH
+            await self._auth()
+
+    async def _tcp_connect(self) -> socket.socket:
+        p = self.profile
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(p.connect_timeout):
+                infos = await loop.getaddrinfo(p.host, p.port, type=socket.SOCK_STREAM)
+                last: OSError | None = None
+                for family, type_, proto, _, addr in infos:
+                    sock = socket.socket(family, type_, proto)
+                    sock.setblocking(False)
+                    try:
+                        await loop.sock_connect(sock, addr)
+                    except BaseException as exc:
+                        sock.close()
+                        if not isinstance(exc, OSError):
+                            raise
+                        last = exc
+                        continue
+                    self.rec.info(f"Connected to {addr[0]}.")
+                    return sock
+                raise last or OSError(f"no address found for {p.host}")
+        except TimeoutError:
+            message = f"could not connect to {p.address} within {p.connect_timeout:g}s"
+            self.rec.error(message)
+            raise StageError(
+                Failure(FailureStage.TIMEOUT, message, during=Stage.CONNECT), usable=False
+            ) from None
+        except socket.gaierror as exc:
+            message = f"cannot resolve {p.host!r}: {exc.strerror or exc}"
+            self.rec.error(message)
+            raise StageError(Failure(FailureStage.CONNECT, message), usable=False) from None
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            message = f"error connecting to {p.address}: {reason}"
+            self.rec.error(message)
+            raise StageError(Failure(FailureStage.CONNECT, message), usable=False) from None
+
+    async def _connect_failure(self, exc: Exception, implicit: bool) -> StageError:
+        """Classify what went wrong between TCP connect and the greeting."""
+        p = self.profile
+        rec = self.rec
+        if isinstance(exc, SMTPConnectResponseError):
+            rec.server(exc.code, exc.message)
+            message = f"the server refused the session in its greeting: {exc.code} {exc.message}"
+            return StageError(
+                Failure(FailureStage.CONNECT, message, exc.code, exc.message, Stage.CONNECT),
+                usable=False,
+            )
+        ssl_error = find_ssl_error(exc)
+        if implicit and ssl_error is not None:
+            return await self._tls_failure(ssl_error, "implicit")
+        if isinstance(exc, SMTPConnectTimeoutError | SMTPTimeoutError | TimeoutError) or (
+            implicit and isinstance(exc.__cause__, ConnectionAbortedError)
+        ):
+            if implicit and "waiting for server ready" not in str(exc):
+                message = f"the TLS handshake did not complete within {p.connect_timeout:g}s"
+                during = Stage.TLS
+            else:
+                message = (
+                    f"connected, but the server sent no greeting within {p.connect_timeout:g}s"
+                )
+                if not implicit:
+                    message += " (if this port expects TLS from the first byte, use implicit TLS)"
+                during = Stage.CONNECT
+            rec.error(message)
+            return StageError(Failure(FailureStage.TIMEOUT, message, during=during), usable=False)
+        if implicit and isinstance(exc.__cause__, ConnectionError):
+            message = "the server closed the connection during the TLS handshake"
+            rec.error(message)
+            return StageError(Failure(FailureStage.TLS, message, during=Stage.TLS), usable=False)
+        if isinstance(exc, SMTPConnectError | SMTPServerDisconnected | ConnectionError):
+            message = "the server closed the connection before sending its greeting"
+            rec.error(message)
+            return StageError(
+                Failure(FailureStage.CONNECT, message, during=Stage.CONNECT), usable=False
+            )
+        message = f"connecting failed: {exc}"
+        rec.error(message)
+        return StageError(Failure(FailureStage.CONNECT, message), usable=False)
+
+    # ---- TLS -----------------------------------------------------------------
+
+    async def _starttls(self) -> None:
+        client = self._client()
+        rec = self.rec
+        if not client.supports_extension("starttls"):
+            message = (
+                "the server does not offer STARTTLS, and this profile requires it "
+                "(choose security 'none' to send without TLS)"
+            )
+            rec.error(message)
+            raise StageError(Failure(FailureStage.TLS, message, during=Stage.TLS), usable=True)
+        try:
+            await client.starttls(tls_context=self.context)
+        except ssl.SSLError as exc:
+            await self.close()
+            raise await self._tls_failure(exc, "starttls") from None
+        except Exception as exc:  # noqa: BLE001 - classified below
+            raise self._classify(exc, Stage.TLS) from None
+        self._record_tls("starttls")
+
+    def _record_tls(self, mode: str) -> None:
+        client = self._client()
+        p = self.profile
+        rec = self.rec
+        sslobj = client.get_transport_info("ssl_object")
+        rec.encrypted = True
+        version = sslobj.version() if sslobj else None
+        cipher_name, _, bits = sslobj.cipher() if sslobj else (None, None, None)
+        cert = certificate_info(sslobj.getpeercert(binary_form=True) if sslobj else None)
+        self.tls = TlsReport(
+            mode=mode,
+            version=version,
+            cipher=cipher_name,
+            bits=bits,
+            certificate=cert,
+            verification="skipped" if p.allow_invalid_cert else "verified",
+            ca_file=p.ca_file or None,
+        )
+        rec.info(f"TLS started with cipher {version}:{cipher_name}:{bits}")
+        if cert:
+            for line in describe_certificate(cert):
+                rec.info(line)
+        if p.allow_invalid_cert:
+            rec.info("TLS certificate NOT verified (allow invalid certificate is on)")
+        else:
+            source = p.ca_file or "the system CA store"
+            rec.info(f"TLS certificate verified against {source}; host name {p.host} matches")
+
+    async def _tls_failure(self, exc: ssl.SSLError, mode: str) -> StageError:
+        p = self.profile
+        rec = self.rec
+        reason = verify_reason(exc)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            message = f"TLS certificate verification failed: {reason}"
+            rec.error(message)
+            cert = await self._fetch_unverified_certificate(mode)
+            if cert:
+                for line in describe_certificate(cert):
+                    rec.info(line)
+            self.tls = TlsReport(
+                mode=mode,
+                certificate=cert,
+                verification="failed",
+                verify_error=reason,
+                ca_file=p.ca_file or None,
+            )
+        else:
+            message = f"TLS handshake failed: {reason}"
+            if mode == "implicit" and "WRONG_VERSION_NUMBER" in reason.upper().replace(" ", "_"):
+                message += (
+                    " (the server does not speak TLS on this port; for a plain or "
+                    "STARTTLS port choose security 'none' or 'starttls')"
+                )
+            rec.error(message)
+            self.tls = TlsReport(
+                mode=mode, verification="failed", verify_error=reason, ca_file=p.ca_file or None
+            )
+        return StageError(Failure(FailureStage.TLS, message, during=Stage.TLS), usable=False)
+
+    async def _fetch_unverified_certificate(self, mode: str) -> Any:
+        """Handshake again without verification, only to show the certificate."""
+        p = self.profile
+        self.rec.info(
+            "Fetching the certificate over a separate unverified connection (nothing is sent)"
+        )
+        probe = aiosmtplib.SMTP(
+            hostname=p.host,
+            port=p.port,
+            timeout=p.command_timeout,
+            local_hostname=p.helo_name or None,
+            use_tls=mode == "implicit",
+            start_tls=mode == "starttls",
+            tls_context=insecure_context(),
+        )
+        try:
+            await probe.connect(timeout=p.connect_timeout)
+            sslobj = probe.get_transport_info("ssl_object")
+            return certificate_info(sslobj.getpeercert(binary_form=True) if sslobj else None)
+        except (SMTPException, OSError, ssl.SSLError):
+            self.rec.info("Could not fetch the certificate for the report")
+            return None
+        finally:
+            await drop_and_settle(probe, None)
+
+    # ---- EHLO, AUTH ----------------------------------------------------------
+
+    async def _ehlo(self) -> None:
+        client = self._client()
+        try:
+            await client.ehlo()
+        except SMTPHeloError as exc:
+            if not client.is_connected:
+                raise self._classify(exc, Stage.EHLO) from None
+            self.rec.info(f"EHLO refused ({exc.code}); trying HELO")
+            try:
+                await client.helo()
+            except Exception as exc2:  # noqa: BLE001
+                raise self._classify(exc2, Stage.EHLO) from None
+            self.capabilities = ()
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise self._classify(exc, Stage.EHLO) from None
+        response = client.last_ehlo_response
+        lines = response.message.split("\n")[1:] if response else []
+        self.capabilities = tuple(line.strip() for line in lines if line.strip())
+
+    async def _auth(self) -> None:
+        client = self._client()
+        p = self.profile
+        rec = self.rec
+        if self.password is None:  # checked before connecting; defensive
+            raise StageError(
+                Failure(FailureStage.AUTH, f"no password for {p.username}"), usable=True
+            )
+        if not client.supports_extension("auth"):
+            message = "the server does not offer AUTH"
+            if not rec.encrypted:
+                message += " (many servers offer it only after STARTTLS)"
+            rec.error(message)
+            raise StageError(Failure(FailureStage.AUTH, message, during=Stage.AUTH), usable=True)
+        offered = [m.upper() for m in client.server_auth_methods]
+        if p.auth.lower() == "auto":
+            order = _AUTH_ORDER_TLS if rec.encrypted else _AUTH_ORDER_CLEAR
+            candidates = [m for m in order if m in offered]
+        else:
+            candidates = [p.auth.upper()] if p.auth.upper() in offered else []
+        if not candidates:
+            wanted = "PLAIN, LOGIN or CRAM-MD5" if p.auth.lower() == "auto" else p.auth.upper()
+            message = (
+                f"the server offers AUTH {' '.join(offered) or '(nothing)'}, "
+                f"but this profile needs {wanted}"
+            )
+            rec.error(message)
+            raise StageError(Failure(FailureStage.AUTH, message, during=Stage.AUTH), usable=True)
+        if not rec.encrypted:
+            rec.info("Warning: sending credentials over a connection without TLS")
+        methods = {
+            "PLAIN": client.auth_plain,
+            "LOGIN": client.auth_login,
+            "CRAM-MD5": client.auth_crammd5,
+        }
+        for i, mechanism in enumerate(candidates):
+            self.tap.begin_auth(mechanism)
+            try:
+                await methods[mechanism](p.username, self.password)
+            except SMTPAuthenticationError as exc:
+                if exc.code == 504 and i + 1 < len(candidates) and client.is_connected:
+                    rec.info(f"{mechanism} not accepted; trying {candidates[i + 1]}")
+                    continue
+                message = (
+                    f"authentication as {p.username!r} with {mechanism} failed: "
+                    f"{exc.code} {exc.message}"
+                )
+                raise StageError(
+                    Failure(FailureStage.AUTH, message, exc.code, exc.message, Stage.AUTH),
+                    usable=client.is_connected,
+                ) from None
+            except Exception as exc:  # noqa: BLE001
+                raise self._classify(exc, Stage.AUTH) from None
+            finally:
+                self.tap.end_auth()
+            self.auth_mechanism = mechanism
+            rec.info(f"Authenticated as {p.username!r} with {mechanism}")
+            return
+
+    # ---- one message ---------------------------------------------------------
+
+    async def transact(self, out: OutgoingMessage, builder: ReportBuilder) -> None:
+        client = self._client()
+        rec = self.rec
+        rec.stage = Stage.MAIL
+        if out.smtputf8 and not client.supports_extension("smtputf8"):
+            message = (
+                "an envelope address is non-ASCII, which needs SMTPUTF8, "
+                "but the server does not offer it"
+            )
+            rec.error(message)
+            raise StageError(Failure(FailureStage.MAIL, message, during=Stage.MAIL), usable=True)
+        options: list[str] = []
+        if client.supports_extension("size"):
+            options.append(f"SIZE={len(normalize_message_line_endings(out.raw))}")
+        if out.smtputf8:
+            options.append("SMTPUTF8")
+        if out.eight_bit and client.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
+        encoding = "utf-8" if out.smtputf8 else "ascii"
+        try:
+            await client.mail(out.envelope_from, options=options, encoding=encoding)
+        except Exception as exc:  # noqa: BLE001
+            raise self._classify(exc, Stage.MAIL) from None
+
+        rec.stage = Stage.RCPT
+        for address in out.envelope_to:
+            try:
+                reply = await client.rcpt(address, encoding=encoding)
+            except SMTPRecipientRefused as exc:
+                builder.recipients.append(RecipientResult(address, False, exc.code, exc.message))
+                if not client.is_connected:
+                    raise self._classify(exc, Stage.RCPT) from None
+                continue
+            except Exception as exc:  # noqa: BLE001
+                raise self._classify(exc, Stage.RCPT) from None
+            builder.recipients.append(RecipientResult(address, True, reply.code, reply.message))
+        if not any(r.accepted for r in builder.recipients):
+            last = builder.recipients[-1]
+            count = len(builder.recipients)
+            message = (
+                f"the server refused every recipient ({count}); last reply: {last.code} {last.text}"
+            )
+            rec.error(message)
+            raise StageError(
+                Failure(FailureStage.RCPT, message, last.code, last.text, Stage.RCPT),
+                usable=client.is_connected,
+            )
+
+        rec.stage = Stage.DATA
+        try:
+            reply = await client.data(out.raw)
+        except Exception as exc:  # noqa: BLE001
+            raise self._classify(exc, Stage.DATA) from None
+        builder.final_reply = Reply(reply.code, reply.message)
+        builder.queue_id = parse_queue_id(reply.message)
+        accepted = sum(r.accepted for r in builder.recipients)
+        queued = f", queue id {builder.queue_id}" if builder.queue_id else ""
+        total = len(builder.recipients)
+        rec.info(f"Message accepted for {accepted} of {total} recipient(s){queued}")
+
+    async def reset(self) -> bool:
+        """RSET after a refused message; False if the connection is no longer usable."""
+        if not self.usable:
+            return False
+        try:
+            await self._client().rset()
+        except (SMTPException, OSError):
+            return False
+        return self.usable
+
+    async def quit(self) -> None:
+        """Polite QUIT; problems here do not change the outcome of any message."""
+        client = self.client
+        if client is None:
+            return
+        self.rec.stage = Stage.QUIT
+        transport = client.transport
+        if client.is_connected:
+            try:
+                await client.quit()
+            except (SMTPException, OSError) as exc:
+                self.rec.info(f"QUIT did not complete cleanly: {exc}")
+        if transport is not None:  # quit() closed it gracefully; do not wait for TLS
+            transport.abort()
+        await self._release()
+        self.rec.info("Connection closed with remote host.")
+
+    async def close(self) -> None:
+        """Drop the connection without QUIT (after a failure)."""
+        if self.client is not None and self.client.is_connected:
+            self.rec.info("Closing the connection.")
+        await self._release()
+
+    async def _release(self) -> None:
+        client, self.client = self.client, None
+        sock, self.sock = self.sock, None
+        self.rec.encrypted = False
+        await drop_and_settle(client, sock)
+
+    def abort(self) -> None:
+        """Synchronous last resort (cancellation, unexpected errors)."""
+        client, self.client = self.client, None
+        self.sock = None
+        self.rec.encrypted = False
+        drop(client)
+
+    # ---- helpers -----------------------------------------------------------
+
+    def _client(self) -> aiosmtplib.SMTP:
+        if self.client is None:
+            raise SMTPServerDisconnected("not connected")
+        return self.client
+
+    def _classify(self, exc: Exception, stage: Stage) -> StageError:
+        """Turn an aiosmtplib/OS exception at ``stage`` into a failure (and a line)."""
+        rec = self.rec
+        usable = self.usable
+        what = _STAGE_WHAT.get(stage, stage.value)
+        if isinstance(exc, SMTPTimeoutError | TimeoutError):
+            message = (
+                f"timed out after {self.profile.command_timeout:g}s waiting for the "
+                f"server's reply to {what}"
+            )
+            rec.error(message)
+            return StageError(Failure(FailureStage.TIMEOUT, message, during=stage), usable=False)
+        if isinstance(exc, SMTPResponseException):
+            # The reply itself is already in the transcript (the tap saw it).
+            message = f"{what} refused by the server: {exc.code} {exc.message}"
+            return StageError(
+                Failure(_failure_stage(stage), message, exc.code, exc.message, stage),
+                usable=usable and exc.code != 421,
+            )
+        if isinstance(exc, SMTPServerDisconnected | ConnectionError):
+            message = f"the server closed the connection during {what}"
+            rec.error(message)
+            return StageError(Failure(_failure_stage(stage), message, during=stage), usable=False)
+        if isinstance(exc, ssl.SSLError):
+            message = f"TLS error during {what}: {verify_reason(exc)}"
+            rec.error(message)
+            return StageError(Failure(FailureStage.TLS, message, during=stage), usable=False)
+        if isinstance(exc, SMTPException | OSError | ValueError):
+            message = f"{what} failed: {exc}"
+            rec.error(message)
+            return StageError(Failure(_failure_stage(stage), message, during=stage), usable=usable)
+        raise exc

@@ -40,9 +40,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from .core.auth import AuthMode
 from .core.mailbox import Mailbox
+from .core.sending import ProfileStore
 from .core.sink import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
 from .ui.bridge import MailboxBridge
+from .ui.compose import Composer
 from .ui.main_window import MainWindow
+from .ui.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
 from .ui.settings import AppSettings, Preferences
 from .ui.theme import app_icon, apply_theme
 
@@ -187,7 +190,12 @@ def describe_sink_error(exc: SinkStartError) -> str:
 
 
 class GuiApp:
-    """The window, the event bridge and the SMTP sink's lifecycle, on one loop."""
+    """The window, the event bridge and the SMTP sink's lifecycle, on one loop.
+
+    ``profiles`` (relay profiles for compose/release) defaults to a
+    ``ProfileStore`` next to the settings file; ``ask_password`` replaces the
+    password dialog (tests).
+    """
 
     def __init__(
         self,
@@ -197,6 +205,8 @@ class GuiApp:
         settings: AppSettings,
         *,
         view: QWidget | None = None,
+        profiles: ProfileStore | None = None,
+        ask_password: PasswordPrompt | None = None,
     ) -> None:
         self.qapp = qapp
         self.mailbox = mailbox
@@ -215,6 +225,21 @@ class GuiApp:
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
+        self.profiles = profiles or ProfileStore(settings.path.parent)
+        # Compose previews HTML with Chromium unless the caller chose a
+        # non-Chromium viewer (the tests' fast path).
+        self.composer = Composer(
+            mailbox,
+            self.profiles,
+            sink=self.sink_endpoint,
+            spawn=self.spawn,
+            settings=settings,
+            web_engine=view is None,
+            ask_password=ask_password,
+            parent=self.window,
+        )
+        self.window.set_composer(self.composer)
+        self.composer.openMessage.connect(self.window.raise_to)
 
     # ---- sink ---------------------------------------------------------------------
 
@@ -232,13 +257,29 @@ class GuiApp:
         self.config = config
         self.sink_error = None
         self.window.set_listeners(self.sink.listeners)
+        self.composer.refresh_destinations()
         return True
+
+    def sink_endpoint(self) -> SinkEndpoint | None:
+        """Where compose reaches this app's own sink right now (None: not listening)."""
+        if self.sink is None:
+            return None
+        for kind, host, port in self.sink.listeners:
+            if kind == "smtp":
+                auth = self.config.auth
+                if auth.required:
+                    return SinkEndpoint(
+                        connect_host(host), port, auth.username or "", auth.password or ""
+                    )
+                return SinkEndpoint(connect_host(host), port)
+        return None
 
     async def stop_sink(self) -> None:
         sink, self.sink = self.sink, None
         if sink is not None:
             await sink.stop()
             self.window.set_listeners([])
+            self.composer.refresh_destinations()
 
     async def restart_sink(self, config: SinkConfig) -> bool:
         """Switch listeners live. If the new ones cannot start, go back to the old."""
@@ -315,6 +356,7 @@ class GuiApp:
             return
         self._closed = True
         window, bridge = self.window, self.bridge
+        self.composer.shutdown()
         window.shutdown()
         bridge.close()
         window.close_requests_quit = False
@@ -324,7 +366,7 @@ class GuiApp:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        del self.window, self.bridge
+        del self.window, self.bridge, self.composer
 
 
 def build_gui(
@@ -334,9 +376,19 @@ def build_gui(
     settings: AppSettings,
     *,
     view: QWidget | None = None,
+    profiles: ProfileStore | None = None,
+    ask_password: PasswordPrompt | None = None,
 ) -> GuiApp:
     """The application objects, ready for ``await app.run()`` on a qasync loop."""
-    return GuiApp(qapp, mailbox, sink_config, settings, view=view)
+    return GuiApp(
+        qapp,
+        mailbox,
+        sink_config,
+        settings,
+        view=view,
+        profiles=profiles,
+        ask_password=ask_password,
+    )
 
 
 # ---- entry point ------------------------------------------------------------------------
@@ -393,6 +445,7 @@ def run_gui(args: Any) -> int:
             level=logging.WARNING, format="mailcatcher-gui: %(levelname)s: %(message)s"
         )
 
+    from .core import paths
     from .core.store import Store, StoreError
 
     prepare_webengine()
@@ -421,7 +474,7 @@ def run_gui(args: Any) -> int:
     timers: list[QTimer] = []
     code = 1
     try:
-        gui = build_gui(qapp, mailbox, config, settings)
+        gui = build_gui(qapp, mailbox, config, settings, profiles=ProfileStore(paths.config_dir()))
         files = list(getattr(args, "files", None) or [])
         if files:
             gui.window.open_file(files[0])

@@ -273,9 +273,10 @@ def _config_dir(args: argparse.Namespace) -> Path:
     explicit = getattr(args, "send_config_dir", None) or getattr(args, "config_dir", None)
     if explicit:
         return Path(explicit)
-    import platformdirs
+    from .core import paths
 
-    return Path(platformdirs.user_config_dir("mailcatcher-gui"))
+    # The same folder the window keeps its profiles in (MAILCATCHER_GUI_HOME aware).
+    return paths.config_dir()
 
 
 def _parse_server(value: str, security: Security) -> tuple[str, int]:

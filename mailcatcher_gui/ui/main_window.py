@@ -7,8 +7,9 @@ the SMTP sink: ``app.GuiApp`` tells it what is listening (``set_listeners``
 / ``set_sink_error``) and restarts the sink when the listener settings
 change (``listenerSettingsChanged``).
 
-Compose is not part of this window yet; ``set_compose_handler`` is the hook
-the compose pane plugs into (Ctrl+N is reserved for it).
+Compose lives in ``ui.compose``; the app plugs a ``Composer`` in with
+``set_composer`` (New Message / Ctrl+N, Reply, Forward, Edit as New and
+Release To… then work). ``set_compose_handler`` alone wires only Ctrl+N.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import html
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -55,6 +57,7 @@ from .actions import (
     open_local_message,
 )
 from .bridge import MailboxBridge
+from .compose import action_icon
 from .message_list import SEARCH_HELP_HTML, MessageList, SearchField
 from .models import Column, MessageListModel
 from .settings import AppSettings, Preferences, SettingsDialog
@@ -65,6 +68,16 @@ from .tray import BurstNotifier, TrayIcon
 log = logging.getLogger(__name__)
 
 APP_TITLE = "mailcatcher-gui"
+
+
+class ComposeHooks(Protocol):
+    """What the window needs from the compose side (``ui.compose.Composer``)."""
+
+    def new(self) -> object: ...
+    def reply(self, message_id: int, *, reply_all: bool = False) -> object: ...
+    def forward(self, message_id: int) -> object: ...
+    def edit_as_new(self, message_id: int) -> object: ...
+    def release(self, message_ids: Sequence[int]) -> object: ...
 
 
 class MainWindow(QMainWindow):
@@ -98,6 +111,7 @@ class MainWindow(QMainWindow):
         #: notify about new mail even while the window is focused (tests; off by default)
         self.notify_when_active = False
         self._compose_handler: Callable[[], None] | None = None
+        self.composer: ComposeHooks | None = None
         self._shown_id: int | None = None
         self._shown_file: Path | None = None
         self._jobs: list[BackgroundJob] = []
@@ -212,10 +226,14 @@ class MainWindow(QMainWindow):
         "act_clear": "clear",
     }
 
+    _COMPOSE_ICONS = {"act_compose": "compose", "act_reply": "reply", "act_forward": "forward"}
+
     def _refresh_icons(self) -> None:
         """Re-tint the toolbar icons for the current palette (theme switch)."""
         for attr, name in self._ICONS.items():
             getattr(self, attr).setIcon(tinted_icon(name, self.palette()))
+        for attr, name in self._COMPOSE_ICONS.items():
+            getattr(self, attr).setIcon(action_icon(name, self.palette()))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "act_clear"):
@@ -259,7 +277,39 @@ class MainWindow(QMainWindow):
             "&New Message…",
             self.compose,
             QKeySequence.StandardKey.New,
-            tip="Compose and send a test message",
+            icon=action_icon("compose"),
+            tip="Compose and send a test message (Ctrl+N)",
+        )
+        self.act_compose.setIconText("Compose")
+        self.act_reply = self._action(
+            "&Reply",
+            lambda: self._compose_from_current("reply"),
+            "Ctrl+R",
+            icon=action_icon("reply"),
+            tip="Reply to the message (Ctrl+R)",
+        )
+        self.act_reply_all = self._action(
+            "Reply to &All",
+            lambda: self._compose_from_current("reply_all"),
+            "Ctrl+Shift+R",
+            tip="Reply to the sender and every recipient (Ctrl+Shift+R)",
+        )
+        self.act_forward = self._action(
+            "&Forward",
+            lambda: self._compose_from_current("forward"),
+            "Ctrl+L",
+            icon=action_icon("forward"),
+            tip="Forward the message with its attachments (Ctrl+L)",
+        )
+        self.act_edit_as_new = self._action(
+            "Edit as &New…",
+            lambda: self._compose_from_current("edit_as_new"),
+            tip="Open the message in the editor to change and send it again",
+        )
+        self.act_release = self._action(
+            "Re&lease To…",
+            self.release_selected,
+            tip="Send the selected messages unchanged to a relay or other recipients",
         )
         self.act_settings = self._action(
             "Se&ttings…",
@@ -349,6 +399,17 @@ class MainWindow(QMainWindow):
         for a in (self.act_copy_sender, self.act_copy_subject, None, self.act_find):
             edit.addSeparator() if a is None else edit.addAction(a)
         message = mb.addMenu("&Message")
+        for a in (
+            self.act_compose,
+            None,
+            self.act_reply,
+            self.act_reply_all,
+            self.act_forward,
+            self.act_edit_as_new,
+            self.act_release,
+            None,
+        ):
+            message.addSeparator() if a is None else message.addAction(a)
         for a in (self.act_mark_read, self.act_mark_unread, None, self.act_delete, self.act_clear):
             message.addSeparator() if a is None else message.addAction(a)
         view = mb.addMenu("&View")
@@ -371,7 +432,13 @@ class MainWindow(QMainWindow):
         self.act_import.setIconText("Import")
         self.act_export_mbox.setIconText("Export")
         self.act_clear.setIconText("Clear")
+        self.act_reply.setIconText("Reply")
+        self.act_forward.setIconText("Forward")
         for a in (
+            self.act_compose,
+            self.act_reply,
+            self.act_forward,
+            None,
             self.act_delete,
             self.act_mark_read,
             self.act_mark_unread,
@@ -420,6 +487,42 @@ class MainWindow(QMainWindow):
         self.act_compose.setEnabled(handler is not None)
         if handler is None:
             self.act_compose.setToolTip("Compose is not available yet")
+        else:
+            self.act_compose.setToolTip("Compose and send a test message (Ctrl+N)")
+
+    def set_composer(self, composer: ComposeHooks | None) -> None:
+        """Plug the compose side in: New Message, Reply, Forward, Edit as New, Release."""
+        self.composer = composer
+        self.set_compose_handler(composer.new if composer is not None else None)
+        self._update_action_state()
+
+    def _compose_target(self) -> int | None:
+        current = self.message_list.current_id
+        return current if current is not None else self._shown_id
+
+    def _compose_from_current(self, what: str) -> object | None:
+        """Reply / reply to all / forward / edit as new, from the current message."""
+        message_id = self._compose_target()
+        if self.composer is None or message_id is None:
+            return None
+        try:
+            if what == "reply":
+                return self.composer.reply(message_id)
+            if what == "reply_all":
+                return self.composer.reply(message_id, reply_all=True)
+            if what == "forward":
+                return self.composer.forward(message_id)
+            return self.composer.edit_as_new(message_id)
+        except MessageNotFound:
+            self.statusBar().showMessage("That message is gone.", 4000)
+            return None
+
+    def release_selected(self) -> object | None:
+        """The "Release To…" action: the selected messages, or the one on screen."""
+        ids = self._target_ids() or ([self._shown_id] if self._shown_id is not None else [])
+        if self.composer is None or not ids:
+            return None
+        return self.composer.release(ids)
 
     def compose(self) -> None:
         if self._compose_handler is not None:
@@ -822,6 +925,11 @@ class MainWindow(QMainWindow):
         has_open = self._shown_id is not None
         for a in (self.act_save_eml, self.act_copy_sender, self.act_copy_subject):
             a.setEnabled(has_open)
+        composing = self.composer is not None
+        one = composing and (has_open or self.message_list.current_id is not None)
+        for a in (self.act_reply, self.act_reply_all, self.act_forward, self.act_edit_as_new):
+            a.setEnabled(one)
+        self.act_release.setEnabled(composing and has_selection)
 
     # ---- context menu ------------------------------------------------------------------------
 
@@ -829,7 +937,25 @@ class MainWindow(QMainWindow):
         if not self.message_list.table.selectionModel().hasSelection():
             return
         menu = QMenu(self)
-        for a in (
+        for a in self.context_actions():
+            menu.addSeparator() if a is None else menu.addAction(a)
+        menu.exec(pos)
+        menu.deleteLater()
+
+    def context_actions(self) -> list[QAction | None]:
+        """The message list's context menu (None = separator)."""
+        compose: list[QAction | None] = []
+        if self.composer is not None:
+            compose = [
+                self.act_reply,
+                self.act_reply_all,
+                self.act_forward,
+                self.act_edit_as_new,
+                self.act_release,
+                None,
+            ]
+        return [
+            *compose,
             self.act_mark_read,
             self.act_mark_unread,
             None,
@@ -841,9 +967,7 @@ class MainWindow(QMainWindow):
             self.act_export_folder,
             None,
             self.act_delete,
-        ):
-            menu.addSeparator() if a is None else menu.addAction(a)
-        menu.exec(pos)
+        ]
 
     # ---- settings ----------------------------------------------------------------------------
 

@@ -1,0 +1,727 @@
+"""Where compose and release send to, and the dialog that edits relay profiles.
+
+``Destinations`` is the one list of places a message can go, shared by the
+compose window, the release dialog and this editor:
+
+* **This app's sink** at the address it really listens on (so compose ->
+  capture works out of the box, whatever port the sink got), with the
+  sink's own credentials when it requires AUTH;
+* **This app's mailbox** (the local transport: no SMTP, works even when the
+  sink is not listening);
+* every saved ``RelayProfile`` from the ``ProfileStore``.
+
+Passwords never live in the profile file. With a usable keyring they are
+stored there; without one (a headless box, this project's CI) the user is
+asked at each send -- through ``ask_password``, which tests replace.
+
+``ProfilesDialog`` lists, adds (blank or from ``PRESETS``), edits and deletes
+profiles, and runs ``test_connection`` with the transcript shown live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.mailbox import Mailbox
+from ..core.sending import (
+    PRESETS,
+    LocalTransport,
+    ProfileError,
+    ProfileStore,
+    RelayProfile,
+    Security,
+    SendReport,
+    SmtpTransport,
+    Transport,
+    resolve_password,
+    sink_profile,
+    test_connection,
+)
+from ..core.sending.profiles import AUTH_MECHANISMS
+from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
+
+PasswordPrompt = Callable[[RelayProfile], "str | None"]
+
+SINK_KEY = "sink"
+LOCAL_KEY = "local"
+PROFILE_PREFIX = "profile:"
+
+
+@dataclass(frozen=True)
+class SinkEndpoint:
+    """Where this app's sink accepts mail right now (and its AUTH login, if required)."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def connect_host(listen_host: str) -> str:
+    """The address to connect to for a listener bound to ``listen_host``."""
+    if listen_host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if listen_host == "::":
+        return "::1"
+    return listen_host
+
+
+class DestinationError(Exception):
+    """A destination cannot be used as chosen (no password given, profile gone...)."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str
+    label: str
+    tip: str
+    enabled: bool = True
+
+
+class Destinations:
+    """Builds the choice list and turns a choice into a ``Transport``."""
+
+    def __init__(
+        self,
+        profiles: ProfileStore,
+        mailbox: Mailbox,
+        sink: Callable[[], SinkEndpoint | None] = lambda: None,
+        *,
+        ask_password: PasswordPrompt | None = None,
+    ) -> None:
+        self.profiles = profiles
+        self.mailbox = mailbox
+        self.sink = sink
+        self.ask_password: PasswordPrompt = ask_password or ask_password_dialog
+
+    def choices(self) -> list[Choice]:
+        endpoint = self.sink()
+        if endpoint is not None:
+            sink = Choice(
+                SINK_KEY,
+                f"This app's sink — {endpoint.address}",
+                "SMTP to this app's own listener: the message shows up in the list",
+            )
+        else:
+            sink = Choice(
+                SINK_KEY, "This app's sink — not listening", "The SMTP sink is not running", False
+            )
+        items = [
+            sink,
+            Choice(
+                LOCAL_KEY,
+                "This app's mailbox (no SMTP)",
+                "Store the message directly in the list, without an SMTP session",
+            ),
+        ]
+        try:
+            saved = self.profiles.list()
+        except ProfileError as exc:
+            items.append(Choice("", f"(profiles file unreadable: {exc})", str(exc), False))
+            saved = []
+        for profile in saved:
+            items.append(
+                Choice(
+                    PROFILE_PREFIX + profile.name,
+                    f"{profile.name} — {profile.address}",
+                    f"{profile.security.value}, "
+                    + (f"user {profile.username}" if profile.username else "no login"),
+                )
+            )
+        return items
+
+    def profile_for(self, key: str) -> RelayProfile | None:
+        """The relay profile behind ``key`` (None for the local mailbox)."""
+        if key == SINK_KEY:
+            endpoint = self.sink()
+            if endpoint is None:
+                raise DestinationError("this app's sink is not listening")
+            return replace(
+                sink_profile(endpoint.host, endpoint.port),
+                username=endpoint.username,
+                connect_timeout=5.0,
+            )
+        if key == LOCAL_KEY:
+            return None
+        if key.startswith(PROFILE_PREFIX):
+            name = key[len(PROFILE_PREFIX) :]
+            try:
+                return self.profiles.get(name)
+            except (KeyError, ProfileError) as exc:
+                raise DestinationError(str(exc)) from None
+        raise DestinationError("choose where to send the message")
+
+    def password_for(self, key: str, profile: RelayProfile) -> str | None:
+        """Environment variable, keyring, else ask; ``DestinationError`` if the user declines."""
+        if not profile.username:
+            return None
+        if key == SINK_KEY:
+            endpoint = self.sink()
+            return endpoint.password if endpoint is not None else None
+        password = resolve_password(profile, store=self.profiles, ask=self.ask_password)
+        if password is None:
+            raise DestinationError(
+                f"no password given for {profile.username!r} at {profile.address}; nothing was sent"
+            )
+        return password
+
+    def transport_for(self, key: str) -> Transport:
+        """The transport for ``key``; may ask for a password (``DestinationError``)."""
+        profile = self.profile_for(key)
+        if profile is None:
+            return LocalTransport(self.mailbox)
+        return SmtpTransport(profile, self.password_for(key, profile))
+
+    def describe(self, key: str) -> str:
+        for choice in self.choices():
+            if choice.key == key:
+                return choice.label
+        return key
+
+
+def ask_password_dialog(profile: RelayProfile, parent: QWidget | None = None) -> str | None:
+    """The default prompt: a modal password field. None when cancelled."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(f"Password for {profile.name}")
+    dialog.setLabelText(
+        f"Password for <b>{profile.username}</b> at {profile.address}<br>"
+        "<small>No system keyring is available, so it is used for this send only.</small>"
+    )
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    ok = dialog.exec() == QDialog.DialogCode.Accepted
+    value = dialog.textValue()
+    dialog.deleteLater()
+    return value if ok else None
+
+
+class ProfilePicker(QComboBox):
+    """The "Send via" combo box, filled from ``Destinations``."""
+
+    def __init__(self, destinations: Destinations, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("profilePicker")
+        self.destinations = destinations
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setMinimumContentsLength(24)
+        # What the user chose, kept while it is briefly unavailable (the sink
+        # restarting on another port) so the choice comes back with it.
+        self._preferred = SINK_KEY  # the default: compose -> capture out of the box
+        self.activated.connect(lambda _i: self._remember())
+        self.reload()
+
+    def _remember(self) -> None:
+        self._preferred = self.current_key()
+
+    def reload(self, select: str | None = None) -> None:
+        """Rebuild the list, keeping the user's choice when it is (again) available."""
+        if select:
+            self._preferred = select
+        wanted = self._preferred or self.current_key()
+        self.blockSignals(True)
+        self.clear()
+        for choice in self.destinations.choices():
+            self.addItem(choice.label, choice.key)
+            index = self.count() - 1
+            self.setItemData(index, choice.tip, Qt.ItemDataRole.ToolTipRole)
+            if not choice.enabled:
+                item = self.model().item(index)  # QStandardItemModel behind a QComboBox
+                item.setEnabled(False)
+        self.blockSignals(False)
+        index = self.findData(wanted) if wanted else -1
+        if index < 0 or not self._enabled(index):
+            index = next((i for i in range(self.count()) if self._enabled(i)), -1)
+        self.setCurrentIndex(index)
+
+    def _enabled(self, index: int) -> bool:
+        return bool(self.model().item(index).isEnabled())
+
+    def current_key(self) -> str:
+        data = self.currentData()
+        return str(data) if data else ""
+
+    def select(self, key: str) -> bool:
+        index = self.findData(key)
+        if index >= 0 and self._enabled(index):
+            self.setCurrentIndex(index)
+            self._preferred = key
+            return True
+        return False
+
+
+# ---- the editor --------------------------------------------------------------------------
+
+
+class ProfileForm(QWidget):
+    """The fields of one ``RelayProfile`` (and its keyring password)."""
+
+    changed = Signal()
+
+    def __init__(self, keyring_available: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = QLineEdit(self)
+        self.host = QLineEdit(self)
+        self.port = QSpinBox(self)
+        self.port.setRange(1, 65535)
+        self.security = QComboBox(self)
+        for value, label in (
+            (Security.NONE, "None (plain SMTP)"),
+            (Security.STARTTLS, "STARTTLS (required)"),
+            (Security.TLS, "Implicit TLS (SMTPS)"),
+        ):
+            self.security.addItem(label, value.value)
+        self.auth = QComboBox(self)
+        for mech in AUTH_MECHANISMS:
+            self.auth.addItem("Best offered" if mech == "auto" else mech, mech)
+        self.username = QLineEdit(self)
+        self.username.setPlaceholderText("empty: no login")
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.keyring_available = keyring_available
+        if keyring_available:
+            self.password.setPlaceholderText("stored in the system keyring")
+        else:
+            self.password.setPlaceholderText("no keyring: asked when sending")
+            self.password.setEnabled(False)
+            self.password.setToolTip(
+                "No system keyring is available on this machine, so passwords are never "
+                "stored: you are asked at each send (or name an environment variable)."
+            )
+        self.password_env = QLineEdit(self)
+        self.password_env.setPlaceholderText("e.g. SMTP_PASSWORD (optional)")
+        self.ca_file = QLineEdit(self)
+        self.ca_file.setPlaceholderText("system trust store")
+        browse = QToolButton(self)
+        browse.setText("…")
+        browse.clicked.connect(self._browse_ca)
+        ca_row = QHBoxLayout()
+        ca_row.setContentsMargins(0, 0, 0, 0)
+        ca_row.addWidget(self.ca_file, 1)
+        ca_row.addWidget(browse)
+        self.allow_invalid = QCheckBox("Accept invalid certificates (insecure)", self)
+        self.connect_timeout = QDoubleSpinBox(self)
+        self.connect_timeout.setRange(0.5, 600)
+        self.connect_timeout.setSuffix(" s")
+        self.command_timeout = QDoubleSpinBox(self)
+        self.command_timeout.setRange(0.5, 600)
+        self.command_timeout.setSuffix(" s")
+        self.helo = QLineEdit(self)
+        self.helo.setPlaceholderText("this machine's name")
+
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Name:", self.name)
+        form.addRow("Host:", self.host)
+        form.addRow("Port:", self.port)
+        form.addRow("Security:", self.security)
+        form.addRow("Login:", self.username)
+        form.addRow("Password:", self.password)
+        form.addRow("Password from env:", self.password_env)
+        form.addRow("AUTH method:", self.auth)
+        form.addRow("CA file:", ca_row)
+        form.addRow("", self.allow_invalid)
+        form.addRow("Connect timeout:", self.connect_timeout)
+        form.addRow("Command timeout:", self.command_timeout)
+        form.addRow("EHLO name:", self.helo)
+        for edit in (
+            self.name,
+            self.host,
+            self.username,
+            self.password,
+            self.password_env,
+            self.ca_file,
+            self.helo,
+        ):
+            edit.textEdited.connect(lambda _t: self.changed.emit())
+        self.port.valueChanged.connect(lambda _v: self.changed.emit())
+        self.security.currentIndexChanged.connect(self._security_changed)
+        self.auth.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.allow_invalid.toggled.connect(lambda _b: self.changed.emit())
+        self.set_profile(RelayProfile(name="New relay"))
+
+    def _security_changed(self, _index: int) -> None:
+        tls = self.security.currentData() != Security.NONE.value
+        self.ca_file.setEnabled(tls)
+        self.allow_invalid.setEnabled(tls)
+        self.changed.emit()
+
+    def _browse_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "CA certificate", "", "PEM files (*.pem *.crt);;All files (*)"
+        )
+        if path:
+            self.ca_file.setText(path)
+            self.changed.emit()
+
+    def set_profile(self, profile: RelayProfile) -> None:
+        self.name.setText(profile.name)
+        self.host.setText(profile.host)
+        self.port.setValue(int(profile.port))
+        self.security.setCurrentIndex(max(0, self.security.findData(profile.security.value)))
+        auth = self.auth.findData(profile.auth)
+        if auth < 0:
+            auth = next(
+                (
+                    i
+                    for i in range(self.auth.count())
+                    if self.auth.itemData(i).lower() == profile.auth.lower()
+                ),
+                0,
+            )
+        self.auth.setCurrentIndex(auth)
+        self.username.setText(profile.username)
+        self.password.clear()
+        self.password_env.setText(profile.password_env)
+        self.ca_file.setText(profile.ca_file)
+        self.allow_invalid.setChecked(profile.allow_invalid_cert)
+        self.connect_timeout.setValue(profile.connect_timeout)
+        self.command_timeout.setValue(profile.command_timeout)
+        self.helo.setText(profile.helo_name)
+        self._security_changed(0)
+
+    def profile(self) -> RelayProfile:
+        """The profile as edited; ``ProfileError`` naming what is wrong."""
+        return RelayProfile(
+            name=self.name.text().strip(),
+            host=self.host.text().strip(),
+            port=self.port.value(),
+            security=Security(self.security.currentData()),
+            auth=str(self.auth.currentData()),
+            username=self.username.text().strip(),
+            password_env=self.password_env.text().strip(),
+            ca_file=self.ca_file.text().strip(),
+            allow_invalid_cert=self.allow_invalid.isChecked(),
+            connect_timeout=self.connect_timeout.value(),
+            command_timeout=self.command_timeout.value(),
+            helo_name=self.helo.text().strip(),
+        )
+
+
+class ProfilesDialog(QDialog):
+    """List / add / edit / delete relay profiles; test a connection live."""
+
+    def __init__(
+        self,
+        store: ProfileStore,
+        *,
+        ask_password: PasswordPrompt | None = None,
+        spawn: Spawn | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("profilesDialog")
+        self.setWindowTitle("Relay Profiles")
+        self.store = store
+        self.ask_password: PasswordPrompt = ask_password or (lambda p: ask_password_dialog(p, self))
+        self.runner = AsyncRunner(spawn, self)
+        self.runner.busyChanged.connect(self._busy_changed)
+        self.last_report: SendReport | None = None
+        self._current: str | None = None  # name of the saved profile being edited
+        self._dirty = False
+
+        try:
+            keyring_ok = store.keyring_available()
+        except Exception:  # noqa: BLE001 - a broken keyring install must not block editing
+            keyring_ok = False
+        self.keyring_available = keyring_ok
+
+        # left: the list
+        self.list = QListWidget(self)
+        self.list.setObjectName("profileList")
+        self.list.currentItemChanged.connect(self._selected)
+        self.add_button = QPushButton("New", self)
+        self.add_button.clicked.connect(lambda: self.new_profile())
+        self.preset_button = QPushButton("From Preset", self)
+        presets = QMenu(self.preset_button)
+        for key, preset in PRESETS.items():
+            action = presets.addAction(f"{preset.name}  ({preset.address})")
+            action.triggered.connect(lambda _c=False, k=key: self.new_profile(PRESETS[k]))
+        self.preset_button.setMenu(presets)
+        self.delete_button = QPushButton("Delete", self)
+        self.delete_button.clicked.connect(self.delete_current)
+        left_buttons = QHBoxLayout()
+        left_buttons.addWidget(self.add_button)
+        left_buttons.addWidget(self.preset_button)
+        left_buttons.addWidget(self.delete_button)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.list, 1)
+        self.empty_hint = QLabel("No saved profiles yet: New, or From Preset.", self)
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setWordWrap(True)
+        left_layout.addWidget(self.empty_hint)
+        left_layout.addLayout(left_buttons)
+
+        # right: the form
+        self.form = ProfileForm(keyring_ok, self)
+        self.form.changed.connect(self._mark_dirty)
+        self.error = QLabel(self)
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.keyring_note = QLabel(self)
+        self.keyring_note.setObjectName("keyringNote")
+        self.setStyleSheet("#keyringNote, #emptyHint { color: #6e7781; }")
+        self.keyring_note.setWordWrap(True)
+        self.keyring_note.setText(
+            "Passwords are kept in the system keyring."
+            if keyring_ok
+            else "No system keyring is available: passwords are never stored; you are asked "
+            "for one when sending (or set the environment variable named above)."
+        )
+        self.save_button = QPushButton("Save", self)
+        self.save_button.clicked.connect(self.save_current)
+        self.test_button = QPushButton("Test Connection", self)
+        self.test_button.setToolTip("Connect, TLS, EHLO and AUTH, then QUIT: sends no message")
+        self.test_button.clicked.connect(self.start_test)
+        self.cancel_test = QPushButton("Stop", self)
+        self.cancel_test.setEnabled(False)
+        self.cancel_test.clicked.connect(self.runner.cancel)
+        right_buttons = QHBoxLayout()
+        right_buttons.addWidget(self.test_button)
+        right_buttons.addWidget(self.cancel_test)
+        right_buttons.addStretch(1)
+        right_buttons.addWidget(self.save_button)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.form)
+        right_layout.addWidget(self.keyring_note)
+        right_layout.addWidget(self.error)
+        right_layout.addLayout(right_buttons)
+        right_layout.addStretch(1)
+
+        top = QSplitter(Qt.Orientation.Horizontal, self)
+        top.addWidget(left)
+        top.addWidget(right)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 2)
+        top.setChildrenCollapsible(False)
+
+        self.transcript = TranscriptPanel(
+            self,
+            title="Connection test",
+            placeholder="Test Connection shows the SMTP conversation here: connect, TLS, "
+            "EHLO, AUTH, QUIT. No message is sent.",
+        )
+        self.transcript.layout().setContentsMargins(0, 0, 0, 0)
+        outer = QSplitter(Qt.Orientation.Vertical, self)
+        outer.addWidget(top)
+        outer.addWidget(self.transcript)
+        outer.setStretchFactor(0, 3)
+        outer.setStretchFactor(1, 2)
+        outer.setChildrenCollapsible(False)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(outer, 1)
+        layout.addWidget(buttons)
+        self.resize(860, 720)
+
+        self.reload()
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        else:
+            self.new_profile()
+
+    # ---- list -------------------------------------------------------------------------
+
+    def reload(self, select: str | None = None) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        try:
+            profiles = self.store.list()
+        except ProfileError as exc:
+            profiles = []
+            self._show_error(str(exc))
+        for profile in profiles:
+            item = QListWidgetItem(f"{profile.name}\n{profile.address} · {profile.security.value}")
+            item.setData(Qt.ItemDataRole.UserRole, profile.name)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        if select is not None:
+            for row in range(self.list.count()):
+                if self.list.item(row).data(Qt.ItemDataRole.UserRole) == select:
+                    self.list.blockSignals(True)
+                    self.list.setCurrentRow(row)
+                    self.list.blockSignals(False)
+        self.delete_button.setEnabled(self.list.count() > 0)
+        self.empty_hint.setVisible(self.list.count() == 0)
+
+    def names(self) -> list[str]:
+        return [
+            self.list.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.list.count())
+        ]
+
+    def _selected(self, current: QListWidgetItem | None, _previous=None) -> None:
+        if current is None:
+            return
+        name = current.data(Qt.ItemDataRole.UserRole)
+        try:
+            profile = self.store.get(name)
+        except (KeyError, ProfileError) as exc:
+            self._show_error(str(exc))
+            return
+        self._current = name
+        self.form.set_profile(profile)
+        self._set_dirty(False)
+        self._show_error(None)
+
+    def new_profile(self, preset: RelayProfile | None = None) -> None:
+        """Start a new, unsaved profile (blank, or a copy of ``preset``)."""
+        base = preset or RelayProfile(
+            name="New relay", host="smtp.example.com", port=587, security=Security.STARTTLS
+        )
+        name = base.name
+        existing = set(self.names())
+        n = 2
+        while name in existing:
+            name = f"{base.name} {n}"
+            n += 1
+        self.list.blockSignals(True)
+        self.list.clearSelection()
+        self.list.setCurrentItem(None)
+        self.list.blockSignals(False)
+        self._current = None
+        self.form.set_profile(replace(base, name=name))
+        self._set_dirty(True)
+        self._show_error(None)
+        self.form.name.setFocus()
+        self.form.name.selectAll()
+
+    @property
+    def dirty(self) -> bool:
+        """Unsaved edits in the form."""
+        return self._dirty
+
+    def _mark_dirty(self) -> None:
+        self._set_dirty(True)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self._dirty = dirty
+        self.save_button.setEnabled(dirty)
+        self.save_button.setDefault(dirty)
+
+    def _show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+    # ---- save / delete ------------------------------------------------------------------
+
+    def save_current(self) -> bool:
+        try:
+            profile = self.form.profile()
+        except (ProfileError, ValueError) as exc:
+            self._show_error(str(exc))
+            return False
+        names = self.names()
+        if profile.name in names and profile.name != self._current:
+            self._show_error(f"a profile named {profile.name!r} already exists")
+            return False
+        if self._current is not None and self._current != profile.name:
+            # Renamed: drop the old entry (and its keyring password).
+            with contextlib.suppress(ProfileError):
+                self.store.delete(self._current)
+        try:
+            self.store.save(profile)
+        except (OSError, ProfileError) as exc:
+            self._show_error(f"cannot save: {exc}")
+            return False
+        password = self.form.password.text()
+        wants_keyring = bool(password and self.keyring_available and profile.username)
+        if wants_keyring and not self.store.set_password(profile, password):
+            self._show_error("the keyring refused to store the password")
+        self._current = profile.name
+        self._set_dirty(False)
+        self._show_error(None)
+        self.reload(select=profile.name)
+        return True
+
+    def delete_current(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        self.store.delete(name)
+        self._current = None
+        self.reload()
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        else:
+            self.new_profile()
+
+    # ---- test connection ---------------------------------------------------------------
+
+    def start_test(self) -> asyncio.Task | None:
+        """Run ``test_connection`` for the profile as edited (saved or not)."""
+        if self.runner.busy:
+            return None
+        try:
+            profile = self.form.profile()
+        except (ProfileError, ValueError) as exc:
+            self._show_error(str(exc))
+            return None
+        self._show_error(None)
+        password: str | None = None
+        if profile.username:
+            password = self.form.password.text() or None
+            if password is None:
+                password = resolve_password(profile, store=self.store, ask=self.ask_password)
+            if password is None:
+                self.transcript.summary.show_problem(
+                    f"no password given for {profile.username!r}; the test was not run"
+                )
+                return None
+        self.transcript.begin(f"Testing {profile.address}")
+        return self.runner.run(self.run_test(profile, password))
+
+    async def run_test(self, profile: RelayProfile, password: str | None) -> SendReport | None:
+        try:
+            report = await test_connection(profile, password, on_line=self.transcript.on_line)
+        except asyncio.CancelledError:
+            self.transcript.summary.show_cancelled("Connection test")
+            raise
+        self.last_report = report
+        self.transcript.summary.show_test(report)
+        return report
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.test_button.setEnabled(not busy)
+        self.cancel_test.setEnabled(busy)
+
+    def done(self, result: int) -> None:  # noqa: D102 - closing stops a running test
+        self.runner.cancel()
+        super().done(result)

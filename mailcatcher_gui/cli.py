@@ -600,6 +600,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # aiosmtpd logs several INFO lines per connection; -v means "one line per
+    # captured message" (printed by _serve), not aiosmtpd's chatter.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     config = sink_config_from_args(args)
     mailbox = open_mailbox(args)
     try:

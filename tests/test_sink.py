@@ -240,6 +240,68 @@ def test_only_crlf_dot_crlf_ends_the_data(mailbox):
     assert b"MAIL FROM:<evil@example.com>" in raw and raw.endswith(b"smuggled\r\n")
 
 
+_LONG = b"x" * 70_000  # longer than the sink's 64 KiB read limit, no LF
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        # The end of data right at the start: an empty message.
+        ([b".\r\n"], b""),
+        ([b".", b"\r", b"\n"], b""),
+        # A one-line message whose "." CRLF arrives separately.
+        ([b"Subject: one\r\n", b".\r\n"], b"Subject: one\r\n"),
+        # CRLF "." CRLF split at every point, with stuffed dots at line starts.
+        ([b"..a\r\nb\r", b"\n.", b"\r\n"], b".a\r\nb\r\n"),
+        ([b"..a\r\nb\r\n", b".", b"\r", b"\n"], b".a\r\nb\r\n"),
+        ([b"x\r\n", b"..", b"y\r\n.\r\n"], b"x\r\n.y\r\n"),
+        # A bare LF then "." CRLF is data; the stuffing dot after the LF goes.
+        ([b"a\n", b".\r\nb\r\n.\r\n"], b"a\n\r\nb\r\n"),
+        # An overlong line (read in fragments) whose CR and LF arrive apart.
+        ([_LONG + b"\r", b"\n.\r\n"], _LONG + b"\r\n"),
+        ([b"." + _LONG + b"\r\n", b"..z\r\n.\r\n"], _LONG + b"\r\n.z\r\n"),
+    ],
+)
+def test_data_split_anywhere_is_read_exactly(mailbox, pieces, expected):
+    """However the payload is split into TCP segments, the end of data and
+    dot-unstuffing come out the same, and a command pipelined right after the
+    end of data is still a command."""
+    with running_sink(mailbox) as srv, RawSmtpClient(srv.host, srv.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.reply()
+        c.send(b"EHLO raw\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        assert [r[0] for r in c.replies(4)] == [250, 250, 250, 354]
+        for piece in pieces[:-1]:
+            c.send(piece)
+            time.sleep(0.03)  # let the sink read this piece on its own
+        c.send(pieces[-1] + b"NOOP\r\n")
+        first, noop = c.replies(2)
+    assert first[0] == 250 and noop[0] == 250
+    message_id = queued_id(first[1][0])
+    assert mailbox.raw(message_id) == expected
+    assert mailbox.summary(message_id).size == len(expected)
+    assert f"C: <message data: {len(expected)} bytes>" in mailbox.get(message_id).stored.transcript
+
+
+def test_oversized_data_in_fragments_gets_552_and_the_session_goes_on(mailbox):
+    with running_sink(mailbox, max_size=100_000) as srv, RawSmtpClient(srv.host, srv.port) as c:
+        c.reply()
+        c.send(b"EHLO raw\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        assert [r[0] for r in c.replies(4)] == [250, 250, 250, 354]
+        c.send(_LONG + b"\r\n" + _LONG + b"\r\n.\r\nNOOP\r\n")
+        too_big, noop = c.replies(2)
+        assert too_big[0] == 552 and noop[0] == 250
+        # Dots stuffed in are not counted: 100,000 stored bytes fit exactly.
+        body = b"\r\n".join([b"." * 98] * 1000)
+        assert len(body + b"\r\n") == 100_000
+        c.send(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        assert [r[0] for r in c.replies(3)] == [250, 250, 354]
+        c.send(dot_stuff(body + b"\r\n") + b".\r\n")
+        [stored] = c.replies(1)
+    assert stored[0] == 250
+    assert mailbox.raw(queued_id(stored[1][0])) == body + b"\r\n"
+
+
 def test_size_limit_rejects_with_552_and_stores_nothing(mailbox):
     limit = 2000
     exact, over = sized_message(limit), sized_message(limit + 1)
@@ -457,6 +519,8 @@ def _secret_forms(user: str, password: str) -> list[bytes]:
 
 def test_auth_any_accepts_every_credential_and_never_keeps_secrets(mailbox, store, caplog):
     caplog.set_level(logging.DEBUG)
+    # `serve` quiets aiosmtpd's logger; an in-process CLI test may have run first.
+    caplog.set_level(logging.DEBUG, logger="mail.log")
     secret_plain, secret_login = "plain-Secret-4f1c", "login-Secret-9d2e"
     with running_sink(mailbox, auth=AuthMode("any")) as srv:
         with smtplib.SMTP(srv.host, srv.port) as client:

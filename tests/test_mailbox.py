@@ -138,3 +138,56 @@ def test_closed_mailbox_refuses_new_work(tmp_path):
     mailbox.close()
     with pytest.raises(RuntimeError, match="closed"):
         mailbox.accept_sync(_capture(1))
+
+
+def test_callers_on_several_loops_and_threads_share_batches(tmp_path):
+    """The writer resolves async waiters per loop (one wake-up per batch and
+    loop); callers on two loops and a blocking caller all get their own ids."""
+    import threading
+
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"))
+    results: dict[str, list[int]] = {}
+
+    def on_loop(name: str, base: int) -> None:
+        async def scenario():
+            return await asyncio.gather(*(mailbox.accept(_capture(base + i)) for i in range(40)))
+
+        results[name] = asyncio.run(scenario())
+
+    threads = [threading.Thread(target=on_loop, args=(f"loop{k}", k * 100)) for k in (1, 2)]
+    try:
+        for t in threads:
+            t.start()
+        results["sync"] = mailbox.accept_many_sync([_capture(300 + i) for i in range(40)])
+        for t in threads:
+            t.join(30)
+        ids = [i for name in ("loop1", "loop2", "sync") for i in results[name]]
+        assert len(ids) == len(set(ids)) == 120
+        assert mailbox.count() == 120
+        for name, base in (("loop1", 100), ("loop2", 200), ("sync", 300)):
+            for n, message_id in enumerate(results[name]):
+                assert mailbox.raw(message_id) == _capture(base + n).raw
+    finally:
+        mailbox.close()
+
+
+def test_async_storage_failure_reaches_every_waiter(tmp_path):
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"))
+    try:
+        with sqlite3.connect(tmp_path / "m.sqlite3") as conn:
+            conn.execute(
+                "create trigger refuse before insert on messages begin "
+                "select raise(abort, 'disk says no'); end"
+            )
+
+        async def scenario():
+            return await asyncio.gather(
+                *(mailbox.accept(_capture(i)) for i in range(10)), return_exceptions=True
+            )
+
+        outcomes = asyncio.run(scenario())
+        assert len(outcomes) == 10
+        assert all("disk says no" in str(o) for o in outcomes)
+        assert mailbox.count() == 0
+    finally:
+        mailbox.close()

@@ -79,6 +79,8 @@ log = logging.getLogger(__name__)
 # no line-length limit at all (see _SinkSMTP.smtp_DATA).
 _READ_LIMIT = 64 * 1024
 
+_END_OF_DATA = b"\r\n.\r\n"
+
 # How long ``stop`` lets a session that is committing a message finish, so a
 # client that delivered a message gets its 250 instead of a dropped line.
 _STOP_GRACE = 3.0
@@ -361,11 +363,28 @@ class _SinkSMTP(SMTP):
         self._sessions = sessions
         super().__init__(handler, **kwargs)
 
+    _collecting: list[str] | None = None  # EHLO reply lines being gathered (smtp_EHLO)
+    _dir_cache: list[str] | None = None
+
+    def __dir__(self) -> list[str]:
+        """Only the ``smtp_*`` and ``auth_*`` names.
+
+        aiosmtpd's ``SMTP.__init__`` runs ``inspect.getmembers(self)`` and
+        ``dir(self)`` on every connection only to find those (commands and
+        AUTH mechanisms); over the full ``dir`` that is most of the cost of
+        a connection. The list depends only on the class, so it is cached.
+        """
+        cls = type(self)
+        if cls.__dict__.get("_dir_cache") is None:
+            cls._dir_cache = [n for n in dir(cls) if n.startswith(("smtp_", "auth_"))]
+        return list(cls._dir_cache)  # type: ignore[arg-type]
+
     def _create_session(self) -> Session:
         return _QuietSession(self.loop)
 
     def _cb_client_connected(self, reader, writer) -> None:
         super()._cb_client_connected(reader, writer)
+        self._stream = reader  # the real reader: DATA is read from it directly
         self._reader = _TranscribingReader(reader, self.transcript)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -439,8 +458,32 @@ class _SinkSMTP(SMTP):
 
     async def push(self, status: str | bytes) -> None:
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
-        self.transcript.sent(text)
+        if self._collecting is not None:
+            self._collecting.append(text)
+            return
+        for line in text.split("\r\n"):  # a multi-line reply goes out in one write
+            self.transcript.sent(line)
         await super().push(status)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        """aiosmtpd's EHLO, plus PIPELINING, minus AUTH when it is off, in ONE write.
+
+        aiosmtpd reads the stream line by line, so pipelined commands work;
+        it just does not say so. Its reply lines are gathered and sent
+        together (aiosmtpd would send each line with its own ``send()``).
+        """
+        self._collecting = lines = []
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._collecting = None
+        if lines and lines[-1].startswith("250 "):
+            if not self._auth_mode.enabled:
+                lines = [r for r in lines if not r.startswith(("250-AUTH", "250 AUTH"))]
+            lines.insert(len(lines) - 1, "250-PIPELINING")
+        if lines:
+            await self.push("\r\n".join(lines))
 
     def tls_info(self) -> TlsInfo | None:
         transport = self.transport
@@ -497,52 +540,98 @@ class _SinkSMTP(SMTP):
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         self.transcript.data_started()
-        data = bytearray()
-        size = 0
-        limit = self.data_size_limit
-        too_big = False
-        line_start = True  # the next piece starts a line (follows an LF)
-        after_crlf = True  # ... and that LF was part of a CRLF
-        pending_cr = False  # the previous piece was a fragment ending in CR
-        reader = self._reader
-        while True:
-            try:
-                piece = await reader.readuntil(b"\n")
-            except asyncio.LimitOverrunError as exc:  # no LF for a while: take a fragment
-                piece = await reader.read(exc.consumed)
-            except asyncio.IncompleteReadError as exc:  # the client went away mid-message
-                self.transcript.data_finished(size + len(exc.partial), complete=False)
-                if self.transport is not None:
-                    self.transport.close()
-                return
-            if after_crlf and piece == b".\r\n":
-                break
-            wire = piece
-            if line_start and piece.startswith(b"."):
-                piece = piece[1:]
-            line_start = wire.endswith(b"\n")
-            after_crlf = wire.endswith(b"\r\n") or (wire == b"\n" and pending_cr)
-            pending_cr = wire.endswith(b"\r")
-            size += len(piece)
-            if too_big:
-                continue
-            if limit and size > limit:
-                too_big = True
-                data = bytearray()  # drop it now; the client still sends the rest
-                continue
-            data += piece
+        limit = self.data_size_limit or 0
+        payload = await self._read_payload(limit)
+        if payload is None:  # the client went away mid-message
+            if self.transport is not None:
+                self.transport.close()
+            return
+        raw, size = payload
         self.transcript.data_finished(size)
-        if too_big:
+        if raw is None:
             self._set_post_data_state()
             await self.push(f"552 5.3.4 Error: message exceeds the maximum size of {limit} bytes")
             return
-        raw = bytes(data)
-        del data
         self.envelope.content = raw
         self.envelope.original_content = raw
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_payload(self, limit: int) -> tuple[bytes | None, int] | None:
+        """The DATA payload up to CRLF "." CRLF: ``(unstuffed bytes, size)``.
+
+        The bytes are ``None`` when they exceed ``limit`` (0 = none; the rest
+        is still read up to the end of data); ``None`` overall when the
+        client went away first. It reads in bulk: ``readuntil(CRLF "." CRLF)``
+        on the real StreamReader (not the transcribing wrapper: the payload is
+        not transcribed), so a message costs a few calls instead of one per
+        line, and dot-unstuffing is one ``bytes.replace`` of LF "." at the
+        end. The start of the data counts as following a CRLF, so a payload
+        that starts with "." CRLF is empty; while the data so far ends in
+        CRLF and fewer than 3 bytes are buffered (or the buffer cannot be
+        peeked at), one line is read instead so the bulk read can never run
+        past the end of data into pipelined commands; likewise after a
+        fragment that ends in CR.
+        """
+        stream = self._stream
+        chunks: list[bytes] = []
+        wire = 0  # payload bytes read, dot-stuffed
+        dots = 0  # stuffing dots among them (a "." at the start or after an LF)
+        tail = b"\r\n"  # the payload's last two bytes; the start counts as a CRLF
+        too_big = False
+        while True:
+            final = False
+            try:
+                if tail == b"\r\n":
+                    buffered = getattr(stream, "_buffer", None)
+                    if buffered is not None and len(buffered) >= 3:
+                        if buffered.startswith(b".\r\n"):
+                            await stream.readexactly(3)
+                            break
+                        piece = await stream.readuntil(_END_OF_DATA)
+                        final = True
+                    else:
+                        piece = await stream.readuntil(b"\n")
+                        if piece == b".\r\n":
+                            break
+                elif tail[-1:] == b"\r":  # the end's CRLF may straddle: finish the line
+                    piece = await stream.readuntil(b"\n")
+                else:
+                    piece = await stream.readuntil(_END_OF_DATA)
+                    final = True
+            except asyncio.LimitOverrunError as exc:  # no end in sight: take what is buffered
+                piece = await stream.read(exc.consumed)
+            except asyncio.IncompleteReadError as exc:
+                self.transcript.data_finished(wire - dots + len(exc.partial), complete=False)
+                return None
+            if final:
+                piece = piece[:-3]  # keep the CRLF before "." CRLF
+            if piece:
+                n = piece.count(b"\n.")
+                if tail[-1:] == b"\n" and piece[:1] == b".":
+                    n += 1
+                dots += n
+                wire += len(piece)
+                tail = (tail + piece[-2:])[-2:]
+                if not too_big:
+                    if limit and wire - dots > limit:
+                        too_big = True
+                        chunks.clear()  # drop it now; the client still sends the rest
+                    else:
+                        chunks.append(piece)
+            if final:
+                break
+        size = wire - dots
+        if too_big:
+            return None, size
+        raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        if dots:
+            if raw[:1] == b".":
+                raw = raw[1:]
+            raw = raw.replace(b"\n.", b"\n")
+        return raw, size
 
     def shut_down(self) -> None:
         """Tell the client we are going away and close the connection now."""
@@ -579,7 +668,18 @@ def _consume_result(task: asyncio.Task) -> None:
 
 
 class _SinkHandler:
-    """aiosmtpd handler hooks: EHLO advertisement, recipient rule, storage."""
+    """aiosmtpd handler hooks: recipient rule, storage.
+
+    There is deliberately no ``handle_EHLO`` (the EHLO reply is shaped in
+    ``_SinkSMTP.smtp_EHLO``): with one, aiosmtpd runs ``inspect.signature``
+    on it for every connection.
+    """
+
+    _members = ("handle_DATA", "handle_RCPT", "handle_exception")
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd scans dir(handler) per connection for handle_* / auth_*.
+        return list(self._members)
 
     def __init__(self, mailbox: Mailbox, config: SinkConfig, rcpt_rule: re.Pattern | None):
         self._mailbox = mailbox
@@ -594,20 +694,6 @@ class _SinkHandler:
             return "454 4.7.0 TLS handshake failed"
         log.exception("SMTP session error")
         return f"500 Error: ({type(error).__name__}) {error}"
-
-    async def handle_EHLO(
-        self, server: _SinkSMTP, session: Session, envelope: Envelope, hostname: str, responses
-    ) -> list[str]:
-        session.host_name = hostname  # aiosmtpd leaves this to the hook when one exists
-        out = [
-            r
-            for r in responses
-            if self._config.auth.enabled or not r.startswith(("250-AUTH", "250 AUTH"))
-        ]
-        # aiosmtpd reads the stream line by line, so pipelined commands work;
-        # it just does not say so.
-        out.insert(len(out) - 1, "250-PIPELINING")
-        return out
 
     async def handle_RCPT(
         self,

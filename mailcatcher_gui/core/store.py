@@ -550,7 +550,7 @@ class _Prepared:
             _clean(capture.helo),
             json.dumps(capture.tls.to_json(), ensure_ascii=False) if capture.tls else None,
             _clean(capture.auth_user) if capture.auth_user is not None else None,
-            _json_list(tuple(_clean(line) for line in capture.transcript)),
+            _clean_json_list(capture.transcript),
             _clean(capture.source),
             _sort_key(from_ or envelope_from),
             _sort_key(", ".join(to or cc or envelope_to)),
@@ -676,6 +676,16 @@ def _clean(text: str) -> str:
 
 def _json_list(values: tuple[str, ...]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
+
+
+def _clean_json_list(values: tuple[str, ...]) -> str:
+    """``_json_list`` of the ``_clean``-ed values; one check in the usual all-valid case."""
+    text = _json_list(values)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _json_list(tuple(_clean(v) for v in values))
 
 
 def _sort_key(text: str) -> str:

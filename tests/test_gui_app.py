@@ -373,3 +373,24 @@ def test_quit_hook_exits_0_every_time(tmp_path, run_index):
     assert proc.returncode == 0, proc.stderr
     for marker in CRASH_MARKERS:
         assert marker not in proc.stderr, proc.stderr
+
+
+def test_the_sink_runs_on_the_qt_loop_thread_and_mail_reaches_the_list(qapp, mailbox, make_gui):
+    """The design card: the SMTP sink lives on the Qt event loop (qasync), not
+    on a thread of its own; mailbox events for SMTP mail arrive on that thread."""
+    import threading
+
+    gui = make_gui()
+    seen_threads: list[str] = []
+    unsubscribe = mailbox.subscribe(lambda _e: seen_threads.append(threading.current_thread().name))
+
+    async def scenario():
+        assert not [t for t in threading.enumerate() if t.name == "smtp-sink"]
+        await send(gui.sink.port(), [simple_message(i) for i in range(5)])
+        await wait_for(lambda: gui.window.model.rowCount() == 5)
+        assert gui.window.model.data(gui.window.model.index(0, 3)) == "Burst 4"
+
+    run(qapp, gui, scenario)
+    unsubscribe()
+    assert seen_threads and set(seen_threads) == {threading.main_thread().name}
+    gui.close()

@@ -6,11 +6,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from gui_helpers import capture, fill_store
+from gui_helpers import capture, fill_store, simple_message
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
 from mailcatcher_gui.core.search import QueryError
+from mailcatcher_gui.core.summary import summarize
 from mailcatcher_gui.ui.bridge import MailboxBridge
 from mailcatcher_gui.ui.message_list import MessageTable
 from mailcatcher_gui.ui.models import (
@@ -186,6 +187,78 @@ def test_a_deleted_uncached_row_is_found_by_recounting(qtbot, mailbox, bridge):
     assert model.id_at(998) == mailbox.list(offset=998, limit=1)[0].id
     mailbox.clear()
     qtbot.waitUntil(lambda: model.rowCount() == 0)
+
+
+def test_new_mail_on_top_shifts_the_cache_instead_of_rereading(qtbot, mailbox, bridge):
+    fill_store(mailbox.store, 300)
+    model = MessageListModel(mailbox, page_size=100)
+    connect(model, bridge)
+    assert model.id_at(0) is not None and model.page_fetches == 1
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, _roles=(): changed.append((a.row(), b.row())))
+    mailbox.accept_many_sync([capture(i) for i in range(40)])
+    qtbot.waitUntil(lambda: model.rowCount() == 340 and not model.sync_pending())
+    # The 40 new rows came from the events, the old page moved down by 40:
+    # nothing was read again and no old row was repainted as "changed".
+    shown = [model.id_at(r) for r in range(140)]
+    assert model.page_fetches == 1 and changed == []
+    assert shown == [s.id for s in mailbox.list(limit=140)]
+    assert model.data(model.index(0, Column.SUBJECT)) == "Burst 39"
+    assert model.data(model.index(40, Column.SUBJECT)) == "Message 000299"
+
+
+def test_retention_pruning_during_a_burst_keeps_rows_in_line_with_the_store(qtbot, mailbox, bridge):
+    fill_store(mailbox.store, 300)
+    mailbox.max_messages = 320
+    model = MessageListModel(mailbox, page_size=100)
+    connect(model, bridge)
+    model.summary_at(0)
+    removed: list[tuple[int, int]] = []
+    model.rowsRemoved.connect(lambda _p, first, last: removed.append((first, last)))
+    for start in (0, 25, 50):
+        mailbox.accept_many_sync([capture(start + i) for i in range(25)])
+        newest = f"Burst {start + 24}"
+        qtbot.waitUntil(lambda t=newest: model.data(model.index(0, Column.SUBJECT)) == t)
+    qtbot.waitUntil(lambda: model.rowCount() == mailbox.count() == 320)
+    # The pruned rows were never cached: they leave at the end, without a re-read.
+    assert removed == [(320, 324), (320, 344), (320, 344)]
+    assert model.page_fetches == 1
+    assert [model.id_at(r) for r in range(320)] == mailbox.store.ids()
+    assert model.data(model.index(319, Column.SUBJECT)) == "Message 000055"
+
+
+def test_mail_the_events_missed_is_found_once_the_mail_stops(qtbot, mailbox, bridge):
+    fill_store(mailbox.store, 50)
+    model = MessageListModel(mailbox, coalesce_ms=20)
+    connect(model, bridge)
+    model.summary_at(0)
+    raw = simple_message(1, "Written behind the model's back")
+    first = capture(1)
+    mailbox.store.add([(first, summarize(raw))])  # no event for this one
+    mailbox.accept_sync(capture(2))
+    qtbot.waitUntil(lambda: model.rowCount() == 52, timeout=3000)
+    assert [model.id_at(r) for r in range(52)] == mailbox.store.ids()
+
+
+def test_bridge_hands_a_burst_over_in_one_signal_and_keeps_event_order(qtbot, mailbox, bridge):
+    got: list[tuple[str, object]] = []
+    bridge.messagesAdded.connect(lambda s: got.append(("added", [x.id for x in s])))
+    bridge.messagesDeleted.connect(lambda ids: got.append(("deleted", list(ids))))
+    ids = [mailbox.accept_sync(capture(i)) for i in range(40)]
+    mailbox.delete(ids[:2])
+    last = mailbox.accept_sync(capture(40))
+    qtbot.waitUntil(lambda: len(got) == 3)
+    assert got == [("added", ids), ("deleted", ids[:2]), ("added", [last])]
+
+    # Deleting messages outside the current run (like retention pruning
+    # during a burst) merges into one deletion ahead of the additions.
+    got.clear()
+    more = [mailbox.accept_sync(capture(50 + i)) for i in range(3)]
+    mailbox.delete([ids[5]])
+    more.append(mailbox.accept_sync(capture(60)))
+    mailbox.delete([ids[6], ids[7]])
+    qtbot.waitUntil(lambda: len(got) == 2)
+    assert got == [("deleted", [ids[5], ids[6], ids[7]]), ("added", more)]
 
 
 # ---- size --------------------------------------------------------------------------------

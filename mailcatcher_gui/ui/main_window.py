@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(100)
         self._counts_timer.timeout.connect(self.update_counts)
+        self._counts_at = 0.0
 
         self.resize(1280, 800)
         self.restore_state()
@@ -880,10 +882,14 @@ class MainWindow(QMainWindow):
         self.notified.emit(title, body, message_id)
 
     def _schedule_counts(self) -> None:
+        # Every count shown repaints the status bar, the sidebar and what is
+        # under them: while mail keeps coming, a few times a second is plenty.
         if not self._counts_timer.isActive():
-            self._counts_timer.start()
+            busy = time.monotonic() - self._counts_at < 1.0
+            self._counts_timer.start(500 if busy else 100)
 
     def update_counts(self) -> None:
+        self._counts_at = time.monotonic()
         try:
             total = self.mailbox.count()
             unread = self.mailbox.unread_count()

@@ -19,17 +19,14 @@ the sink refuses, a rewritten byte) is loss, and the test names the files.
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
 import smtplib
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
+from serve_process import start_serve
 
 from mailcatcher_gui.cli import SHOW_MODES, CliError, main, show_message
 from mailcatcher_gui.core.store import Store
@@ -44,29 +41,7 @@ def expected_stored(raw: bytes) -> bytes:
 
 
 def _start_serve(home: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    """Start serve; its stderr goes to ``log`` (a file, so it can never fill a pipe)."""
-    env = dict(os.environ, MAILCATCHER_GUI_HOME=str(home), PYTHONUNBUFFERED="1")
-    log_file = open(log, "ab")  # noqa: SIM115 - handed to the child, closed right after
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mailcatcher_gui", "serve", "--smtp", "127.0.0.1:0"]
-        + ["--max-messages", "0", "--max-size", "0"],
-        env=env,
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=log_file,
-    )
-    log_file.close()  # the child has its own copy
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
-    try:
-        first = lines.get(timeout=30)
-    except queue.Empty:
-        proc.kill()
-        proc.communicate()
-        raise AssertionError("serve did not start") from None
-    m = re.fullmatch(rb"SMTP listening on 127\.0\.0\.1:(\d+)\n", first)
-    assert m, (first, proc.poll(), log.read_bytes())
-    return proc, int(m.group(1))
+    return start_serve(home, log, "--max-messages", "0", "--max-size", "0")
 
 
 def _send_all(port: int, files: list[Path]) -> tuple[dict[Path, int], dict[Path, str]]:

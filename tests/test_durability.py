@@ -12,18 +12,17 @@ fresh ``serve`` must start on the same file and keep numbering after it.
 from __future__ import annotations
 
 import contextlib
-import os
-import queue
 import random
 import re
 import signal
 import smtplib
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+
+from serve_process import start_serve
 
 from mailcatcher_gui.core.store import Store
 
@@ -31,47 +30,8 @@ THREADS = 8
 KILL_AFTER_ACKS = 150
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["MAILCATCHER_GUI_HOME"] = str(home)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _start_serve(home: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    """Start serve; its stderr goes to ``log`` (a file, so it can never fill a pipe)."""
-    log_file = open(log, "ab")  # noqa: SIM115 - handed to the child, closed right after
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mailcatcher_gui",
-            "serve",
-            "--smtp",
-            "127.0.0.1:0",
-            "--max-messages",
-            "0",
-        ],
-        env=_env(home),
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=log_file,
-    )
-    log_file.close()  # the child has its own copy
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
-    try:
-        first = lines.get(timeout=30)
-    except queue.Empty:
-        proc.kill()
-        proc.communicate()
-        raise AssertionError("serve did not report its port") from None
-    m = re.fullmatch(rb"SMTP listening on 127\.0\.0\.1:(\d+)\n", first)
-    if not m:
-        proc.kill()
-        proc.communicate()
-        raise AssertionError(f"unexpected first line {first!r}; stderr {log.read_bytes()!r}")
-    return proc, int(m.group(1))
+    return start_serve(home, log, "--max-messages", "0")
 
 
 def _message(worker: int, seq: int, rng: random.Random) -> bytes:

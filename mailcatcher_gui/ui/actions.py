@@ -82,6 +82,31 @@ def import_paths(
     return result
 
 
+def _export_each(
+    mailbox: Mailbox,
+    ids: Sequence[int],
+    detail: str,
+    write: Callable[[StoredMessage], object],
+    report: Report,
+    cancelled: Cancelled,
+) -> JobResult:
+    """The export loop both formats share: skip vanished ids, report every 50."""
+    result = JobResult(detail=detail)
+    for message_id in ids:
+        if cancelled():
+            result.cancelled = True
+            break
+        try:
+            stored = mailbox.store.get(message_id)
+        except MessageNotFound:
+            continue  # deleted since it was selected
+        write(stored)
+        result.done += 1
+        if result.done % 50 == 0:
+            report(result.done, detail)
+    return result
+
+
 def export_mbox(
     mailbox: Mailbox,
     ids: Sequence[int],
@@ -90,21 +115,15 @@ def export_mbox(
     cancelled: Cancelled = lambda: False,
 ) -> JobResult:
     """Write ``ids`` to one mboxrd file (created or replaced)."""
-    result = JobResult(detail=str(target))
     with open(target, "wb") as fh:
-        for message_id in ids:
-            if cancelled():
-                result.cancelled = True
-                break
-            try:
-                stored = mailbox.store.get(message_id)
-            except MessageNotFound:
-                continue
-            mailio.write_mbox_message(fh, stored)
-            result.done += 1
-            if result.done % 50 == 0:
-                report(result.done, str(target))
-    return result
+        return _export_each(
+            mailbox,
+            ids,
+            str(target),
+            lambda stored: mailio.write_mbox_message(fh, stored),
+            report,
+            cancelled,
+        )
 
 
 def export_eml_folder(
@@ -115,21 +134,15 @@ def export_eml_folder(
     cancelled: Cancelled = lambda: False,
 ) -> JobResult:
     """One ``NNNN-subject.eml`` per message in ``directory`` (never overwriting)."""
-    result = JobResult(detail=str(directory))
     Path(directory).mkdir(parents=True, exist_ok=True)
-    for message_id in ids:
-        if cancelled():
-            result.cancelled = True
-            break
-        try:
-            stored = mailbox.store.get(message_id)
-        except MessageNotFound:
-            continue
-        mailio.export_eml(directory, stored)
-        result.done += 1
-        if result.done % 50 == 0:
-            report(result.done, str(directory))
-    return result
+    return _export_each(
+        mailbox,
+        ids,
+        str(directory),
+        lambda stored: mailio.export_eml(directory, stored),
+        report,
+        cancelled,
+    )
 
 
 def open_local_message(path: str | Path) -> OpenedMessage:

@@ -394,3 +394,67 @@ def test_the_sink_runs_on_the_qt_loop_thread_and_mail_reaches_the_list(qapp, mai
     unsubscribe()
     assert seen_threads and set(seen_threads) == {threading.main_thread().name}
     gui.close()
+
+
+@pytest.mark.web
+@WEB_ENV_LOG_IGNORE
+def test_end_to_end_cid_image_attachment_and_session_in_chromium(qapp, mailbox, make_gui):
+    """The issue's end-to-end path: aiosmtplib -> the app's sink on port 0 -> the
+    row appears -> selecting it renders the HTML in Chromium with the cid image
+    served by our scheme handler; Attachments and Session tabs tell the truth."""
+    from email.message import EmailMessage
+
+    from viewer_support import png_bytes
+
+    msg = EmailMessage()
+    msg["From"] = "Shop <shop@example.com>"
+    msg["To"] = "dev@example.com"
+    msg["Subject"] = "Your receipt"
+    msg.set_content("Plain receipt")
+    msg.add_alternative(
+        "<html><body><p>Thanks for your order, Dev!</p>"
+        "<img src='cid:logo@shop.example' width='40' height='30'></body></html>",
+        subtype="html",
+    )
+    msg.get_payload()[1].add_related(
+        png_bytes((10, 200, 30), 40, 30), "image", "png", cid="<logo@shop.example>"
+    )
+    msg.add_attachment(b"%PDF-1.4 receipt", "application", "pdf", filename="receipt.pdf")
+
+    gui = make_gui(chromium=True)
+    view = gui.window.view
+    assert view.html_tab.renderer.uses_chromium
+
+    async def scenario():
+        client = aiosmtplib.SMTP(hostname=HOST, port=gui.sink.port(), start_tls=False)
+        await client.connect()
+        try:
+            await client.sendmail(
+                "shop@example.com", ["dev@example.com", "audit@example.com"], msg.as_bytes()
+            )
+        finally:
+            await client.quit()
+        await wait_for(lambda: gui.window.model.rowCount() == 1)
+        loads: list[bool] = []
+        view.html_tab.renderer.loaded.connect(loads.append)
+        gui.window.message_list.select_row(0)
+        await wait_for(lambda: loads, timeout=20)
+        assert loads == [True]
+        text: list[str] = []
+        view.html_tab.renderer.page().toPlainText(text.append)
+        await wait_for(lambda: text)
+        return text[0]
+
+    page_text = run(qapp, gui, scenario)
+    assert "Thanks for your order, Dev!" in page_text
+    token = view.html_tab.renderer.token
+    assert f"mailcatcher://message/{token}/cid/logo%40shop.example" in (
+        view.html_tab.renderer.served_urls()
+    )
+    names = [
+        view.attachments_tab.list.topLevelItem(i).text(0)
+        for i in range(view.attachments_tab.list.topLevelItemCount())
+    ]
+    assert "receipt.pdf" in names
+    assert view.session_tab.bcc == ["audit@example.com"]
+    assert "C: <message data:" in view.session_tab.transcript.toPlainText()

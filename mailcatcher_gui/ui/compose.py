@@ -41,23 +41,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, QObject, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QFontDatabase,
-    QIcon,
     QKeySequence,
-    QPainter,
-    QPalette,
-    QPixmap,
 )
-from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -101,6 +95,7 @@ from .profiles_dialog import (
     SinkEndpoint,
 )
 from .settings import AppSettings
+from .theme import tinted_icon
 from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
 
 log = logging.getLogger(__name__)
@@ -400,73 +395,6 @@ def edit_as_new_fields(opened: OpenedMessage) -> ComposeFields:
 
 # ---- icons --------------------------------------------------------------------------------
 
-_COMPOSE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
- stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
-<path d="M12 20h9"/><path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4Z"/></svg>"""
-
-_SEND_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
- stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
-<path d="M22 2 11 13"/><path d="M22 2 15 22l-4-9-9-4Z"/></svg>"""
-
-_STOP_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
- stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
-<circle cx="12" cy="12" r="9"/><rect x="9" y="9" width="6" height="6" rx="1"/></svg>"""
-
-_CLIP_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
- stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
-<path d="m21.4 11.1-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1
--2.8-2.8l8.5-8.5"/></svg>"""
-
-_REPLY_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
- stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
-<path d="M9 17 4 12l5-5"/><path d="M20 18v-2a4 4 0 0 0-4-4H4"/></svg>"""
-
-_FORWARD_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
- stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
-<path d="m15 17 5-5-5-5"/><path d="M4 18v-2a4 4 0 0 1 4-4h12"/></svg>"""
-
-ICONS = {
-    "compose": _COMPOSE_SVG,
-    "send": _SEND_SVG,
-    "stop": _STOP_SVG,
-    "attach": _CLIP_SVG,
-    "reply": _REPLY_SVG,
-    "forward": _FORWARD_SVG,
-}
-
-
-def action_icon(name: str, palette: QPalette | None = None) -> QIcon:
-    """One of ``ICONS`` drawn in the palette's button-text colour (both themes)."""
-    pal = palette or QApplication.palette()
-    icon = QIcon()
-    for mode, group in (
-        (QIcon.Mode.Normal, QPalette.ColorGroup.Active),
-        (QIcon.Mode.Disabled, QPalette.ColorGroup.Disabled),
-    ):
-        colour = pal.color(group, QPalette.ColorRole.ButtonText)
-        if mode is QIcon.Mode.Disabled:
-            colour.setAlphaF(0.4)
-            text = (
-                ICONS[name]
-                .replace("currentColor", colour.name())
-                .replace("<svg ", '<svg opacity="0.45" ', 1)
-            )
-        else:
-            text = ICONS[name].replace("currentColor", colour.name())
-        renderer = QSvgRenderer(QByteArray(text.encode("utf-8")))
-        for size in (16, 20, 24, 32):
-            pixmap = QPixmap(size, size)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(pixmap)
-            try:
-                painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-                renderer.render(painter, QRectF(0, 0, size, size))
-            finally:
-                painter.end()
-            icon.addPixmap(pixmap, mode)
-    return icon
-
-
 # ---- small widgets -------------------------------------------------------------------------
 
 
@@ -667,15 +595,15 @@ class ComposeWindow(QMainWindow):
         tb.setFloatable(False)
         tb.setIconSize(QSize(18, 18))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.act_send = QAction(action_icon("send"), "Send", self)
+        self.act_send = QAction(tinted_icon("send"), "Send", self)
         self.act_send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.act_send.setToolTip("Send the message (Ctrl+Enter)")
         self.act_send.triggered.connect(lambda _c=False: self.start_send())
-        self.act_cancel = QAction(action_icon("stop"), "Cancel", self)
+        self.act_cancel = QAction(tinted_icon("stop"), "Cancel", self)
         self.act_cancel.setToolTip("Stop the send in progress and close the connection")
         self.act_cancel.setEnabled(False)
         self.act_cancel.triggered.connect(lambda _c=False: self.cancel_send())
-        self.act_attach = QAction(action_icon("attach"), "Attach…", self)
+        self.act_attach = QAction(tinted_icon("attach"), "Attach…", self)
         self.act_attach.setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.act_attach.setToolTip("Attach files (or drop them on this window)")
         self.act_attach.triggered.connect(lambda _c=False: self.attach_interactive())

@@ -58,7 +58,6 @@ from .actions import (
     open_local_message,
 )
 from .bridge import MailboxBridge
-from .compose import action_icon
 from .message_list import SEARCH_HELP_HTML, MessageList, SearchField
 from .models import Column, MessageListModel
 from .settings import AppSettings, Preferences, SettingsDialog
@@ -219,6 +218,9 @@ class MainWindow(QMainWindow):
         return action
 
     _ICONS = {
+        "act_compose": "compose",
+        "act_reply": "reply",
+        "act_forward": "forward",
         "act_import": "import",
         "act_export_mbox": "export",
         "act_settings": "settings",
@@ -228,14 +230,10 @@ class MainWindow(QMainWindow):
         "act_clear": "clear",
     }
 
-    _COMPOSE_ICONS = {"act_compose": "compose", "act_reply": "reply", "act_forward": "forward"}
-
     def _refresh_icons(self) -> None:
         """Re-tint the toolbar icons for the current palette (theme switch)."""
         for attr, name in self._ICONS.items():
             getattr(self, attr).setIcon(tinted_icon(name, self.palette()))
-        for attr, name in self._COMPOSE_ICONS.items():
-            getattr(self, attr).setIcon(action_icon(name, self.palette()))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "act_clear"):
@@ -279,7 +277,7 @@ class MainWindow(QMainWindow):
             "&New Message…",
             self.compose,
             QKeySequence.StandardKey.New,
-            icon=action_icon("compose"),
+            icon=tinted_icon("compose"),
             tip="Compose and send a test message (Ctrl+N)",
         )
         self.act_compose.setIconText("Compose")
@@ -287,7 +285,7 @@ class MainWindow(QMainWindow):
             "&Reply",
             lambda: self._compose_from_current("reply"),
             "Ctrl+R",
-            icon=action_icon("reply"),
+            icon=tinted_icon("reply"),
             tip="Reply to the message (Ctrl+R)",
         )
         self.act_reply_all = self._action(
@@ -300,7 +298,7 @@ class MainWindow(QMainWindow):
             "&Forward",
             lambda: self._compose_from_current("forward"),
             "Ctrl+L",
-            icon=action_icon("forward"),
+            icon=tinted_icon("forward"),
             tip="Forward the message with its attachments (Ctrl+L)",
         )
         self.act_edit_as_new = self._action(

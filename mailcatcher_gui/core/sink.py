@@ -81,6 +81,13 @@ _READ_LIMIT = 64 * 1024
 
 _END_OF_DATA = b"\r\n.\r\n"
 
+# The shape of nearly every MAIL FROM / RCPT TO path: an ASCII dot-atom local
+# part and domain in angle brackets (RFC 5321 "Dot-string"), then parameters.
+# ``_SinkSMTP._getaddr`` answers these itself; everything else (quoted local
+# parts, domain literals, source routes, comments, UTF-8) goes to aiosmtpd.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SIMPLE_PATH = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*)>(.*)", re.DOTALL)
+
 # How long ``stop`` lets a session that is committing a message finish, so a
 # client that delivered a message gets its 250 instead of a dropped line.
 _STOP_GRACE = 3.0
@@ -102,6 +109,7 @@ class SinkConfig:
     cert_dir: Path | None = None  # where the self-signed cert lives when tls_cert is None
     accept_rcpt: str | None = None  # regex searched in each RCPT address; others get 550
     hostname: str = "mailcatcher-gui"
+    idle_timeout: float = 300.0  # seconds a session may stay silent before it is closed
 
 
 class SinkStartError(Exception):
@@ -365,6 +373,9 @@ class _SinkSMTP(SMTP):
 
     _collecting: list[str] | None = None  # EHLO reply lines being gathered (smtp_EHLO)
     _dir_cache: list[str] | None = None
+    _hold_replies = False  # inside MAIL/RCPT/RSET: a reply may wait for the next one
+    _held: list[str] | None = None  # replies held back (RFC 2920 section 3.1)
+    _deadline = 0.0  # the idle timeout's due time (see _reset_timeout)
 
     def __dir__(self) -> list[str]:
         """Only the ``smtp_*`` and ``auth_*`` names.
@@ -457,13 +468,102 @@ class _SinkSMTP(SMTP):
             self._sessions.discard(self)
 
     async def push(self, status: str | bytes) -> None:
+        """Send a reply, or hold it back while the client's pipeline goes on.
+
+        RFC 2920 lets a server buffer replies to MAIL, RCPT and RSET while
+        further commands are already waiting in its input; the held replies go
+        out together with the next reply that is sent (the one to DATA, at
+        the latest), so a pipelined MAIL/RCPT/DATA costs one write instead
+        of three. A reply is only held while a *complete* command line is
+        buffered: that line is read without waiting and always answered.
+        """
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
         if self._collecting is not None:
             self._collecting.append(text)
             return
         for line in text.split("\r\n"):  # a multi-line reply goes out in one write
             self.transcript.sent(line)
-        await super().push(status)
+        held = self._held
+        if self._hold_replies:
+            buffered = getattr(self._stream, "_buffer", None)
+            if buffered is not None and b"\n" in buffered:
+                if held is None:
+                    self._held = [text]
+                else:
+                    held.append(text)
+                return
+        if held:
+            self._held = None
+            held.append(text)
+            text = "\r\n".join(held)
+        await super().push(text)
+
+    async def _pipelinable(self, command: Any, arg: str | None) -> None:
+        self._hold_replies = True
+        try:
+            await command(arg)
+        finally:
+            self._hold_replies = False
+
+    # The same HELP syntax as aiosmtpd's own methods.
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        await self._pipelinable(super().smtp_MAIL, arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        await self._pipelinable(super().smtp_RCPT, arg)
+
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str | None) -> None:
+        await self._pipelinable(super().smtp_RSET, arg)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's path parser, with a fast lane for ``<local@domain>``.
+
+        aiosmtpd runs the ``email`` header parser on every MAIL and RCPT
+        (and defines a class each time), about a quarter of the loop's time
+        per message under load. For a plain dot-atom path the answer is
+        known without it: the address, and the rest with leading
+        whitespace removed (as the header parser's CFWS rule does). Anything
+        else, including a rest that starts with a comment, takes aiosmtpd's
+        path; ``tests/test_sink_getaddr.py`` checks the two agree.
+        """
+        match = _SIMPLE_PATH.match(arg) if arg else None
+        if match is not None:
+            rest = match.group(2)
+            if rest[:1] in (" ", "\t"):
+                rest = rest.lstrip()
+            if not rest.startswith("("):
+                address = match.group(1)
+                limit = self.local_part_limit
+                if limit and len(address.rpartition("@")[0]) > limit:
+                    return None, None
+                return address, rest
+        return super()._getaddr(arg)
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Push the idle timeout back without a new timer per command.
+
+        aiosmtpd cancels and re-creates a loop timer for every command; here
+        the running timer stays and ``_timeout_cb`` re-arms it for the
+        remaining time if the deadline moved. A new timer is only made when
+        the deadline comes *earlier* (or there is none yet).
+        """
+        delay = duration or self._timeout_duration
+        deadline = self.loop.time() + delay
+        self._deadline = deadline
+        handle = self._timeout_handle
+        if handle is None or handle.cancelled() or handle.when() > deadline:
+            if handle is not None:
+                handle.cancel()
+            self._timeout_handle = self.loop.call_at(deadline, self._timeout_cb)
+
+    def _timeout_cb(self) -> None:
+        if self._deadline > self.loop.time():
+            self._timeout_handle = self.loop.call_at(self._deadline, self._timeout_cb)
+            return
+        super()._timeout_cb()
 
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
@@ -846,6 +946,7 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
                 auth=config.auth,
                 hostname=config.hostname,  # else aiosmtpd calls getfqdn() per connection
                 ident="ESMTP ready",
+                timeout=config.idle_timeout,
                 data_size_limit=config.max_size or None,
                 enable_SMTPUTF8=True,
                 decode_data=False,

@@ -375,7 +375,8 @@ class _SinkSMTP(SMTP):
     _dir_cache: list[str] | None = None
     _hold_replies = False  # inside MAIL/RCPT/RSET: a reply may wait for the next one
     _held: list[str] | None = None  # replies held back (RFC 2920 section 3.1)
-    _deadline = 0.0  # the idle timeout's due time (see _reset_timeout)
+    _deadline = 0.0  # when the session counts as idle (see _reset_timeout)
+    _timer_due = 0.0  # when the running idle timer fires
 
     def __dir__(self) -> list[str]:
         """Only the ``smtp_*`` and ``auth_*`` names.
@@ -545,23 +546,28 @@ class _SinkSMTP(SMTP):
     def _reset_timeout(self, duration: float | None = None) -> None:
         """Push the idle timeout back without a new timer per command.
 
-        aiosmtpd cancels and re-creates a loop timer for every command; here
-        the running timer stays and ``_timeout_cb`` re-arms it for the
-        remaining time if the deadline moved. A new timer is only made when
-        the deadline comes *earlier* (or there is none yet).
+        aiosmtpd cancels and re-creates a loop timer for every command (under
+        qasync each one is a Qt timer); here the running timer stays and
+        ``_timeout_cb`` re-arms it for the remaining time if the deadline
+        moved. A new timer is only made when the deadline comes *earlier*
+        (or there is none yet). The due time is kept here because qasync's
+        timer handles have no ``when()``.
         """
         delay = duration or self._timeout_duration
         deadline = self.loop.time() + delay
         self._deadline = deadline
         handle = self._timeout_handle
-        if handle is None or handle.cancelled() or handle.when() > deadline:
+        if handle is None or handle.cancelled() or self._timer_due > deadline:
             if handle is not None:
                 handle.cancel()
-            self._timeout_handle = self.loop.call_at(deadline, self._timeout_cb)
+            self._timer_due = deadline
+            self._timeout_handle = self.loop.call_later(delay, self._timeout_cb)
 
     def _timeout_cb(self) -> None:
-        if self._deadline > self.loop.time():
-            self._timeout_handle = self.loop.call_at(self._deadline, self._timeout_cb)
+        remaining = self._deadline - self.loop.time()
+        if remaining > 0:
+            self._timer_due = self._deadline
+            self._timeout_handle = self.loop.call_later(remaining, self._timeout_cb)
             return
         super()._timeout_cb()
 

@@ -467,7 +467,7 @@ def run_gui(args: Any) -> int:
         print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
         return 1
 
-    import qasync
+    from mailcatcher_gui.ui.event_loop import QtAsyncLoop
 
     mailbox = Mailbox(store, max_messages=retention)
     gui: GuiApp | None = None
@@ -485,7 +485,7 @@ def run_gui(args: Any) -> int:
                     10000,
                 )
         timers = _install_quit_hooks(gui)
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(qapp)) as runner:
+        with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
             code = runner.run(gui.run())
     finally:
         for t in timers:

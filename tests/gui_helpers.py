@@ -77,9 +77,9 @@ def capture(i: int, subject: str | None = None) -> Capture:
 
 @contextmanager
 def qasync_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
-    import qasync
+    from mailcatcher_gui.ui.event_loop import QtAsyncLoop
 
-    loop = qasync.QEventLoop(qapp)
+    loop = QtAsyncLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop

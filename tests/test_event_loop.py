@@ -1,0 +1,123 @@
+"""QtAsyncLoop: qasync's loop with one Qt timer per round of ready callbacks.
+
+It must keep asyncio's contract: FIFO order, cancelled handles never run, a
+failing callback reaches the loop's exception handler and does not stop the
+others, callbacks scheduled while a round runs wait for the next round (so Qt
+events get their turn in between), threadsafe scheduling works, and a real
+socket round trip runs on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from gui_helpers import qasync_loop
+from PySide6.QtCore import QTimer
+
+from mailcatcher_gui.ui.event_loop import QtAsyncLoop
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_test_helper_runs_our_loop(qapp):
+    with qasync_loop(qapp) as loop:
+        assert isinstance(loop, QtAsyncLoop)
+
+
+def test_callbacks_run_in_fifo_order_and_cancelled_ones_never(qapp):
+    with qasync_loop(qapp) as loop:
+        seen: list[int] = []
+        handles = [loop.call_soon(seen.append, i) for i in range(50)]
+        handles[7].cancel()
+        handles[30].cancel()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert seen == [i for i in range(50) if i not in (7, 30)]
+
+
+def test_a_failing_callback_is_reported_and_the_round_goes_on(qapp):
+    with qasync_loop(qapp) as loop:
+        reported: list[BaseException] = []
+        loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["exception"]))
+        seen: list[str] = []
+
+        def boom() -> None:
+            raise ValueError("boom")
+
+        loop.call_soon(seen.append, "before")
+        loop.call_soon(boom)
+        loop.call_soon(seen.append, "after")
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert seen == ["before", "after"]
+        assert [type(e) for e in reported] == [ValueError]
+
+
+def test_callbacks_scheduled_during_a_round_run_after_qt_events(qapp):
+    """A callback that keeps rescheduling itself must not starve Qt timers."""
+    with qasync_loop(qapp) as loop:
+        spins = 0
+        qt_ticks: list[int] = []
+
+        def spin() -> None:
+            nonlocal spins
+            spins += 1
+            if not qt_ticks:  # reschedule until a Qt timer got through
+                loop.call_soon(spin)
+
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: qt_ticks.append(spins))
+        timer.start(0)
+        loop.call_soon(spin)
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert qt_ticks, "the Qt timer never fired while callbacks kept coming"
+        assert spins >= 1
+
+
+def test_call_soon_threadsafe_from_another_thread(qapp):
+    with qasync_loop(qapp) as loop:
+        fut = loop.create_future()
+
+        def worker() -> None:
+            loop.call_soon_threadsafe(fut.set_result, threading.get_ident())
+
+        t = threading.Thread(target=worker)
+        t.start()
+        ident = loop.run_until_complete(asyncio.wait_for(fut, 5))
+        t.join()
+        assert ident != threading.get_ident()
+
+
+def test_rejects_coroutines_and_non_callables(qapp):
+    with qasync_loop(qapp) as loop:
+
+        async def coro() -> None:
+            pass
+
+        with pytest.raises(TypeError):
+            loop.call_soon(coro)
+        with pytest.raises(TypeError):
+            loop.call_soon(42)  # type: ignore[arg-type]
+
+
+def test_a_tcp_echo_round_trip_runs_on_it(qapp):
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    async def main() -> bytes:
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"ping\r\n")
+        line = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+        return line
+
+    with qasync_loop(qapp) as loop:
+        assert loop.run_until_complete(asyncio.wait_for(main(), 10)) == b"ping\r\n"

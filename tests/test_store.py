@@ -102,6 +102,11 @@ def assert_integrity(path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         # FTS5's own consistency check raises if the index and content disagree.
         conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+        # The counters row the store keeps agrees with the rows themselves.
+        actual = conn.execute(
+            "SELECT count(*), coalesce(sum(read = 0), 0) FROM messages"
+        ).fetchone()
+        assert conn.execute("SELECT total, unread FROM counters").fetchone() == actual
 
 
 # ---- round trip -----------------------------------------------------------
@@ -587,15 +592,27 @@ def test_reader_connections_of_finished_threads_are_closed(store: Store) -> None
 # ---- migrations -----------------------------------------------------------------
 
 
-def test_older_file_is_upgraded_with_its_data(tmp_path: Path, monkeypatch) -> None:
+def _downgrade(path: Path, version: int) -> None:
+    """Turn a current file into a genuine older one (the schema steps undone by hand)."""
+    with db(path) as conn:
+        if version < 3:
+            trigger_sql = migrations.split_statements(migrations.MIGRATIONS[1])[2:4]
+            for statement in trigger_sql:  # migration 2's insert/delete triggers, back
+                conn.execute(statement)
+        if version < 2:
+            for name in ("insert", "delete", "read"):
+                conn.execute(f"DROP TRIGGER messages_counters_{name}")
+            conn.execute("DROP TABLE counters")
+        conn.execute(f"PRAGMA user_version = {version}")
+
+
+def test_older_file_is_upgraded_with_its_data(tmp_path: Path) -> None:
     path = tmp_path / "v1.sqlite3"
-    # Write a real schema-1 file: the store as it was before migration 2.
-    with monkeypatch.context() as m:
-        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
-        old = Store(path)
-        summaries, _ = old.add([make(i) for i in range(5)])
-        old.set_read([summaries[0].id, summaries[1].id], True)
-        old.close()
+    old = Store(path)
+    summaries, _ = old.add([make(i) for i in range(5)])
+    old.set_read([summaries[0].id, summaries[1].id], True)
+    old.close()
+    _downgrade(path, 1)
     with db(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (1,)
         counters = "SELECT name FROM sqlite_master WHERE name = 'counters'"
@@ -607,8 +624,41 @@ def test_older_file_is_upgraded_with_its_data(tmp_path: Path, monkeypatch) -> No
         store.add([make(9)])
         store.set_read([summaries[2].id], True)
         assert store.count() == 6 and store.unread_count() == 3
+        store.delete([summaries[3].id])  # unread
+        assert store.count() == 5 and store.unread_count() == 2
     with db(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (migrations.SCHEMA_VERSION,)
+    assert_integrity(path)
+
+
+def test_version_2_file_loses_its_per_row_counter_triggers_and_counts_stay_right(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.sqlite3"
+    old = Store(path)
+    summaries, _ = old.add([make(i) for i in range(4)])
+    old.set_read([summaries[0].id], True)
+    old.close()
+    _downgrade(path, 2)
+    triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    with db(path) as conn:
+        assert [r[0] for r in conn.execute(triggers)] == [
+            "messages_counters_delete",
+            "messages_counters_insert",
+            "messages_counters_read",
+        ]
+    with Store(path) as store:
+        added, _ = store.add([make(i) for i in range(10, 13)])
+        assert store.count() == 7 and store.unread_count() == 6  # not counted twice
+        store.delete([summaries[0].id, added[0].id])  # one read, one unread
+        assert store.count() == 5 and store.unread_count() == 5
+        _, pruned = store.add([make(20)], max_messages=3)
+        assert len(pruned) == 3
+        assert store.count() == 3 and store.unread_count() == 3
+        store.clear()
+        assert store.count() == 0 and store.unread_count() == 0
+    with db(path) as conn:
+        assert [r[0] for r in conn.execute(triggers)] == ["messages_counters_read"]
     assert_integrity(path)
 
 

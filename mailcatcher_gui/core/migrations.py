@@ -36,6 +36,11 @@ Schema notes (version 1):
 Version 2 keeps the total and unread counts in a one-row ``counters`` table,
 maintained by triggers, so ``count()``/``unread_count()`` are O(1) whatever
 the mailbox size (the status bar asks after every change).
+
+Version 3 drops the insert and delete triggers of ``counters``: the store
+adjusts ``total``/``unread`` itself, once per transaction, in the same
+transaction as the rows (a per-row trigger cost about 18 us of every message
+stored, on the path that gates the ``250``). The ``read`` trigger stays.
 """
 
 from __future__ import annotations
@@ -120,7 +125,12 @@ WHEN OLD.read IS NOT NEW.read BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+DROP TRIGGER messages_counters_insert;
+DROP TRIGGER messages_counters_delete;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -155,7 +155,7 @@ def index_text(text: str) -> str:
     The store applies this to everything it indexes and the compiler to every
     searched value, so both sides agree on the tokens.
     """
-    if _CJK_RE.search(text) is None:
+    if text.isascii() or _CJK_RE.search(text) is None:  # isascii() is O(1)
         return text
     return _CJK_RE.sub(r" \1 ", text)
 

@@ -91,6 +91,9 @@ _INSERT_FTS = (
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON array
+# The counters row is kept by the store, once per transaction (migration 3).
+_COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
+_COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -267,6 +270,7 @@ class Store:
             conn.executemany(
                 _INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
             )
+            conn.execute(_COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i) for i, p in zip(ids, prepared, strict=True)], pruned
 
@@ -321,6 +325,11 @@ class Store:
     def _delete_rows(conn: sqlite3.Connection, ids: list[int]) -> None:
         if not ids:
             return
+        total, unread = conn.execute(
+            f"SELECT count(*), coalesce(sum(read = 0), 0) FROM messages WHERE id IN ({_IDS_PARAM})",
+            (json.dumps(ids),),
+        ).fetchone()
+        conn.execute(_COUNT_REMOVED, (total, unread))
         params = [(i,) for i in ids]
         conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", params)
         conn.executemany("DELETE FROM raw WHERE id = ?", params)
@@ -339,6 +348,7 @@ class Store:
             conn.execute(fts_sql)
             conn.execute("DELETE FROM raw")
             conn.execute("DELETE FROM messages")
+            conn.execute("UPDATE counters SET total = 0, unread = 0 WHERE id = 1")
         self._reclaim_space()
         return int(n)
 
@@ -548,7 +558,7 @@ class _Prepared:
             snippet,
             _clean(capture.peer),
             _clean(capture.helo),
-            json.dumps(capture.tls.to_json(), ensure_ascii=False) if capture.tls else None,
+            _encode_json(capture.tls.to_json()) if capture.tls else None,
             _clean(capture.auth_user) if capture.auth_user is not None else None,
             _clean_json_list(capture.transcript),
             _clean(capture.source),
@@ -662,6 +672,8 @@ def _clean(text: str) -> str:
     SQLite cannot store; their bytes are decoded again (invalid sequences
     become U+FFFD) rather than failing the whole capture.
     """
+    if text.isascii():  # O(1) in CPython: nothing to repair
+        return text
     try:
         text.encode("utf-8")
         return text
@@ -674,13 +686,20 @@ def _clean(text: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+# One encoder for every row: json.dumps(..., ensure_ascii=False) builds a new
+# JSONEncoder per call, a few microseconds each, several times per message.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _json_list(values: tuple[str, ...]) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
+    return _encode_json(list(values))
 
 
 def _clean_json_list(values: tuple[str, ...]) -> str:
     """``_json_list`` of the ``_clean``-ed values; one check in the usual all-valid case."""
     text = _json_list(values)
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
         return text

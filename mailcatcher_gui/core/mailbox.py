@@ -6,7 +6,9 @@ cheap summary, and commits every capture that is waiting in one transaction
 (group commit). Only after that commit does the caller's future resolve, so
 the sink's ``250 queued as <id>`` is never sent for a message that is not on
 disk. Summary extraction and the commit run off the event loop, so neither a
-burst nor a 25 MB message stalls the window.
+burst nor a 25 MB message stalls the window. When no capture has arrived for
+a moment, the same thread does the store's deferred upkeep (checkpointing
+the WAL, merging the search index) in small steps.
 
 Reads (``list``, ``count``, ``get``) run on the caller's thread over the
 store's per-thread reader connections; they have no side effects. Marking a
@@ -67,6 +69,9 @@ _MAX_BATCH = 256
 _GATHER_GAP = 0.00012
 _GATHER_MAX = 0.0015
 _BURST_IDLE = 0.01  # a burst counts as over after this long without a batch
+# The store's deferred upkeep (WAL checkpoint, FTS5 merges; see core.store)
+# runs in small steps once no capture has arrived for this long.
+_UPKEEP_AFTER_IDLE = 0.2
 
 
 class _WriteResult:
@@ -204,7 +209,14 @@ class Mailbox:
         busy_until = 0.0  # a burst is on until then (the previous batch had > 1 capture)
         get = self._queue.get
         while True:
-            item = get()
+            if self._store.needs_upkeep:
+                try:
+                    item = get(timeout=_UPKEEP_AFTER_IDLE)
+                except queue.Empty:
+                    self._upkeep()
+                    continue
+            else:
+                item = get()
             if item is None:
                 return
             batch = [item]
@@ -235,6 +247,13 @@ class Mailbox:
             busy_until = time.monotonic() + _BURST_IDLE if len(batch) > 1 else 0.0
             if stop:
                 return
+
+    def _upkeep(self) -> None:
+        """One step of the store's deferred upkeep, while the mailbox is idle."""
+        try:
+            self._store.maintain()
+        except Exception as exc:  # noqa: BLE001 - upkeep must never stop the writer
+            log.warning("message store upkeep failed: %s", exc)
 
     def _write_batch(self, batch: list[tuple[Capture, _Waiter]]) -> None:
         live = [(c, w) for c, w in batch if w.set_running_or_notify_cancel()]

@@ -41,6 +41,11 @@ Version 3 drops the insert and delete triggers of ``counters``: the store
 adjusts ``total``/``unread`` itself, once per transaction, in the same
 transaction as the rows (a per-row trigger cost about 18 us of every message
 stored, on the path that gates the ``250``). The ``read`` trigger stays.
+
+Version 4 turns FTS5's automatic merging off (a persistent FTS5 setting):
+the store merges segments in small steps when the writer is idle
+(``Store.maintain``) instead of inside the commits that gate the ``250``.
+FTS5's crisis merge still bounds the segment count if mail never pauses.
 """
 
 from __future__ import annotations
@@ -130,7 +135,11 @@ DROP TRIGGER messages_counters_insert;
 DROP TRIGGER messages_counters_delete;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 0);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -6,6 +6,17 @@ OS before ``add`` returns), which is what the sink's ``250 queued`` promises
 here; only a power loss or OS crash may lose the last few transactions. That
 trade keeps a burst of test mail from waiting on one fsync per message.
 
+Deferred upkeep: the writer does not checkpoint the WAL on commit
+(``wal_autocheckpoint = 0``) and the FTS5 index does not merge its segments
+on commit (``automerge = 0``, migration 4). Both are real work (a checkpoint
+copies pages into the main file and fsyncs it; a merge rewrites index
+segments, and in a big store the merges reach big segments), and on commit
+they landed on the path that gates the ``250``. ``maintain`` does them in
+small steps instead; the Mailbox's writer calls it when no mail has arrived
+for a moment. Bounds for a burst that never pauses: once the WAL passes
+``_WAL_CHECKPOINT_BYTES`` a commit checkpoints anyway, and FTS5's crisis
+merge still caps the segments per level.
+
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
 behind a ``threading.Lock`` (the Mailbox calls ``add`` from its writer thread
@@ -53,6 +64,10 @@ log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_S = 10.0
 _JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the WAL back to this after checkpoints
+# A commit checkpoints by itself only when the WAL has grown past this (a
+# burst with no pause for ``maintain``); 4x the truncation size.
+_WAL_CHECKPOINT_BYTES = 4 * _JOURNAL_SIZE_LIMIT
+_MERGE_PAGES = 64  # FTS5 pages one ``maintain`` merge step may write (a few ms)
 _SORT_KEY_CHARS = 200  # sort keys are prefixes: keeps the indexes small
 
 # Public sort names -> indexed column. Every one is indexed as (column, id).
@@ -129,6 +144,9 @@ class Store:
         self._local = threading.local()
         self._readers_lock = threading.Lock()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        # Deferred upkeep (see the module docstring); set by every write.
+        self._wal_dirty = True
+        self._merge_pending = True
         try:
             self._writer = self._open()
         except BaseException:
@@ -156,6 +174,7 @@ class Store:
                     f"SQLite refused WAL mode (journal_mode={mode})."
                 )
             conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see maintain()
             migrations.migrate(conn, migrations.MIGRATIONS)
         except migrations.SchemaError as exc:
             self._close_quietly(conn)
@@ -243,6 +262,58 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            self._wal_dirty = self._merge_pending = True
+            if self._wal_bytes() > _WAL_CHECKPOINT_BYTES:
+                self._checkpoint(conn)
+
+    # ---- deferred upkeep -------------------------------------------------
+
+    @property
+    def needs_upkeep(self) -> bool:
+        """True while ``maintain`` has work left (a WAL to checkpoint, segments to merge)."""
+        return not self._closed and (self._wal_dirty or self._merge_pending)
+
+    def maintain(self) -> bool:
+        """Do one small step of deferred upkeep; returns ``needs_upkeep``.
+
+        A step is one bounded FTS5 merge (``_MERGE_PAGES``) while merging has
+        work, then one PASSIVE checkpoint (it never waits for readers; pages a
+        reader still needs are copied by a later one). Raises ``StoreError``;
+        the work is then dropped until the next write asks for it again, so a
+        full disk cannot make the caller spin.
+        """
+        with self._write_lock:
+            if self._closed:
+                return False
+            conn = self._writer
+            try:
+                if self._merge_pending:
+                    before = conn.total_changes
+                    conn.execute(
+                        f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('merge', ?)",
+                        (_MERGE_PAGES,),
+                    )
+                    # FTS5's documented signal: fewer than 2 changes = nothing to merge.
+                    self._merge_pending = conn.total_changes - before >= 2
+                    self._wal_dirty = True
+                    if self._merge_pending:
+                        return True
+                if self._wal_dirty:
+                    self._checkpoint(conn)
+            except sqlite3.Error as exc:
+                self._wal_dirty = self._merge_pending = False
+                raise StoreError(f"Could not tidy up {self.path}: {exc}") from exc
+        return self.needs_upkeep
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self._wal_dirty = False
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return 0
 
     # ---- writes --------------------------------------------------------
 

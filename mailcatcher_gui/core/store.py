@@ -65,8 +65,13 @@ log = logging.getLogger(__name__)
 _BUSY_TIMEOUT_S = 10.0
 _JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the WAL back to this after checkpoints
 # A commit checkpoints by itself only when the WAL has grown past this (a
-# burst with no pause for ``maintain``); 4x the truncation size.
-_WAL_CHECKPOINT_BYTES = 4 * _JOURNAL_SIZE_LIMIT
+# burst with no pause for ``maintain``), which bounds the file. A 2 KB
+# message adds about 20 KB of WAL (each commit logs whole index pages), so a
+# burst checkpoints about every 6,000 messages. A helper thread checkpointing
+# alongside the writer was tried: it cannot bound a WAL that never stops
+# growing (SQLite restarts the WAL only after a checkpoint catches up) and
+# its copying competed with the burst for the same two cores.
+_WAL_CHECKPOINT_BYTES = 2 * _JOURNAL_SIZE_LIMIT
 _MERGE_PAGES = 64  # FTS5 pages one ``maintain`` merge step may write (a few ms)
 _SORT_KEY_CHARS = 200  # sort keys are prefixes: keeps the indexes small
 

@@ -89,18 +89,6 @@ def test_call_soon_threadsafe_from_another_thread(qapp):
         assert ident != threading.get_ident()
 
 
-def test_rejects_coroutines_and_non_callables(qapp):
-    with qasync_loop(qapp) as loop:
-
-        async def coro() -> None:
-            pass
-
-        with pytest.raises(TypeError):
-            loop.call_soon(coro)
-        with pytest.raises(TypeError):
-            loop.call_soon(42)  # type: ignore[arg-type]
-
-
 def test_a_tcp_echo_round_trip_runs_on_it(qapp):
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.readline())

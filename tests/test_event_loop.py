@@ -4,12 +4,15 @@ It must keep asyncio's contract: FIFO order, cancelled handles never run, a
 failing callback reaches the loop's exception handler and does not stop the
 others, callbacks scheduled while a round runs wait for the next round (so Qt
 events get their turn in between), threadsafe scheduling works, and a real
-socket round trip runs on it.
+socket round trip runs on it. Socket notifiers run their callbacks directly;
+removing or replacing one (even from its own callback) must be safe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 
 import pytest
@@ -109,3 +112,97 @@ def test_a_tcp_echo_round_trip_runs_on_it(qapp):
 
     with qasync_loop(qapp) as loop:
         assert loop.run_until_complete(asyncio.wait_for(main(), 10)) == b"ping\r\n"
+
+
+def test_reader_removed_from_its_own_callback_is_freed_next_round(qapp):
+    with qasync_loop(qapp) as loop:
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        got: list[bytes] = []
+
+        def on_readable() -> None:
+            got.append(a.recv(100))
+            loop.remove_reader(a.fileno())  # from inside its own signal
+
+        loop.add_reader(a.fileno(), on_readable)
+        b.send(b"one")
+        loop.run_until_complete(asyncio.sleep(0.1))
+        b.send(b"two")  # nobody listens any more
+        loop.run_until_complete(asyncio.sleep(0.1))
+        assert got == [b"one"]
+        assert loop._retired == []  # noqa: SLF001 - freed by a later round
+        a.close()
+        b.close()
+
+
+def test_replacing_a_reader_runs_only_the_new_callback(qapp):
+    with qasync_loop(qapp) as loop:
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        seen: list[str] = []
+
+        def old() -> None:
+            seen.append("old")
+
+        def new() -> None:
+            seen.append("new")
+            a.recv(100)
+            loop.remove_reader(a.fileno())
+
+        loop.add_reader(a.fileno(), old)
+        loop.add_reader(a.fileno(), new)
+        b.send(b"x")
+        loop.run_until_complete(asyncio.sleep(0.1))
+        assert seen == ["new"]
+        a.close()
+        b.close()
+
+
+def test_a_failing_reader_is_reported_and_the_loop_goes_on(qapp):
+    with qasync_loop(qapp) as loop:
+        reported: list[BaseException] = []
+        loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["exception"]))
+        a, b = socket.socketpair()
+        a.setblocking(False)
+
+        def on_readable() -> None:
+            a.recv(100)
+            loop.remove_reader(a.fileno())
+            raise ValueError("reader failed")
+
+        loop.add_reader(a.fileno(), on_readable)
+        b.send(b"x")
+        assert loop.run_until_complete(asyncio.sleep(0.1, result="alive")) == "alive"
+        assert [type(e) for e in reported] == [ValueError]
+        a.close()
+        b.close()
+
+
+def test_a_writer_fires_once_a_full_socket_drains(qapp):
+    with qasync_loop(qapp) as loop:
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                a.send(b"x" * 65536)
+        writable = loop.create_future()
+
+        def on_writable() -> None:
+            loop.remove_writer(a.fileno())
+            writable.set_result(True)
+
+        loop.add_writer(a.fileno(), on_writable)
+
+        async def drain() -> None:
+            while not writable.done():
+                with contextlib.suppress(BlockingIOError):
+                    while b.recv(1 << 20):
+                        pass
+                await asyncio.sleep(0.01)
+
+        loop.run_until_complete(asyncio.wait_for(asyncio.gather(drain(), writable), 10))
+        assert writable.result() is True
+        a.close()
+        b.close()

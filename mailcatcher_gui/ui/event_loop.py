@@ -13,6 +13,15 @@ timer runs the callbacks that were ready when it fired (those scheduled
 meanwhile wait for the next round, so Qt input and paint events get their turn
 between rounds, exactly as with one timer per callback). Timers with a delay
 (``call_later``/``call_at``) are qasync's unchanged.
+
+Socket readiness: qasync disables a socket's ``QSocketNotifier`` when it
+fires, schedules the callback with ``call_soon`` and re-enables the notifier
+afterwards (two C++ calls and a detour through the ready queue for every
+read). Here the notifier's signal runs the callback directly, as a selector
+loop does when ``select`` returns; it stays enabled (level-triggered, like
+epoll without EPOLLET). A notifier that is removed or replaced, possibly from
+inside its own callback, is disabled and disconnected at once but kept alive
+until the next round, so Qt never deletes it while it is emitting.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import qasync
+from PySide6.QtCore import QSocketNotifier
 
 
 class QtAsyncLoop(qasync.QEventLoop):
@@ -32,6 +42,7 @@ class QtAsyncLoop(qasync.QEventLoop):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._ready_callbacks: collections.deque[asyncio.Handle] = collections.deque()
         self._round_armed = False
+        self._retired: list[QSocketNotifier] = []  # removed notifiers, freed next round
         super().__init__(*args, **kwargs)
 
     def call_soon(
@@ -53,6 +64,8 @@ class QtAsyncLoop(qasync.QEventLoop):
     def _run_ready_round(self) -> None:
         # Disarm first: callbacks scheduled from here on arm the next round.
         self._round_armed = False
+        if self._retired:  # no longer emitting: a round runs from a timer event
+            self._retired.clear()
         ready = self._ready_callbacks
         for _ in range(len(ready)):
             if not ready:  # a nested Qt event loop (a modal dialog) ran them already
@@ -61,6 +74,61 @@ class QtAsyncLoop(qasync.QEventLoop):
             if not handle._cancelled:
                 handle._run()  # reports its own exceptions to the loop's handler
 
+    # ---- socket readiness ----------------------------------------------------------
+
+    def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        self._watch(self._read_notifiers, QSocketNotifier.Type.Read, fd, callback, args)
+
+    def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        self._watch(self._write_notifiers, QSocketNotifier.Type.Write, fd, callback, args)
+
+    def _remove_reader(self, fd: Any) -> bool:
+        return self._unwatch(self._read_notifiers, fd)
+
+    def _remove_writer(self, fd: Any) -> bool:
+        return self._unwatch(self._write_notifiers, fd)
+
+    def _watch(
+        self,
+        notifiers: dict[Any, QSocketNotifier],
+        kind: QSocketNotifier.Type,
+        fd: Any,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+    ) -> None:
+        self._check_closed()
+        old = notifiers.pop(fd, None)
+        if old is not None:
+            self._retire(old)
+        notifier = QSocketNotifier(fd if isinstance(fd, int) else fd.fileno(), kind)
+        handle = asyncio.Handle(callback, args, self)
+
+        def ready(*_signal_args: object) -> None:
+            if notifiers.get(fd) is notifier:  # not removed by an earlier callback
+                handle._run()  # reports its own exceptions to the loop's handler
+
+        notifier.activated["int"].connect(ready)
+        notifier.setEnabled(True)
+        notifiers[fd] = notifier
+
+    def _unwatch(self, notifiers: dict[Any, QSocketNotifier] | None, fd: Any) -> bool:
+        if self.is_closed() or notifiers is None:
+            return False
+        notifier = notifiers.pop(fd, None)
+        if notifier is None:
+            return False
+        self._retire(notifier)
+        return True
+
+    def _retire(self, notifier: QSocketNotifier) -> None:
+        notifier.setEnabled(False)
+        notifier.activated["int"].disconnect()
+        self._retired.append(notifier)
+        if not self._round_armed:  # make sure a round comes to free it
+            self._round_armed = True
+            self._add_callback(asyncio.Handle(self._run_ready_round, (), self), 0)
+
     def close(self) -> None:
         self._ready_callbacks.clear()
         super().close()
+        self._retired.clear()

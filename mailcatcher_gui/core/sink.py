@@ -497,7 +497,11 @@ class _SinkSMTP(SMTP):
             self._held = None
             held.append(text)
             text = "\r\n".join(held)
-        await super().push(text)
+        # aiosmtpd's push, without its per-reply debug log call and with the
+        # drain awaited only when the transport asked us to pause writing.
+        self._writer.write(text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") + b"\r\n")
+        if self._paused or self._writer.transport.is_closing():
+            await self._writer.drain()
 
     async def _pipelinable(self, command: Any, arg: str | None) -> None:
         self._hold_replies = True

@@ -24,6 +24,17 @@ from mailcatcher_gui.ui.event_loop import QtAsyncLoop
 pytestmark = pytest.mark.gui
 
 
+@pytest.fixture
+def pair():
+    """A connected, non-blocking socket pair, closed afterwards."""
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
 def test_the_test_helper_runs_our_loop(qapp):
     with qasync_loop(qapp) as loop:
         assert isinstance(loop, QtAsyncLoop)
@@ -114,11 +125,9 @@ def test_a_tcp_echo_round_trip_runs_on_it(qapp):
         assert loop.run_until_complete(asyncio.wait_for(main(), 10)) == b"ping\r\n"
 
 
-def test_reader_removed_from_its_own_callback_is_freed_next_round(qapp):
+def test_reader_removed_from_its_own_callback_is_freed_next_round(qapp, pair):
     with qasync_loop(qapp) as loop:
-        a, b = socket.socketpair()
-        a.setblocking(False)
-        b.setblocking(False)
+        a, b = pair
         got: list[bytes] = []
 
         def on_readable() -> None:
@@ -132,14 +141,11 @@ def test_reader_removed_from_its_own_callback_is_freed_next_round(qapp):
         loop.run_until_complete(asyncio.sleep(0.1))
         assert got == [b"one"]
         assert loop._retired == []  # noqa: SLF001 - freed by a later round
-        a.close()
-        b.close()
 
 
-def test_replacing_a_reader_runs_only_the_new_callback(qapp):
+def test_replacing_a_reader_runs_only_the_new_callback(qapp, pair):
     with qasync_loop(qapp) as loop:
-        a, b = socket.socketpair()
-        a.setblocking(False)
+        a, b = pair
         seen: list[str] = []
 
         def old() -> None:
@@ -155,16 +161,13 @@ def test_replacing_a_reader_runs_only_the_new_callback(qapp):
         b.send(b"x")
         loop.run_until_complete(asyncio.sleep(0.1))
         assert seen == ["new"]
-        a.close()
-        b.close()
 
 
-def test_a_failing_reader_is_reported_and_the_loop_goes_on(qapp):
+def test_a_failing_reader_is_reported_and_the_loop_goes_on(qapp, pair):
     with qasync_loop(qapp) as loop:
         reported: list[BaseException] = []
         loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["exception"]))
-        a, b = socket.socketpair()
-        a.setblocking(False)
+        a, b = pair
 
         def on_readable() -> None:
             a.recv(100)
@@ -175,15 +178,11 @@ def test_a_failing_reader_is_reported_and_the_loop_goes_on(qapp):
         b.send(b"x")
         assert loop.run_until_complete(asyncio.sleep(0.1, result="alive")) == "alive"
         assert [type(e) for e in reported] == [ValueError]
-        a.close()
-        b.close()
 
 
-def test_a_writer_fires_once_a_full_socket_drains(qapp):
+def test_a_writer_fires_once_a_full_socket_drains(qapp, pair):
     with qasync_loop(qapp) as loop:
-        a, b = socket.socketpair()
-        a.setblocking(False)
-        b.setblocking(False)
+        a, b = pair
         with contextlib.suppress(BlockingIOError):
             while True:
                 a.send(b"x" * 65536)
@@ -204,5 +203,3 @@ def test_a_writer_fires_once_a_full_socket_drains(qapp):
 
         loop.run_until_complete(asyncio.wait_for(asyncio.gather(drain(), writable), 10))
         assert writable.result() is True
-        a.close()
-        b.close()

@@ -18,7 +18,7 @@ import aiosmtplib
 import pytest
 from gui_helpers import fill_store, qasync_loop, simple_message, wait_for
 from PySide6.QtCore import QPoint
-from smtp_helpers import HOST, free_port, shared_cert_dir
+from smtp_helpers import HOST, client_context, free_port, make_message, shared_cert_dir
 from viewer_support import WEB_ENV_LOG_IGNORE
 
 from mailcatcher_gui.app import (
@@ -458,3 +458,47 @@ def test_end_to_end_cid_image_attachment_and_session_in_chromium(qapp, mailbox, 
     assert "receipt.pdf" in names
     assert view.session_tab.bcc == ["audit@example.com"]
     assert "C: <message data:" in view.session_tab.transcript.toPlainText()
+
+
+def test_concurrent_starttls_auth_sessions_and_a_large_message_on_the_window_loop(
+    qapp, mailbox, make_gui
+):
+    """Many TLS sessions at once through QtAsyncLoop's socket notifiers.
+
+    The clients (aiosmtplib) run on the same Qt loop as the app's sink, so
+    both ends of every connection go through the loop's readers and writers;
+    the 3 MB message fills socket buffers, so writers are registered too.
+    """
+    gui = make_gui()
+    small = [make_message(subject=f"tls {c}-{i}") for c in range(8) for i in range(4)]
+    big = make_message(subject="big over tls", body=b"0123456789abcdef\r\n" * 180_000)
+
+    async def client(batch: list[bytes], cafile: str) -> None:
+        smtp = aiosmtplib.SMTP(
+            hostname=HOST,
+            port=gui.sink.port(),
+            start_tls=True,
+            tls_context=client_context(cafile),
+            timeout=30,
+        )
+        await smtp.connect()
+        try:
+            await smtp.login("dev", "secret")
+            for raw in batch:
+                await smtp.sendmail("app@example.com", ["dev@example.com"], raw)
+        finally:
+            await smtp.quit()
+
+    async def scenario():
+        cafile = str(gui.sink.certificate)
+        batches = [small[c * 4 : (c + 1) * 4] for c in range(8)] + [[big]]
+        await asyncio.wait_for(asyncio.gather(*(client(b, cafile) for b in batches)), 60)
+        await wait_for(lambda: gui.window.model.rowCount() == len(small) + 1, timeout=20)
+
+    run(qapp, gui, scenario)
+    stored = {mailbox.raw(s.id) for s in mailbox.list(limit=100)}
+    assert stored == {*small, big}
+    for summary in mailbox.list(limit=100):
+        message = mailbox.store.get(summary.id)
+        assert message.tls is not None and message.tls.version.startswith("TLS")
+        assert message.auth_user == "dev"

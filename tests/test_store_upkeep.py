@@ -94,3 +94,35 @@ def test_the_mailbox_writer_does_the_upkeep_once_mail_pauses(
     finally:
         mailbox.close()
     assert_integrity(tmp_path / "m.sqlite3")
+
+
+def test_mail_arriving_during_idle_upkeep_is_stored_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upkeep runs in small steps and yields to the next capture between steps."""
+    monkeypatch.setattr(mailbox_module, "_UPKEEP_AFTER_IDLE", 0.01)
+    steps: list[float] = []
+    original = Store.maintain
+
+    def counting_maintain(self: Store) -> bool:
+        steps.append(time.monotonic())
+        time.sleep(0.05)  # a slow step, so the capture surely arrives during one
+        return original(self)
+
+    monkeypatch.setattr(Store, "maintain", counting_maintain)
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"))
+    try:
+        mailbox.accept_sync(make(1)[0])
+        deadline = time.monotonic() + 10
+        while not steps:
+            assert time.monotonic() < deadline, "upkeep never started"
+            time.sleep(0.005)
+        started = time.monotonic()
+        mailbox.accept_sync(make(2)[0])
+        assert time.monotonic() - started < 1.0  # at most about one 50 ms step
+        while mailbox.store.needs_upkeep:  # and the upkeep finishes afterwards
+            assert time.monotonic() < deadline, "upkeep never finished"
+            time.sleep(0.01)
+        assert mailbox.count() == 2
+    finally:
+        mailbox.close()

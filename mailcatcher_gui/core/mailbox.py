@@ -213,7 +213,7 @@ class Mailbox:
                 try:
                     item = get(timeout=_UPKEEP_AFTER_IDLE)
                 except queue.Empty:
-                    self._upkeep()
+                    self._upkeep_while_idle()
                     continue
             else:
                 item = get()
@@ -248,12 +248,18 @@ class Mailbox:
             if stop:
                 return
 
-    def _upkeep(self) -> None:
-        """One step of the store's deferred upkeep, while the mailbox is idle."""
-        try:
-            self._store.maintain()
-        except Exception as exc:  # noqa: BLE001 - upkeep must never stop the writer
-            log.warning("message store upkeep failed: %s", exc)
+    def _upkeep_while_idle(self) -> None:
+        """The store's deferred upkeep, one small step at a time, until mail comes in.
+
+        Each step is bounded (a few ms), so a capture that arrives meanwhile
+        waits for at most one step.
+        """
+        while self._store.needs_upkeep and self._queue.empty():
+            try:
+                self._store.maintain()
+            except Exception as exc:  # noqa: BLE001 - upkeep must never stop the writer
+                log.warning("message store upkeep failed: %s", exc)
+                return
 
     def _write_batch(self, batch: list[tuple[Capture, _Waiter]]) -> None:
         live = [(c, w) for c, w in batch if w.set_running_or_notify_cancel()]

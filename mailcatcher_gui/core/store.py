@@ -50,7 +50,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -586,24 +586,16 @@ class Store:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """One (Capture, Summary) turned into column values, computed outside the lock."""
+    """One (Capture, Summary) turned into column values, computed outside the lock.
+
+    ``listed`` is the list row the store will announce, complete except for
+    the id, which is only known inside the transaction.
+    """
 
     message_row: tuple[object, ...]
     raw: bytes
     fts_row: tuple[str, ...]
-    received_at: datetime
-    envelope_from: str
-    envelope_to: tuple[str, ...]
-    from_: str
-    to: tuple[str, ...]
-    cc: tuple[str, ...]
-    subject: str
-    message_id: str
-    size: int
-    has_html: bool
-    has_text: bool
-    attachments: int
-    snippet: str
+    listed: MessageSummary
 
     @classmethod
     def build(cls, capture: Capture, summary: Summary) -> _Prepared:
@@ -652,10 +644,8 @@ class _Prepared:
             index_text(_clean(summary.html_text)),
             index_text("\n".join(_clean(n) for n in summary.attachment_names)),
         )
-        return cls(
-            message_row=message_row,
-            raw=raw,
-            fts_row=fts_row,
+        listed = MessageSummary(
+            id=0,
             received_at=received_at,
             envelope_from=envelope_from,
             envelope_to=envelope_to,
@@ -668,27 +658,13 @@ class _Prepared:
             has_html=bool(summary.has_html),
             has_text=bool(summary.has_text),
             attachments=attachments,
+            read=False,
             snippet=snippet,
         )
+        return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
 
     def summary(self, message_id: int) -> MessageSummary:
-        return MessageSummary(
-            id=message_id,
-            received_at=self.received_at,
-            envelope_from=self.envelope_from,
-            envelope_to=self.envelope_to,
-            from_=self.from_,
-            to=self.to,
-            cc=self.cc,
-            subject=self.subject,
-            message_id=self.message_id,
-            size=self.size,
-            has_html=self.has_html,
-            has_text=self.has_text,
-            attachments=self.attachments,
-            read=False,
-            snippet=self.snippet,
-        )
+        return replace(self.listed, id=message_id)
 
 
 def _summary_from_row(row: Sequence[object]) -> MessageSummary:

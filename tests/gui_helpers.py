@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -100,3 +101,28 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {predicate}")
         await asyncio.sleep(interval)
+
+
+def run_app(qapp, gui, scenario: Callable, *, require_sink: bool = False):
+    """Run ``gui`` on a qasync loop, play ``await scenario()``, quit through the normal path.
+
+    ``require_sink`` fails the test at once if the SMTP sink did not start.
+    The app must then exit with 0.
+    """
+
+    async def main():
+        app_task = asyncio.ensure_future(gui.run())
+        try:
+            await wait_for(lambda: gui.sink is not None or gui.sink_error is not None)
+            if require_sink:
+                assert gui.sink is not None, gui.sink_error
+            return await scenario()
+        finally:
+            gui.request_quit()
+            assert await app_task == 0
+
+    try:
+        with qasync_loop(qapp) as loop:
+            return loop.run_until_complete(main())
+    finally:
+        gc.collect()  # the closed loop's Qt objects go here, on the GUI thread

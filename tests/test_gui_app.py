@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
-from gui_helpers import fill_store, qasync_loop, simple_message, wait_for
+from gui_helpers import fill_store, run_app, simple_message, wait_for
 from PySide6.QtCore import QPoint
 from smtp_helpers import HOST, client_context, free_port, make_message, shared_cert_dir
 from viewer_support import WEB_ENV_LOG_IGNORE
@@ -62,22 +62,6 @@ def make_gui(qapp, mailbox, tmp_path):
     yield make
     for gui in made:
         gui.close()
-
-
-def run(qapp, gui, scenario):
-    """Run the app on a qasync loop, play ``scenario()``, quit through the normal path."""
-
-    async def main():
-        app_task = asyncio.ensure_future(gui.run())
-        try:
-            await wait_for(lambda: gui.sink is not None or gui.sink_error is not None)
-            return await scenario()
-        finally:
-            gui.request_quit()
-            assert await app_task == 0
-
-    with qasync_loop(qapp) as loop:
-        return loop.run_until_complete(main())
 
 
 async def send(port: int, messages: list[bytes]) -> None:
@@ -142,7 +126,7 @@ def test_live_smtp_burst_keeps_selection_and_scroll_position(qapp, mailbox, make
         await wait_for(lambda: window.view.opened is not None and window.view.opened.id == newest)
         assert mailbox.summary(newest).read
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario)
     assert gui.sink is None  # stopped by the quit path
 
 
@@ -172,7 +156,7 @@ def test_busy_port_shows_the_problem_and_settings_fix_it(qapp, mailbox, make_gui
             await wait_for(lambda: window.model.rowCount() == 1)
             assert AppSettings.at(window.settings.path).preferences().smtp_port == new_port
 
-        run(qapp, gui, scenario)
+        run_app(qapp, gui, scenario)
 
 
 def test_changing_the_listener_restarts_it_and_a_bad_one_falls_back(qapp, mailbox, make_gui):
@@ -203,7 +187,7 @@ def test_changing_the_listener_restarts_it_and_a_bad_one_falls_back(qapp, mailbo
             assert window.prefs.smtp_port == second
             assert AppSettings.at(window.settings.path).preferences().smtp_port == second
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario)
 
 
 def test_quit_request_stops_the_sink_before_returning(qapp, mailbox, make_gui):
@@ -217,7 +201,7 @@ def test_quit_request_stops_the_sink_before_returning(qapp, mailbox, make_gui):
         with pytest.raises(OSError):
             await send(port, [simple_message(0)])
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario)
 
 
 def test_settings_dialog_starts_from_the_running_configuration(qapp, mailbox, make_gui):
@@ -390,7 +374,7 @@ def test_the_sink_runs_on_the_qt_loop_thread_and_mail_reaches_the_list(qapp, mai
         await wait_for(lambda: gui.window.model.rowCount() == 5)
         assert gui.window.model.data(gui.window.model.index(0, 3)) == "Burst 4"
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario)
     unsubscribe()
     assert seen_threads and set(seen_threads) == {threading.main_thread().name}
     gui.close()
@@ -445,7 +429,7 @@ def test_end_to_end_cid_image_attachment_and_session_in_chromium(qapp, mailbox, 
         await wait_for(lambda: text)
         return text[0]
 
-    page_text = run(qapp, gui, scenario)
+    page_text = run_app(qapp, gui, scenario)
     assert "Thanks for your order, Dev!" in page_text
     token = view.html_tab.renderer.token
     assert f"mailcatcher://message/{token}/cid/logo%40shop.example" in (
@@ -495,7 +479,7 @@ def test_concurrent_starttls_auth_sessions_and_a_large_message_on_the_window_loo
         await asyncio.wait_for(asyncio.gather(*(client(b, cafile) for b in batches)), 60)
         await wait_for(lambda: gui.window.model.rowCount() == len(small) + 1, timeout=20)
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario)
     stored = {mailbox.raw(s.id) for s in mailbox.list(limit=100)}
     assert stored == {*small, big}
     for summary in mailbox.list(limit=100):

@@ -18,7 +18,7 @@ import time
 import aiosmtplib
 import pytest
 import shiboken6
-from gui_helpers import qasync_loop, wait_for
+from gui_helpers import qasync_loop, run_app, wait_for
 from keyring.backends import fail
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QImage
@@ -141,26 +141,6 @@ def make_gui(qapp, mailbox, tmp_path, profiles, prompt):
     yield make
     for gui in made:
         gui.close()
-
-
-def run(qapp, gui, scenario):
-    """Run the app on a qasync loop, play ``scenario()``, quit through the normal path."""
-
-    async def main():
-        app_task = asyncio.ensure_future(gui.run())
-        try:
-            await wait_for(lambda: gui.sink is not None or gui.sink_error is not None)
-            assert gui.sink is not None, gui.sink_error
-            return await scenario()
-        finally:
-            gui.request_quit()
-            assert await app_task == 0
-
-    try:
-        with qasync_loop(qapp) as loop:
-            return loop.run_until_complete(main())
-    finally:
-        gc.collect()  # the closed loop's Qt objects go here, on the GUI thread (see ``loops``)
 
 
 def png_file(path, colour="#d33"):
@@ -343,7 +323,7 @@ def test_compose_sends_to_the_apps_own_sink_and_it_appears_in_the_list(
         second.close()
         await wait_for(lambda: len(gui.composer.windows) == 1)
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 @pytest.mark.parametrize(
@@ -396,7 +376,7 @@ def test_header_injection_is_refused_naming_the_field_and_nothing_is_sent(
             widget.textEdited.emit(widget.text())
             assert not widget.property("invalid")
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_cancel_stops_a_send_to_a_server_that_never_answers(qapp, mailbox, make_gui, profiles):
@@ -430,7 +410,7 @@ def test_cancel_stops_a_send_to_a_server_that_never_answers(qapp, mailbox, make_
             assert compose.act_send.isEnabled() and not compose.act_cancel.isEnabled()
             assert mailbox.count() == 0
 
-        run(qapp, gui, scenario)
+        run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_failures_are_classified_and_errors_shown_in_red(qapp, mailbox, make_gui, profiles, loops):
@@ -462,7 +442,7 @@ def test_failures_are_classified_and_errors_shown_in_red(qapp, mailbox, make_gui
         assert "Failed at CONNECT" in compose.transcript.summary.text()
         assert "Failed at CONNECT" in compose.statusBar().currentMessage()
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_local_mailbox_destination_and_html_only_preview(qapp, mailbox, make_gui, tmp_path):
@@ -491,7 +471,7 @@ def test_local_mailbox_destination_and_html_only_preview(qapp, mailbox, make_gui
         assert parsed.text is None and "tracker.example" in parsed.html
         assert f"Stored as message #{report.stored_id}" in compose.transcript.summary.text()
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_compose_follows_the_sink_when_its_port_changes(qapp, mailbox, make_gui):
@@ -516,7 +496,7 @@ def test_compose_follows_the_sink_when_its_port_changes(qapp, mailbox, make_gui)
         assert report.ok and report.target == f"127.0.0.1:{new}"
         await wait_for(lambda: window.model.rowCount() == 1)
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_dropped_files_become_attachments(qapp, mailbox, make_gui, tmp_path):
@@ -552,7 +532,7 @@ def test_dropped_files_become_attachments(qapp, mailbox, make_gui, tmp_path):
         compose.toggle_inline_selected()
         assert compose.attachments == [] and compose.inline_parts[0].content_id == "notes.txt"
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 # ---- from a captured message ------------------------------------------------------------------
@@ -634,7 +614,7 @@ def test_reply_forward_and_edit_as_new_prefill_from_the_selected_message(qapp, m
         assert "References" in dict(again.custom_headers())
         assert "Message-ID" not in dict(again.custom_headers())
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_prefill_functions_on_html_and_hostile_headers(mailbox):
@@ -726,7 +706,7 @@ def test_release_sends_the_captured_bytes_unchanged_to_another_server(
         dialog.close()
         await wait_for(lambda: not gui.composer.dialogs)
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 # ---- passwords and profiles ----------------------------------------------------------------------
@@ -766,7 +746,7 @@ def test_password_is_asked_per_send_without_a_keyring(
         assert compose.error.isVisible() and "no password given" in compose.error.text()
         assert len(server.handler.messages) == 1
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_sink_requiring_auth_is_reached_with_its_own_credentials(qapp, mailbox, make_gui, prompt):
@@ -781,7 +761,7 @@ def test_sink_requiring_auth_is_reached_with_its_own_credentials(qapp, mailbox, 
         assert prompt.asked == []  # the sink's own login, no prompt
         await wait_for(lambda: mailbox.count() == 1)
 
-    run(qapp, gui, scenario)
+    run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_profiles_dialog_edits_presets_and_tests_connections(qapp, profiles, prompt, loops, pki):

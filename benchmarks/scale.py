@@ -2,7 +2,7 @@
 
 Going through SMTP would take minutes for 100,000 messages, so the store is
 filled with ``Store.add`` in large batches. The summaries are still real:
-``core.summary.summarize`` runs once per template message (plain text, HTML
+``core.mime.summary.summarize`` runs once per template message (plain text, HTML
 newsletter, invoice with a PDF, a password reset, a 100 KB multipart), and
 each stored copy gets its own subject, sender, recipient and date (the raw
 bytes are re-rendered with the same values, so opening a row shows what the
@@ -98,9 +98,9 @@ def _template_raw(name: str) -> str:
 
 def build_store(path: Path, count: int, *, batch: int = 5000, seed: int = 1) -> dict[str, Any]:
     """Create (or extend) the store at ``path`` with ``count`` messages."""
+    from mailcatcher_gui.core.mime.summary import summarize
     from mailcatcher_gui.core.models import Capture
-    from mailcatcher_gui.core.store import Store
-    from mailcatcher_gui.core.summary import summarize
+    from mailcatcher_gui.core.store.database import Store
 
     rnd = random.Random(seed)
     names = [n for n, _ in _TEMPLATE_WEIGHTS]
@@ -180,7 +180,7 @@ def time_searches(path: Path, *, repeats: int = 20, limit: int = 100) -> dict[st
     Returns per-query latency stats (ms) and how many rows each query matches.
     Run in a fresh process on a freshly opened store, like the GUI would.
     """
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.store.database import Store
 
     store = Store(path)
     out: dict[str, Any] = {}

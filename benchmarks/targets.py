@@ -599,7 +599,7 @@ class Bench:
 
 
 def _count_store(db: Path) -> int | None:
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.store.database import Store
 
     try:
         with Store(db) as s:

@@ -38,10 +38,10 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from .core.auth import AuthMode
 from .core.mailbox import Mailbox
 from .core.sending import ProfileStore
-from .core.sink import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
+from .core.smtp.auth import AuthMode
+from .core.smtp.sink import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
 from .ui.bridge import MailboxBridge
 from .ui.compose import Composer
 from .ui.main_window import MainWindow
@@ -446,7 +446,7 @@ def run_gui(args: Any) -> int:
         )
 
     from .core import paths
-    from .core.store import Store, StoreError
+    from .core.store.database import Store, StoreError
 
     prepare_webengine()
     qapp = _configure_qapp()

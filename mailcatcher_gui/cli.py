@@ -40,8 +40,8 @@ from mailcatcher_gui.core import paths
 if TYPE_CHECKING:
     from mailcatcher_gui.core.mailbox import Mailbox
     from mailcatcher_gui.core.models import MessageSummary, OpenedMessage
-    from mailcatcher_gui.core.sink import SinkConfig
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.smtp.sink import SinkConfig
+    from mailcatcher_gui.core.store.database import Store
 
 PROG = "mailcatcher-gui"
 
@@ -97,7 +97,7 @@ def sink_config_from_args(args: argparse.Namespace) -> SinkConfig:
     Values on ``args`` are the strings the user typed (argparse has already
     checked each one), so the GUI can show and persist them as given.
     """
-    from mailcatcher_gui.core.sink import AuthMode, SinkConfig, parse_hostport
+    from mailcatcher_gui.core.smtp.sink import AuthMode, SinkConfig, parse_hostport
 
     try:
         smtp = parse_hostport(getattr(args, "smtp", None) or DEFAULT_SMTP)
@@ -134,7 +134,7 @@ def sink_config_from_args(args: argparse.Namespace) -> SinkConfig:
 
 def open_store(args: argparse.Namespace) -> Store:
     """The ``Store`` on ``--db`` (``StoreError`` if it cannot be opened)."""
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.store.database import Store
 
     return Store(db_path_from_args(args))
 
@@ -153,7 +153,7 @@ def open_mailbox(args: argparse.Namespace, store: Store | None = None) -> Mailbo
 
 
 def _arg_hostport(text: str) -> str:
-    from mailcatcher_gui.core.sink import parse_hostport
+    from mailcatcher_gui.core.smtp.sink import parse_hostport
 
     try:
         parse_hostport(text)
@@ -163,7 +163,7 @@ def _arg_hostport(text: str) -> str:
 
 
 def _arg_auth(text: str) -> str:
-    from mailcatcher_gui.core.auth import AuthMode
+    from mailcatcher_gui.core.smtp.auth import AuthMode
 
     try:
         AuthMode.parse(text)
@@ -466,8 +466,8 @@ def _error(message: str, code: int = EXIT_ERROR) -> int:
 
 def _describe_user_error(exc: Exception) -> tuple[str, int] | None:
     """Map environment and input errors from the core to (message, exit code)."""
-    from mailcatcher_gui.core.search import QueryError
-    from mailcatcher_gui.core.store import MessageNotFound, StoreError
+    from mailcatcher_gui.core.store.database import MessageNotFound, StoreError
+    from mailcatcher_gui.core.store.search import QueryError
 
     if isinstance(exc, MessageNotFound):
         return str(exc), EXIT_ERROR
@@ -620,7 +620,7 @@ async def _serve(config: SinkConfig, mailbox: Mailbox, *, verbose: bool) -> int:
     import signal
 
     from mailcatcher_gui.core.models import MessagesAdded
-    from mailcatcher_gui.core.sink import PortInUse, SinkStartError, start_sink
+    from mailcatcher_gui.core.smtp.sink import PortInUse, SinkStartError, start_sink
 
     try:
         running = await start_sink(config, mailbox)
@@ -695,8 +695,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _open_message(store: Store, message_id: int) -> OpenedMessage:
+    from mailcatcher_gui.core.mime.parse import parse_message
     from mailcatcher_gui.core.models import OpenedMessage
-    from mailcatcher_gui.core.parsing import parse_message
 
     stored = store.get(message_id)
     return OpenedMessage(stored=stored, parsed=parse_message(stored.raw))

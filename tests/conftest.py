@@ -46,7 +46,7 @@ def corpus() -> list[Path]:
 
 @pytest.fixture
 def store(tmp_path):
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.store.database import Store
 
     s = Store(tmp_path / "mail.sqlite3")
     yield s

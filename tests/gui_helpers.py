@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from mailcatcher_gui.core.models import Capture, Summary
-from mailcatcher_gui.core.store import Store
+from mailcatcher_gui.core.store.database import Store
 
 
 def fill_store(

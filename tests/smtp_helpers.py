@@ -33,8 +33,8 @@ from typing import Any
 
 import aiosmtplib
 
-from mailcatcher_gui.core.sink import RunningSink, SinkConfig, start_sink
-from mailcatcher_gui.core.tls import ensure_self_signed, make_test_ca
+from mailcatcher_gui.core.smtp.sink import RunningSink, SinkConfig, start_sink
+from mailcatcher_gui.core.smtp.tls import ensure_self_signed, make_test_ca
 
 HOST = "127.0.0.1"
 
@@ -216,7 +216,7 @@ def running_sink(
 def catching_server(directory: str | Path, **overrides: Any) -> Iterator[SinkThread]:
     """A Store + Mailbox on ``directory/mail.sqlite3`` and the sink in front of it."""
     from mailcatcher_gui.core.mailbox import Mailbox
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.store.database import Store
 
     mailbox = Mailbox(Store(Path(directory) / "mail.sqlite3"))
     try:

@@ -31,7 +31,7 @@ import pytest
 from mailcatcher_gui.cli import main
 from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.models import Capture
-from mailcatcher_gui.core.store import Store
+from mailcatcher_gui.core.store.database import Store
 
 REPO = Path(__file__).resolve().parent.parent
 LIST_KEYS = {

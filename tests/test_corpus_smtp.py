@@ -29,7 +29,7 @@ import pytest
 from serve_process import start_serve
 
 from mailcatcher_gui.cli import SHOW_MODES, CliError, main, show_message
-from mailcatcher_gui.core.store import Store
+from mailcatcher_gui.core.store.database import Store
 
 pytestmark = pytest.mark.slow
 

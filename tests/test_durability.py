@@ -24,7 +24,7 @@ from pathlib import Path
 
 from serve_process import start_serve
 
-from mailcatcher_gui.core.store import Store
+from mailcatcher_gui.core.store.database import Store
 
 THREADS = 8
 KILL_AFTER_ACKS = 150

@@ -35,7 +35,6 @@ from test_sending_servers import (
 from viewer_support import WEB_ENV_PATTERNS
 
 from mailcatcher_gui.app import build_gui
-from mailcatcher_gui.core.auth import AuthMode
 from mailcatcher_gui.core.sending import (
     PRESETS,
     FailureStage,
@@ -43,7 +42,8 @@ from mailcatcher_gui.core.sending import (
     RelayProfile,
     Security,
 )
-from mailcatcher_gui.core.sink import SinkConfig
+from mailcatcher_gui.core.smtp.auth import AuthMode
+from mailcatcher_gui.core.smtp.sink import SinkConfig
 from mailcatcher_gui.ui.compose import (
     ComposeFields,
     ComposeWindow,

@@ -10,8 +10,8 @@ from gui_helpers import capture, fill_store, simple_message
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
-from mailcatcher_gui.core.search import QueryError
-from mailcatcher_gui.core.summary import summarize
+from mailcatcher_gui.core.mime.summary import summarize
+from mailcatcher_gui.core.store.search import QueryError
 from mailcatcher_gui.ui.bridge import MailboxBridge
 from mailcatcher_gui.ui.message_list import MessageTable
 from mailcatcher_gui.ui.models import (

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from test_parsing import check_invariants
 
+from mailcatcher_gui.core.mime.parse import parse_message
+from mailcatcher_gui.core.mime.summary import HEADER_LIMIT, TEXT_LIMIT, summarize
 from mailcatcher_gui.core.models import ParsedMessage, Summary
-from mailcatcher_gui.core.parsing import parse_message
-from mailcatcher_gui.core.summary import HEADER_LIMIT, TEXT_LIMIT, summarize
 
 
 def both(raw) -> tuple[ParsedMessage, Summary]:

@@ -16,7 +16,7 @@ from mailcatcher_gui.core.models import (
     MessagesChanged,
     MessagesDeleted,
 )
-from mailcatcher_gui.core.store import Store
+from mailcatcher_gui.core.store.database import Store
 
 
 def _capture(n: int) -> Capture:

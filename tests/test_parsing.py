@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS_DIR
 
+from mailcatcher_gui.core.mime.parse import parse_message, part_headers, part_payload
 from mailcatcher_gui.core.models import Attachment, Header, ParsedMessage, Part
-from mailcatcher_gui.core.parsing import parse_message, part_headers, part_payload
 
 
 def _manifest() -> dict[str, set[str]]:

@@ -1,11 +1,11 @@
-"""Unit tests for the Qt-free HTML viewer policy (core.render_policy)."""
+"""Unit tests for the Qt-free HTML viewer policy (core.render.policy)."""
 
 from __future__ import annotations
 
 import pytest
 
 from mailcatcher_gui.core.models import Attachment, ParsedMessage
-from mailcatcher_gui.core.render_policy import (
+from mailcatcher_gui.core.render.policy import (
     BlockedRemote,
     MessageRegistry,
     NavigationVerdict,

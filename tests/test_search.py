@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from mailcatcher_gui.core.models import Capture, Summary
-from mailcatcher_gui.core.search import (
+from mailcatcher_gui.core.store.database import Store, StoreError
+from mailcatcher_gui.core.store.search import (
     MAX_TERMS,
     QueryError,
     Term,
@@ -19,7 +20,6 @@ from mailcatcher_gui.core.search import (
     index_text,
     parse_query,
 )
-from mailcatcher_gui.core.store import Store, StoreError
 
 
 def _msg(

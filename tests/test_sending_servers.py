@@ -24,7 +24,7 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
-from mailcatcher_gui.core.tls import make_test_ca
+from mailcatcher_gui.core.smtp.tls import make_test_ca
 
 USER = "alice"
 PASSWORD = "s3cret-Pa55word!"

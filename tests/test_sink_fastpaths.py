@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from smtp_helpers import RawSmtpClient, make_message, queued_id, running_sink
 
-from mailcatcher_gui.core.sink import AuthMode, SinkConfig, _SinkHandler, _SinkSMTP
+from mailcatcher_gui.core.smtp.sink import AuthMode, SinkConfig, _SinkHandler, _SinkSMTP
 
 
 @pytest.fixture(scope="module")

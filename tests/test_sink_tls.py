@@ -27,8 +27,8 @@ from smtp_helpers import (
     sink_config,
 )
 
-from mailcatcher_gui.core.sink import SinkConfig, SinkStartError, start_sink
-from mailcatcher_gui.core.tls import (
+from mailcatcher_gui.core.smtp.sink import SinkConfig, SinkStartError, start_sink
+from mailcatcher_gui.core.smtp.tls import (
     SELF_SIGNED_CERT,
     SELF_SIGNED_KEY,
     ensure_self_signed,

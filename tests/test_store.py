@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from mailcatcher_gui.core import migrations
 from mailcatcher_gui.core.models import Capture, MessageSummary, Summary, TlsInfo
-from mailcatcher_gui.core.store import SORT_KEYS, MessageNotFound, Store, StoreError
+from mailcatcher_gui.core.store import migrations
+from mailcatcher_gui.core.store.database import SORT_KEYS, MessageNotFound, Store, StoreError
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -445,7 +445,7 @@ def test_readers_are_not_blocked_by_an_open_write_transaction(store: Store) -> N
 _CHILD = textwrap.dedent(
     """
     import json, sys, time
-    from mailcatcher_gui.core.store import Store
+    from mailcatcher_gui.core.store.database import Store
     store = Store(sys.argv[1])
     target = int(sys.argv[2])
     last = store.count()

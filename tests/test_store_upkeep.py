@@ -13,9 +13,9 @@ import pytest
 from test_store import assert_integrity, make
 
 from mailcatcher_gui.core import mailbox as mailbox_module
-from mailcatcher_gui.core import store as store_module
 from mailcatcher_gui.core.mailbox import Mailbox
-from mailcatcher_gui.core.store import Store
+from mailcatcher_gui.core.store import database as store_module
+from mailcatcher_gui.core.store.database import Store
 
 
 def _segments(path: Path) -> int:

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS_DIR
 
-from mailcatcher_gui.core import summary as summary_module
-from mailcatcher_gui.core.htmltext import html_to_text
+from mailcatcher_gui.core.mime import summary as summary_module
+from mailcatcher_gui.core.mime.htmltext import html_to_text
+from mailcatcher_gui.core.mime.parse import parse_message
+from mailcatcher_gui.core.mime.summary import TEXT_LIMIT, summarize
 from mailcatcher_gui.core.models import Summary
-from mailcatcher_gui.core.parsing import parse_message
-from mailcatcher_gui.core.summary import TEXT_LIMIT, summarize
 
 
 def _summ(rel: str) -> Summary:

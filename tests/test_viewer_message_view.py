@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailcatcher_gui.core.parsing import parse_message
+from mailcatcher_gui.core.mime.parse import parse_message
 from mailcatcher_gui.ui.message_tabs.fallback_html import FallbackHtmlView
 from mailcatcher_gui.ui.message_view import MessageView
 from tests.viewer_support import (

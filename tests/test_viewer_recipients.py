@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailcatcher_gui.core.recipients import addresses_in, envelope_only_recipients
+from mailcatcher_gui.core.mime.recipients import addresses_in, envelope_only_recipients
 
 
 def test_addresses_in_handles_names_groups_and_junk():

@@ -121,7 +121,7 @@ STRUCTURED = (
 
 
 def test_structure_tree_and_save_part(qtbot, tmp_path):
-    from mailcatcher_gui.core.parsing import parse_message
+    from mailcatcher_gui.core.mime.parse import parse_message
 
     dialogs = RecordingDialogs()
     parsed = parse_message(STRUCTURED)

@@ -29,6 +29,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from .mime.parse import parse_message
+from .mime.summary import summarize
 from .models import (
     Capture,
     MailboxCleared,
@@ -39,9 +41,7 @@ from .models import (
     MessageSummary,
     OpenedMessage,
 )
-from .parsing import parse_message
-from .store import Store
-from .summary import summarize
+from .store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ _MAX_BATCH = 256
 _GATHER_GAP = 0.00012
 _GATHER_MAX = 0.0015
 _BURST_IDLE = 0.01  # a burst counts as over after this long without a batch
-# The store's deferred upkeep (WAL checkpoint, FTS5 merges; see core.store)
+# The store's deferred upkeep (WAL checkpoint, FTS5 merges; see core.store.database)
 # runs in small steps once no capture has arrived for this long.
 _UPKEEP_AFTER_IDLE = 0.2
 

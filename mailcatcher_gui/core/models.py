@@ -65,7 +65,7 @@ class Capture:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """The cheap facts extracted at ingest time (see ``core.summary``).
+    """The cheap facts extracted at ingest time (see ``core.mime.summary``).
 
     Only what the list, the counters and the search index need; the full
     parse waits until a message is opened.

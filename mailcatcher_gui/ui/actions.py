@@ -21,10 +21,10 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core import mailio
 from ..core.mailbox import Mailbox
+from ..core.mime.parse import parse_message
+from ..core.mime.summary import summarize
 from ..core.models import MessageSummary, OpenedMessage, StoredMessage
-from ..core.parsing import parse_message
-from ..core.store import MessageNotFound
-from ..core.summary import summarize
+from ..core.store.database import MessageNotFound
 
 log = logging.getLogger(__name__)
 

@@ -73,8 +73,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.htmltext import html_to_text
 from ..core.mailbox import Mailbox
+from ..core.mime.htmltext import html_to_text
 from ..core.models import Attachment, OpenedMessage, ParsedMessage
 from ..core.sending import (
     Draft,

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 from ..core import mailio
 from ..core.mailbox import Mailbox
 from ..core.models import MessageSummary
-from ..core.store import MessageNotFound
+from ..core.store.database import MessageNotFound
 from .actions import (
     BackgroundJob,
     JobResult,

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.search import QueryError
+from ..core.store.search import QueryError
 from .models import Column, MessageListModel
 
 #: default column widths in "average character" units (scaled by the font)
@@ -65,7 +65,7 @@ SEARCH_HELP = (
     "-term to exclude"
 )
 
-#: The Help > Search Syntax page (the language is ``core.search``'s).
+#: The Help > Search Syntax page (the language is ``core.store.search``'s).
 SEARCH_HELP_HTML = """
 <p>All terms must match. Words match as prefixes, case- and accent-insensitively.</p>
 <table cellspacing="6">

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from ..core.mailbox import Mailbox
 from ..core.models import MessageSummary
 from ..core.sending import FailureStage, RawMessage, SendReport, send_batch
-from ..core.store import MessageNotFound
+from ..core.store.database import MessageNotFound
 from .profiles_dialog import SINK_KEY, DestinationError, Destinations, ProfilePicker
 from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
 

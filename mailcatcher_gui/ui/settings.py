@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import paths
-from ..core.auth import AuthMode
+from ..core.smtp.auth import AuthMode
 
 SETTINGS_FILENAME = "settings.ini"
 

@@ -328,7 +328,7 @@ class ReportSummary(QFrame):
     def text(self) -> str:
         """The banner as plain text (for tests and the clipboard)."""
         doc = self.label.text().replace("<br>", "\n")
-        from ..core.htmltext import html_to_text
+        from ..core.mime.htmltext import html_to_text
 
         return html_to_text(doc)
 

@@ -18,9 +18,9 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from ...core.htmltext import html_to_text
+from ...core.mime.htmltext import html_to_text
 from ...core.models import ParsedMessage
-from ...core.render_policy import (
+from ...core.render.policy import (
     BlockedRemote,
     NavigationVerdict,
     UrlKind,

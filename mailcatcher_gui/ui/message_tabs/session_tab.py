@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
+from ...core.mime.recipients import envelope_only_recipients
 from ...core.models import OpenedMessage
-from ...core.recipients import envelope_only_recipients
 from .formatting import format_datetime, one_line
 
 

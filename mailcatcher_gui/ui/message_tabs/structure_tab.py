@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.mailio import safe_filename
-from ...core.mimeselect import extension_for
+from ...core.mime.bodies import extension_for
+from ...core.mime.parse import part_payload
 from ...core.models import ParsedMessage, Part
-from ...core.parsing import part_payload
 from .formatting import human_size
 
 COLUMNS = ("Part", "Type", "Charset", "Encoding", "Size", "Filename")

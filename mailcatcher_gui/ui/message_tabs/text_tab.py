@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from ...core.htmltext import html_to_text
+from ...core.mime.htmltext import html_to_text
 from ...core.models import ParsedMessage
 from .formatting import mute
 

@@ -6,7 +6,7 @@ profile (nothing written to disk, nothing shared with other views), the
 ``MessageRegistry`` they both consult. JavaScript is off; the served
 documents also carry a script-free Content-Security-Policy.
 
-The decisions live in ``core.render_policy``; this module wires Qt signals
+The decisions live in ``core.render.policy``; this module wires Qt signals
 and virtuals to them.
 """
 
@@ -25,7 +25,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMenu, QWidget
 
 from ...core.models import ParsedMessage
-from ...core.render_policy import (
+from ...core.render.policy import (
     SCHEME,
     BlockedRemote,
     MessageRegistry,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor
 
-from ...core.render_policy import MessageRegistry
+from ...core.render.policy import MessageRegistry
 from .schemes import qurl_text
 
 

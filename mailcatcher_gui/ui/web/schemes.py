@@ -5,7 +5,7 @@ Chromium needs custom schemes declared before the first WebEngine object
 is called by ``app.py`` at start-up and by ``tests/conftest.py``.
 
 The handler is thin glue: what a URL means is decided by
-``core.render_policy.MessageRegistry.resolve``; this class only turns the
+``core.render.policy.MessageRegistry.resolve``; this class only turns the
 answer into a ``QWebEngineUrlRequestJob`` reply. Content is handed over in a
 ``QBuffer`` rather than via ``setHtml``, which silently refuses documents over
 2 MB.
@@ -20,7 +20,7 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlSchemeHandler,
 )
 
-from ...core.render_policy import SCHEME, MessageRegistry, content_security_policy
+from ...core.render.policy import SCHEME, MessageRegistry, content_security_policy
 
 SCHEME_NAME = QByteArray(SCHEME.encode("ascii"))
 
@@ -43,7 +43,7 @@ def register_url_schemes() -> None:
 
 
 def qurl_text(url: QUrl) -> str:
-    """A QUrl as the percent-encoded string ``core.render_policy`` expects."""
+    """A QUrl as the percent-encoded string ``core.render.policy`` expects."""
     return url.toString(QUrl.ComponentFormattingOption.FullyEncoded)
 
 

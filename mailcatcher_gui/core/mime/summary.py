@@ -26,14 +26,14 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
+from ..models import Summary
+from .addresses import parse_address_list
+from .bodies import attachment_filename, select_bodies
+from .charset import decode_text, meta_charset
+from .decode import IDENTITY, decode_prefix
 from .htmltext import html_to_text
-from .mimeaddr import parse_address_list
-from .mimecharset import decode_text, meta_charset
-from .mimedecode import IDENTITY, decode_prefix
-from .mimeselect import attachment_filename, select_bodies
-from .mimetree import Entity, build_tree
-from .mimewords import decode_words, header_bytes_to_str, unfold
-from .models import Summary
+from .tree import Entity, build_tree
+from .words import decode_words, header_bytes_to_str, unfold
 
 log = logging.getLogger(__name__)
 

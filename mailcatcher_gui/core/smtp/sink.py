@@ -54,12 +54,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, TLSSetupException, syntax
 
+from ..models import Capture, TlsInfo
 from .auth import Authenticator, AuthMode, auth_user
-from .models import Capture, TlsInfo
 from .tls import CertificateError, ensure_self_signed, server_context
 
 if TYPE_CHECKING:  # the sink only needs Mailbox.accept
-    from .mailbox import Mailbox
+    from ..mailbox import Mailbox
 
 __all__ = [
     "AuthMode",

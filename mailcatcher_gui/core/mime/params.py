@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-from .mimecharset import decode_text
-from .mimewords import decode_words
+from .charset import decode_text
+from .words import decode_words
 
 _PARAM = re.compile(
     r"""

@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from .models import Capture, StoredMessage
+from ..models import Capture, StoredMessage
 
 # ---------------------------------------------------------------------------
 # Safe file names

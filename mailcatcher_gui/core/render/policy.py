@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
 
-from .models import Attachment, ParsedMessage
+from ..models import Attachment, ParsedMessage
 
 SCHEME = "mailcatcher"
 HOST = "message"

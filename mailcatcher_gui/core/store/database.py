@@ -34,8 +34,8 @@ that have ended are closed when the next reader connection is opened.
 Layout: ``messages`` (the summary row the list shows), ``raw`` (the bytes,
 so listing never touches a blob) and ``messages_fts`` (FTS5, rowid = message
 id). ``add`` writes all three for every message, and prunes, in one
-transaction. The schema and its upgrades are in ``core.migrations``; the
-search language in ``core.search``.
+transaction. The schema and its upgrades are in ``core.store.migrations``; the
+search language in ``core.store.search``.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
 from . import migrations
-from .models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
 from .search import FTS_TABLE, compile_query, index_text
 
 __all__ = ["MessageNotFound", "Store", "StoreError", "SORT_KEYS"]

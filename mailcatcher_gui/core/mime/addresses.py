@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .mimewords import decode_words
+from .words import decode_words
 
 _TOKEN = re.compile(
     r"""

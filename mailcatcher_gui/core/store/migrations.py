@@ -31,7 +31,7 @@ Schema notes (version 1):
 * ``id`` is AUTOINCREMENT so an id is never reused after a delete: the UI and
   the CLI may hold on to ids across events.
 * ``messages_fts`` is a regular (content-storing) FTS5 table whose rowid is the
-  message id; ``core.search`` compiles queries against its columns.
+  message id; ``core.store.search`` compiles queries against its columns.
 
 Version 2 keeps the total and unread counts in a one-row ``counters`` table,
 maintained by triggers, so ``count()``/``unread_count()`` are O(1) whatever

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import hashlib
 
-from .mimecharset import decode_text, meta_charset
-from .mimedecode import decode_payload
-from .mimeselect import attachment_filename, select_bodies
-from .mimetree import MULTIPART, Entity, Tree, build_tree
-from .mimewords import decode_value
-from .models import Attachment, Header, ParsedMessage, Part
+from ..models import Attachment, Header, ParsedMessage, Part
+from .bodies import attachment_filename, select_bodies
+from .charset import decode_text, meta_charset
+from .decode import decode_payload
+from .tree import MULTIPART, Entity, Tree, build_tree
+from .words import decode_value
 
 
 def parse_message(raw: bytes) -> ParsedMessage:

@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import re
 
-from .mimedecode import IDENTITY, decode_payload, decode_prefix, normalize_cte
-from .mimeparams import clean_filename, parse_content_type, parse_disposition, parse_params
-from .mimewords import decode_value, header_bytes_to_str, unfold
+from .decode import IDENTITY, decode_payload, decode_prefix, normalize_cte
+from .params import clean_filename, parse_content_type, parse_disposition, parse_params
+from .words import decode_value, header_bytes_to_str, unfold
 
 LEAF = 0
 MULTIPART = 1

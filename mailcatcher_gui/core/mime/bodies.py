@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from .mimetree import LEAF, MESSAGE, MULTIPART, Entity, Tree
+from .tree import LEAF, MESSAGE, MULTIPART, Entity, Tree
 
 
 class Selection:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from .mimecharset import decode_8bit, decode_text
+from .charset import decode_8bit, decode_text
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,80})\?([bBqQ])\?([^?]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")

@@ -153,7 +153,7 @@ def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
     default) wins; everything else comes from the saved settings.
     ``ValueError`` (``cli.ConfigError``) for bad option values.
     """
-    from . import cli
+    from .core import options as cli  # the shared defaults (no import of the CLI)
 
     from_args = cli.sink_config_from_args(args)
     config = listener_config(from_args, prefs)

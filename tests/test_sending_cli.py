@@ -25,7 +25,7 @@ from test_sending_servers import (
     smtp_server,
 )
 
-from mailcatcher_gui.cli_send import EXIT_CODES, add_send_parser, run_send
+from mailcatcher_gui.cli.send import EXIT_CODES, add_send_parser, run_send
 from mailcatcher_gui.core.sending import FailureStage, ProfileStore, RelayProfile, Security
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ BASIC = ["--helo", "cli.test", "--from", "me@example.org", "--to", "you@example.
 
 
 def test_exit_codes_are_distinct_and_documented():
-    import mailcatcher_gui.cli_send as cli_send
+    import mailcatcher_gui.cli.send as cli_send
 
     assert set(EXIT_CODES) == set(FailureStage)
     assert len(set(EXIT_CODES.values())) == len(EXIT_CODES)

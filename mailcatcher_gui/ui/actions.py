@@ -1,11 +1,13 @@
-"""File work behind the window's actions: import, export, open a local .eml.
+"""The window's file jobs: import, export, open a local .eml, off the GUI thread.
 
-The work itself is plain functions over the ``Mailbox`` and ``core.mailio``
-(testable without dialogs); ``BackgroundJob`` runs one on a worker thread and
-reports progress through queued Qt signals, so importing a 50,000-message
-mbox never freezes the window. Imports go through
-``Mailbox.accept_many_sync`` in batches: the same group-commit path as SMTP,
-so the list, counters and search index update live while it runs.
+Import and export themselves are ``core.mailio.import_sources`` and
+``core.mailio.export_messages``, the code the command line runs too, so the
+two front ends behave the same (empty messages skipped and counted; an
+existing mbox is replaced only after the save dialog's confirmation). This
+module only adapts them: ``JobResult`` for the status bar and the problems
+dialog, and ``BackgroundJob``, which runs one on a worker thread and reports
+progress through queued Qt signals so a 50,000-message import never freezes
+the window.
 """
 
 from __future__ import annotations
@@ -24,14 +26,13 @@ from ..core.mailbox import Mailbox
 from ..core.mime.parse import parse_message
 from ..core.mime.summary import summarize
 from ..core.models import MessageSummary, OpenedMessage, StoredMessage
-from ..core.store.database import MessageNotFound
 
 log = logging.getLogger(__name__)
 
 Report = Callable[[int, str], None]
 Cancelled = Callable[[], bool]
 
-IMPORT_BATCH = 200
+IMPORT_BATCH = mailio.IMPORT_BATCH
 
 
 @dataclass
@@ -40,9 +41,10 @@ class JobResult:
     errors: list[str] = field(default_factory=list)
     cancelled: bool = False
     detail: str = ""
+    skipped: int = 0  # empty messages an import did not store
 
 
-# ---- the work ---------------------------------------------------------------------
+# ---- the work (adapters over core.mailio) ------------------------------------------
 
 
 def import_paths(
@@ -54,57 +56,33 @@ def import_paths(
     batch: int = IMPORT_BATCH,
 ) -> JobResult:
     """Store every message in ``paths`` (.eml files, mbox files, Maildirs, folders)."""
-    result = JobResult()
-    pending = []
-
-    def commit() -> None:
-        if pending:
-            result.done += len(mailbox.accept_many_sync(pending))
-            pending.clear()
-            report(result.done, origin)
-
-    origin = ""
-    for path in paths:
-        try:
-            for source in mailio.iter_messages(path):
-                origin = source.origin
-                pending.append(mailio.capture_for_import(source))
-                if len(pending) >= batch:
-                    commit()
-                if cancelled():
-                    break
-        except (OSError, ValueError) as exc:
-            result.errors.append(f"{path}: {exc}")
-        if cancelled():
-            result.cancelled = True
-            break
-    commit()
-    return result
+    outcome = mailio.import_sources(
+        mailbox, list(paths), progress=report, cancel=cancelled, batch=batch
+    )
+    return JobResult(
+        done=outcome.imported,
+        errors=outcome.errors,
+        cancelled=outcome.cancelled,
+        skipped=outcome.skipped,
+    )
 
 
-def _export_each(
+def _export(
     mailbox: Mailbox,
     ids: Sequence[int],
-    detail: str,
-    write: Callable[[StoredMessage], object],
+    kind: str,
+    target: str | Path,
     report: Report,
     cancelled: Cancelled,
+    mode: mailio.ExportMode = mailio.ExportMode.NEW,
 ) -> JobResult:
-    """The export loop both formats share: skip vanished ids, report every 50."""
-    result = JobResult(detail=detail)
-    for message_id in ids:
-        if cancelled():
-            result.cancelled = True
-            break
-        try:
-            stored = mailbox.store.get(message_id)
-        except MessageNotFound:
-            continue  # deleted since it was selected
-        write(stored)
-        result.done += 1
-        if result.done % 50 == 0:
-            report(result.done, detail)
-    return result
+    try:
+        outcome = mailio.export_messages(
+            mailbox, ids, kind, target, mode=mode, progress=report, cancel=cancelled
+        )
+    except mailio.TargetExists as exc:
+        return JobResult(errors=[f"{exc.path} already exists; it was not replaced"])
+    return JobResult(done=outcome.exported, cancelled=outcome.cancelled, detail=outcome.target)
 
 
 def export_mbox(
@@ -113,17 +91,16 @@ def export_mbox(
     target: str | Path,
     report: Report = lambda n, d: None,
     cancelled: Cancelled = lambda: False,
+    *,
+    overwrite: bool = False,
 ) -> JobResult:
-    """Write ``ids`` to one mboxrd file (created or replaced)."""
-    with open(target, "wb") as fh:
-        return _export_each(
-            mailbox,
-            ids,
-            str(target),
-            lambda stored: mailio.write_mbox_message(fh, stored),
-            report,
-            cancelled,
-        )
+    """Write ``ids`` to one mboxrd file.
+
+    An existing file is replaced only with ``overwrite=True``: pass it when
+    the user confirmed in the save dialog, never by default.
+    """
+    mode = mailio.ExportMode.OVERWRITE if overwrite else mailio.ExportMode.NEW
+    return _export(mailbox, ids, "mbox", target, report, cancelled, mode)
 
 
 def export_eml_folder(
@@ -134,15 +111,7 @@ def export_eml_folder(
     cancelled: Cancelled = lambda: False,
 ) -> JobResult:
     """One ``NNNN-subject.eml`` per message in ``directory`` (never overwriting)."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    return _export_each(
-        mailbox,
-        ids,
-        str(directory),
-        lambda stored: mailio.export_eml(directory, stored),
-        report,
-        cancelled,
-    )
+    return _export(mailbox, ids, "eml", directory, report, cancelled)
 
 
 def open_local_message(path: str | Path) -> OpenedMessage:

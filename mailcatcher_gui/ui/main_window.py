@@ -51,7 +51,9 @@ from ..core.models import MessageSummary
 from ..core.store.database import MessageNotFound
 from .actions import (
     BackgroundJob,
+    Cancelled,
     JobResult,
+    Report,
     export_eml_folder,
     export_mbox,
     import_paths,
@@ -766,13 +768,29 @@ class MainWindow(QMainWindow):
             self.import_paths(files)
 
     def export_ids(
-        self, kind: str, ids: Sequence[int], target: str | Path, *, progress: bool = True
+        self,
+        kind: str,
+        ids: Sequence[int],
+        target: str | Path,
+        *,
+        progress: bool = True,
+        overwrite: bool = False,
     ) -> BackgroundJob:
-        """Export ``ids`` as one mbox file (``kind="mbox"``) or a folder of .eml files."""
+        """Export ``ids`` as one mbox file (``kind="mbox"``) or a folder of .eml files.
+
+        An existing mbox is replaced only with ``overwrite`` (the save dialog confirmed).
+        """
         ids = list(ids)
-        work = export_mbox if kind == "mbox" else export_eml_folder
+
+        def work(report: Report, cancelled: Cancelled) -> JobResult:
+            if kind == "mbox":
+                return export_mbox(
+                    self.mailbox, ids, target, report, cancelled, overwrite=overwrite
+                )
+            return export_eml_folder(self.mailbox, ids, target, report, cancelled)
+
         job = BackgroundJob(
-            lambda report, cancelled: work(self.mailbox, ids, target, report, cancelled),
+            work,
             self,
             name="export",
         )
@@ -797,7 +815,8 @@ class MainWindow(QMainWindow):
         else:
             target = QFileDialog.getExistingDirectory(self, "Export to Folder")
         if target:
-            self.export_ids(kind, ids, target)
+            # getSaveFileName has already asked whether to replace an existing file.
+            self.export_ids(kind, ids, target, overwrite=True)
 
     def _start_job(self, job: BackgroundJob, title: str, template: str, progress: bool) -> None:
         self._jobs.append(job)

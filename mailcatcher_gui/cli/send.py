@@ -46,7 +46,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .core.sending import (
+from mailcatcher_gui.core.sending import (
     PRESETS,
     Draft,
     DraftAttachment,
@@ -240,7 +240,7 @@ def add_send_parser(subparsers: Any) -> None:
         action="store_true",
         help="prefix transcript lines with the time since the start",
     )
-    parser.set_defaults(func=run_send)
+    parser.set_defaults(handler=run_send)
 
 
 def run_send(args: argparse.Namespace) -> int:
@@ -273,7 +273,7 @@ def _config_dir(args: argparse.Namespace) -> Path:
     explicit = getattr(args, "send_config_dir", None) or getattr(args, "config_dir", None)
     if explicit:
         return Path(explicit)
-    from .core import paths
+    from mailcatcher_gui.core import paths
 
     # The same folder the window keeps its profiles in (MAILCATCHER_GUI_HOME aware).
     return paths.config_dir()

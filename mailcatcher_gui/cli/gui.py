@@ -1,0 +1,50 @@
+"""``mailcatcher-gui [gui]``: open the window.
+
+Qt is never imported by the command line itself: ``mailcatcher_gui.app`` is
+imported by name only when this command runs, so ``serve`` and ``messages``
+work on machines without a display or without PySide6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from mailcatcher_gui.core.options import db_path_from_args, sink_config_from_args
+
+from .common import PROG, CliError, add_db, add_sink_options
+
+
+def add_gui_parser(sub: Any, db: str) -> None:
+    gui = sub.add_parser("gui", help="open the window (the default)")
+    add_sink_options(gui)
+    add_db(gui, db)
+    gui.add_argument("files", nargs="*", metavar="FILE", help=".eml files to open")
+    gui.set_defaults(handler=cmd_gui)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise CliError(f"cannot open {name}: no such file")
+        if not os.access(path, os.R_OK):
+            raise CliError(f"cannot open {name}: permission denied")
+    sink_config_from_args(args)  # fail here, with exit 2, rather than inside the window
+    args.db = str(db_path_from_args(args))
+    # A runtime import by name: the command line stays free of Qt in the
+    # import graph (import-linter); only ``gui`` pulls the app in.
+    try:
+        run_gui = importlib.import_module("mailcatcher_gui.app").run_gui
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top in {"PySide6", "shiboken6", "qasync"}:
+            raise CliError(
+                f"the window needs {top}, which is not installed; "
+                f"'{PROG} serve' runs the SMTP sink without a window"
+            ) from exc
+        raise
+    return int(run_gui(args) or 0)

@@ -1,0 +1,105 @@
+"""``mailcatcher-gui serve``: the SMTP sink without a window.
+
+Prints ``SMTP listening on HOST:PORT`` (and ``SMTPS ...``) once the sockets
+are bound, so scripts can start it on port 0 and read the real port from the
+first line; SIGINT/SIGTERM stop it after the queued writes are committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+from mailcatcher_gui.core.options import open_mailbox, sink_config_from_args
+
+from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, add_db, add_sink_options, error, out
+
+if TYPE_CHECKING:
+    from mailcatcher_gui.core.mailbox import Mailbox
+    from mailcatcher_gui.core.smtp import SinkConfig
+
+
+def add_serve_parser(sub: Any, db: str) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the SMTP sink without a window",
+        description="Run the SMTP sink headless. Prints 'SMTP listening on HOST:PORT' (and "
+        "'SMTPS ...') first; SIGINT/SIGTERM stop it after finishing queued writes.",
+    )
+    add_sink_options(serve)
+    add_db(serve, db)
+    serve.add_argument(
+        "-v", "--verbose", action="store_true", help="print one line per captured message"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiosmtpd logs several INFO lines per connection; -v means "one line per
+    # captured message" (printed by serve()), not aiosmtpd's chatter.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    config = sink_config_from_args(args)
+    mailbox = open_mailbox(args)
+    try:
+        with asyncio.Runner() as runner:
+            return runner.run(serve(config, mailbox, verbose=args.verbose))
+    except KeyboardInterrupt:  # no signal handlers on this platform: Ctrl+C still stops cleanly
+        return EXIT_OK
+    finally:
+        mailbox.close()
+
+
+async def serve(config: SinkConfig, mailbox: Mailbox, *, verbose: bool) -> int:
+    from mailcatcher_gui.core.models import MessagesAdded
+    from mailcatcher_gui.core.smtp import PortInUse, SinkStartError, start_sink
+
+    try:
+        running = await start_sink(config, mailbox)
+    except PortInUse as exc:
+        return error(str(exc), EXIT_USAGE)
+    except SinkStartError as exc:
+        return error(str(exc), EXIT_ERROR)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+
+    def announce(event: object) -> None:
+        if isinstance(event, MessagesAdded):
+            for s in event.summaries:
+                to = ", ".join(s.envelope_to)
+                out(
+                    f"#{s.id} from <{s.envelope_from}> to {to or '-'} "
+                    f"subject {json.dumps(s.subject, ensure_ascii=False)} size {s.size}"
+                )
+            sys.stdout.flush()
+
+    unsubscribe = mailbox.subscribe(announce) if verbose else None
+    try:
+        for kind, host, port in running.listeners:
+            shown = f"[{host}]" if ":" in host else host
+            out(f"{kind.upper()} listening on {shown}:{port}")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await running.stop()
+        if unsubscribe is not None:
+            unsubscribe()
+    return EXIT_OK

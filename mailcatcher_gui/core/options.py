@@ -73,7 +73,10 @@ def auth_from_args(args: Any, environ: Mapping[str, str] | None = None) -> AuthM
         try:
             return AuthMode.parse(text)
         except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
+            hint = ""
+            if ":" not in text:
+                hint = " (or --auth USER with --auth-password-env VAR or --auth-password-file FILE)"
+            raise ConfigError(f"{exc}{hint}") from exc
     option = "--auth-password-env" if env_name else "--auth-password-file"
     user = text.strip()
     if not user or user.lower() in ("none", "any"):

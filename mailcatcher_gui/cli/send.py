@@ -14,6 +14,14 @@ use), shaped after ``swaks`` because that is what developers already read::
 (``->`` client, ``<-`` server, ``~>``/``<~`` inside TLS, ``<**`` an error
 reply, ``***`` a client-side error, ``===`` notes), followed by a summary.
 
+TLS: ``--starttls`` requires STARTTLS, ``--tls`` is implicit TLS (both
+verify the certificate). With ``--server`` and neither, STARTTLS is used
+whenever the server offers it (opportunistic; the certificate is verified
+only against ``--ca-file``); ``--no-starttls`` never upgrades. A ``--user``
+password is never sent in clear text to a host other than loopback unless
+``--allow-plaintext-auth``: STARTTLS is then required (and verified), and
+``--no-starttls`` is refused with exit 2 before connecting.
+
 The exit status says where a failure happened, so scripts and CI can branch
 on it without parsing text. These numbers are a stable contract:
 
@@ -23,7 +31,8 @@ code  meaning
 0     sent: at least one recipient accepted (refusals are listed)
 1     internal error (a bug: please report it)
 2     usage or bad input: unreadable file, unknown profile, header
-      injection (CR/LF in a header or address), missing password
+      injection (CR/LF in a header or address), missing password,
+      a password that would go to a remote host without TLS
 3     connect: cannot resolve/connect, or the greeting refused us
 4     tls: STARTTLS not offered, handshake or certificate failure
 5     ehlo: EHLO and HELO refused, or connection lost there
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import os
 import sys
 from dataclasses import replace
@@ -141,6 +151,21 @@ def add_send_parser(subparsers: Any) -> None:
         action="store_const",
         const=Security.TLS,
         help="implicit TLS from the first byte (SMTPS)",
+    )
+    security.add_argument(
+        "--no-starttls",
+        dest="send_security",
+        action="store_const",
+        const=Security.NONE,
+        help="plain SMTP even if the server offers STARTTLS (with --server, STARTTLS is "
+        "used whenever it is offered)",
+    )
+    where.add_argument(
+        "--allow-plaintext-auth",
+        dest="send_allow_plaintext_auth",
+        action="store_true",
+        help="allow sending the --user password without TLS to a host other than "
+        "localhost (refused otherwise)",
     )
     where.add_argument(
         "--insecure",
@@ -246,8 +271,9 @@ def add_send_parser(subparsers: Any) -> None:
 def run_send(args: argparse.Namespace) -> int:
     """Run ``send`` for parsed ``args``; returns the exit status (see module doc)."""
     try:
-        profile, password = _resolve_profile(args)
+        profile, opportunistic = _resolve_profile(args)
         message = _build_message(args)
+        password = _resolve_password(args, profile)
     except _UsageError as exc:
         print(f"mailcatcher-gui send: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -259,7 +285,8 @@ def run_send(args: argparse.Namespace) -> int:
         if not quiet:
             print(render_swaks(line, timestamps=stamps), flush=True)
 
-    report = send_sync(SendRequest(message, SmtpTransport(profile, password)), on_line=show)
+    transport = SmtpTransport(profile, password, opportunistic_starttls=opportunistic)
+    report = send_sync(SendRequest(message, transport), on_line=show)
     _print_summary(report)
     if report.failure is not None:
         return EXIT_CODES.get(report.failure.stage, EXIT_INTERNAL)
@@ -298,20 +325,32 @@ def _parse_server(value: str, security: Security) -> tuple[str, int]:
     return host, port
 
 
-def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, str | None]:
+def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
+    """The profile to send with, and whether STARTTLS is used when offered.
+
+    With ``--server`` and no security option, STARTTLS is used whenever the
+    server offers it (opportunistic: the certificate is checked only against
+    ``--ca-file``, as there is no name to check a self-signed sink against).
+    A password for a host other than loopback never goes out in clear text
+    unless ``--allow-plaintext-auth``: STARTTLS becomes required (and the
+    certificate verified), and ``--no-starttls`` (or a saved profile without
+    TLS) is refused before connecting.
+    """
     store = ProfileStore(_config_dir(args))
+    explicit: Security | None = args.send_security
     if args.send_profile:
         profile = _find_profile(store, args.send_profile)
+        opportunistic = False  # a saved profile's security is what runs
     else:
-        security = args.send_security or Security.NONE
-        host, port = _parse_server(args.send_server, security)
+        host, port = _parse_server(args.send_server, explicit or Security.NONE)
         try:
             profile = RelayProfile(name=f"{host}:{port}", host=host, port=port)
         except ProfileError as exc:
             raise _UsageError(str(exc)) from None
+        opportunistic = explicit is None
     changes: dict[str, Any] = {}
-    if args.send_security:
-        changes["security"] = args.send_security
+    if explicit is not None:
+        changes["security"] = explicit
     if args.send_insecure:
         changes["allow_invalid_cert"] = True
     if args.send_ca_file:
@@ -333,12 +372,42 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, str | None
     except ProfileError as exc:
         raise _UsageError(str(exc)) from None
 
-    password: str | None = None
-    if profile.username:
-        if args.send_password_env and not os.environ.get(args.send_password_env):
-            raise _UsageError(f"--password-env: the variable {args.send_password_env} is not set")
-        password = store.resolve_password(profile, ask=_prompt if sys.stdin.isatty() else None)
-    return profile, password
+    if opportunistic and not profile.ca_file:
+        # Opportunistic TLS protects against listeners, not impostors (RFC 7435).
+        profile = replace(profile, allow_invalid_cert=True)
+    clear_auth = profile.username and profile.security is Security.NONE
+    if clear_auth and not is_loopback(profile.host) and not args.send_allow_plaintext_auth:
+        if not opportunistic:
+            raise _UsageError(
+                f"refusing to send the password for {profile.username!r} to {profile.host} "
+                "without TLS; use --starttls or --tls, or pass --allow-plaintext-auth"
+            )
+        # The password must not depend on the server offering STARTTLS.
+        profile = replace(
+            profile, security=Security.STARTTLS, allow_invalid_cert=args.send_insecure
+        )
+        opportunistic = False
+    return profile, opportunistic
+
+
+def _resolve_password(args: argparse.Namespace, profile: RelayProfile) -> str | None:
+    if not profile.username:
+        return None
+    if args.send_password_env and not os.environ.get(args.send_password_env):
+        raise _UsageError(f"--password-env: the variable {args.send_password_env} is not set")
+    store = ProfileStore(_config_dir(args))
+    return store.resolve_password(profile, ask=_prompt if sys.stdin.isatty() else None)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``*.localhost`` (RFC 6761), 127.0.0.0/8 or ``::1``: no network crossed."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _find_profile(store: ProfileStore, name: str) -> RelayProfile:

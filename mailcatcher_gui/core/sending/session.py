@@ -12,6 +12,8 @@ Details that matter to a user reading the transcript:
   so "could not connect" and "connected, but no greeting" are told apart.
 * Security is what the profile says: ``none`` never upgrades, ``starttls``
   refuses to continue without TLS, ``tls`` is TLS from the first byte.
+  ``opportunistic_starttls`` (the ``send`` command without a security
+  option) makes ``none`` use STARTTLS whenever the server offers it.
 * When certificate verification fails, the certificate is still fetched over
   a second, unverified handshake that sends nothing, purely so the report can
   show what the server presented next to OpenSSL's reason.
@@ -133,8 +135,11 @@ class SmtpSession:
         password: str | None,
         context: ssl.SSLContext | None,
         recorder: Recorder,
+        *,
+        opportunistic_starttls: bool = False,
     ) -> None:
         self.profile = profile
+        self.opportunistic_starttls = opportunistic_starttls
         self.password = password
         self.context = context
         self.rec = recorder
@@ -193,7 +198,7 @@ class SmtpSession:
 
         rec.stage = Stage.EHLO
         await self._ehlo()
-        if p.security is Security.STARTTLS:
+        if p.security is Security.STARTTLS or self._opportunistic(client):
             rec.stage = Stage.TLS
             await self._starttls()
             rec.stage = Stage.EHLO
@@ -201,6 +206,16 @@ class SmtpSession:
         if p.username:
             rec.stage = Stage.AUTH
             await self._auth()
+
+    def _opportunistic(self, client: aiosmtplib.SMTP) -> bool:
+        """Whether a ``none`` profile upgrades anyway (``opportunistic_starttls``)."""
+        if not self.opportunistic_starttls or self.profile.security is not Security.NONE:
+            return False
+        if client.supports_extension("starttls"):
+            self.rec.info("The server offers STARTTLS; using it")
+            return True
+        self.rec.info("The server does not offer STARTTLS; continuing without TLS")
+        return False
 
     async def _tcp_connect(self) -> socket.socket:
         p = self.profile
@@ -325,7 +340,12 @@ class SmtpSession:
         if cert:
             for line in describe_certificate(cert):
                 rec.info(line)
-        if p.allow_invalid_cert:
+        if p.allow_invalid_cert and mode == "starttls" and p.security is Security.NONE:
+            rec.info(
+                "TLS certificate NOT verified "
+                "(opportunistic STARTTLS: encrypted, not authenticated)"
+            )
+        elif p.allow_invalid_cert:
             rec.info("TLS certificate NOT verified (allow invalid certificate is on)")
         else:
             source = p.ca_file or "the system CA store"

@@ -35,9 +35,17 @@ class SmtpTransport(Transport):
 
     kind = "smtp"
 
-    def __init__(self, profile: RelayProfile, password: str | None = None) -> None:
+    def __init__(
+        self,
+        profile: RelayProfile,
+        password: str | None = None,
+        *,
+        opportunistic_starttls: bool = False,
+    ) -> None:
         self.profile = profile
         self._password = password
+        # Security "none", but STARTTLS when the server offers it (the send command).
+        self.opportunistic_starttls = opportunistic_starttls
 
     def __repr__(self) -> str:
         return f"SmtpTransport({self.profile.name!r}, {self.profile.address})"
@@ -55,7 +63,7 @@ class SmtpTransport(Transport):
             message = f"no password available for user {p.username!r}{hint}"
             recorder.error(message)
             return None, Failure(FailureStage.INPUT, message, field="password")
-        if p.security is Security.NONE:
+        if p.security is Security.NONE and not self.opportunistic_starttls:
             return None, None
         try:
             context = make_tls_context(ca_file=p.ca_file, allow_invalid_cert=p.allow_invalid_cert)
@@ -64,6 +72,15 @@ class SmtpTransport(Transport):
             recorder.error(message)
             return None, Failure(FailureStage.INPUT, message, field="ca_file")
         return context, None
+
+    def _session(self, context: ssl.SSLContext | None, recorder: Recorder) -> SmtpSession:
+        return SmtpSession(
+            self.profile,
+            self._password,
+            context,
+            recorder,
+            opportunistic_starttls=self.opportunistic_starttls,
+        )
 
     async def deliver(
         self, messages: Sequence[OutgoingMessage], recorder: Recorder
@@ -107,7 +124,7 @@ class SmtpTransport(Transport):
                 if conn is None:
                     conn_index += 1
                     sent_on_conn = 0
-                    conn = SmtpSession(self.profile, self._password, context, recorder)
+                    conn = self._session(context, recorder)
                     try:
                         await conn.open()
                     except StageError as exc:
@@ -149,7 +166,7 @@ class SmtpTransport(Transport):
         if problem is not None:
             builder.fail(problem)
             return recorder.finish()
-        conn = SmtpSession(self.profile, self._password, context, recorder)
+        conn = self._session(context, recorder)
         try:
             await conn.open()
             recorder.info("Connection test passed; nothing was sent")

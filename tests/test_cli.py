@@ -534,6 +534,32 @@ def test_attachment_saving_is_sanitised_and_never_overwrites(db, tmp_path, monke
     assert "has no attachment 7 (it has 3" in capsys.readouterr().err
 
 
+def test_attachment_output_with_trailing_slash_is_a_folder_created_if_missing(
+    db, tmp_path, capsys
+):
+    """``-o DIR/`` used to write a *file* named DIR when DIR did not exist."""
+    path, ids = db
+    d = ["--db", str(path)]
+    rich = str(ids["rich"])
+    folder = tmp_path / "new" / "nested"
+    assert main(["messages", "attachment", rich, "1", "-o", f"{folder}/", *d]) == 0
+    saved = Path(capsys.readouterr().out.strip())
+    assert folder.is_dir() and saved == folder / "evil.bat"
+    assert saved.read_bytes() == b"payload 1\n"
+    # Again into the now existing folder: a new name, nothing replaced.
+    assert main(["messages", "attachment", rich, "1", "-o", f"{folder}/", *d]) == 0
+    assert Path(capsys.readouterr().out.strip()) == folder / "evil (1).bat"
+    # Without the slash a missing name is still a file (the positive control).
+    plain = tmp_path / "plain-name"
+    assert main(["messages", "attachment", rich, "1", "-o", str(plain), *d]) == 0
+    assert plain.is_file() and plain.read_bytes() == b"payload 1\n"
+    capsys.readouterr()
+    # A slash after an existing *file* is an error, not a write into it.
+    assert main(["messages", "attachment", rich, "1", "-o", f"{plain}/", *d]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_attachment_to_stdout(db, capsysbinary):
     path, ids = db
     assert (

@@ -58,24 +58,21 @@ from typing import Any
 
 from mailcatcher_gui.core.sending import (
     PRESETS,
-    Draft,
-    DraftAttachment,
-    DraftError,
     FailureStage,
     ProfileError,
     ProfileNotFound,
     ProfileStore,
-    RawMessage,
     RelayProfile,
     Security,
     SendReport,
     SendRequest,
     SmtpTransport,
     TranscriptLine,
-    parse_header_line,
     render_swaks,
     send_sync,
 )
+
+from .send_message import UsageError, build_message
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -101,12 +98,7 @@ _EXIT_HELP = """exit status:
   4  tls                                      10 timeout
   5  ehlo                                     11 delivery (other transports)"""
 
-DEFAULT_BODY = "This is a test message sent by mailcatcher-gui.\n"
 _AUTH_CHOICES = ("AUTO", "PLAIN", "LOGIN", "CRAM-MD5")
-
-
-class _UsageError(Exception):
-    """Bad command line or input file: exit 2 with this message."""
 
 
 def add_send_parser(subparsers: Any) -> None:
@@ -272,9 +264,9 @@ def run_send(args: argparse.Namespace) -> int:
     """Run ``send`` for parsed ``args``; returns the exit status (see module doc)."""
     try:
         profile, opportunistic = _resolve_profile(args)
-        message = _build_message(args)
+        message = build_message(args)
         password = _resolve_password(args, profile)
-    except _UsageError as exc:
+    except UsageError as exc:
         print(f"mailcatcher-gui send: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -317,11 +309,11 @@ def _parse_server(value: str, security: Security) -> tuple[str, int]:
     else:  # a bare host, or a bare IPv6 address
         host, port_text = value, ""
     if not host:
-        raise _UsageError(f"--server {value!r}: no host")
+        raise UsageError(f"--server {value!r}: no host")
     try:
         port = int(port_text) if port_text else default
     except ValueError:
-        raise _UsageError(f"--server {value!r}: {port_text!r} is not a port number") from None
+        raise UsageError(f"--server {value!r}: {port_text!r} is not a port number") from None
     return host, port
 
 
@@ -346,7 +338,7 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
         try:
             profile = RelayProfile(name=f"{host}:{port}", host=host, port=port)
         except ProfileError as exc:
-            raise _UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         opportunistic = explicit is None
     changes: dict[str, Any] = {}
     if explicit is not None:
@@ -355,7 +347,7 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
         changes["allow_invalid_cert"] = True
     if args.send_ca_file:
         if not Path(args.send_ca_file).is_file():
-            raise _UsageError(f"--ca-file {args.send_ca_file!r}: no such file")
+            raise UsageError(f"--ca-file {args.send_ca_file!r}: no such file")
         changes["ca_file"] = args.send_ca_file
     if args.send_user is not None:
         changes["username"] = args.send_user
@@ -370,7 +362,7 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
     try:
         profile = replace(profile, **changes)
     except ProfileError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
     if opportunistic and not profile.ca_file:
         # Opportunistic TLS protects against listeners, not impostors (RFC 7435).
@@ -378,7 +370,7 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
     clear_auth = profile.username and profile.security is Security.NONE
     if clear_auth and not is_loopback(profile.host) and not args.send_allow_plaintext_auth:
         if not opportunistic:
-            raise _UsageError(
+            raise UsageError(
                 f"refusing to send the password for {profile.username!r} to {profile.host} "
                 "without TLS; use --starttls or --tls, or pass --allow-plaintext-auth"
             )
@@ -394,7 +386,7 @@ def _resolve_password(args: argparse.Namespace, profile: RelayProfile) -> str | 
     if not profile.username:
         return None
     if args.send_password_env and not os.environ.get(args.send_password_env):
-        raise _UsageError(f"--password-env: the variable {args.send_password_env} is not set")
+        raise UsageError(f"--password-env: the variable {args.send_password_env} is not set")
     store = ProfileStore(_config_dir(args))
     return store.resolve_password(profile, ask=_prompt if sys.stdin.isatty() else None)
 
@@ -416,7 +408,7 @@ def _find_profile(store: ProfileStore, name: str) -> RelayProfile:
     except ProfileNotFound:
         pass
     except ProfileError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     preset = PRESETS.get(name.lower())
     if preset is None:
         for candidate in PRESETS.values():
@@ -425,7 +417,7 @@ def _find_profile(store: ProfileStore, name: str) -> RelayProfile:
     if preset is None:
         saved = [p.name for p in store.list()]
         known = ", ".join([*saved, *PRESETS]) or "none"
-        raise _UsageError(f"no relay profile or preset named {name!r} (known: {known})")
+        raise UsageError(f"no relay profile or preset named {name!r} (known: {known})")
     return preset
 
 
@@ -434,80 +426,6 @@ def _prompt(profile: RelayProfile) -> str | None:
         return getpass.getpass(f"Password for {profile.username} at {profile.address}: ")
     except (EOFError, KeyboardInterrupt):
         return None
-
-
-def _read(path: str, option: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise _UsageError(f"{option} {path!r}: {exc.strerror or exc}") from None
-
-
-def _read_text(path: str, option: str) -> str:
-    try:
-        return _read(path, option).decode("utf-8")
-    except UnicodeDecodeError:
-        raise _UsageError(f"{option} {path!r}: not UTF-8 text") from None
-
-
-def _build_message(args: argparse.Namespace) -> Draft | RawMessage:
-    if args.send_eml:
-        mixed = [
-            opt
-            for opt, value in (
-                ("--subject", args.send_subject),
-                ("--text", args.send_text),
-                ("--text-file", args.send_text_file),
-                ("--html-file", args.send_html_file),
-                ("--attach", args.send_attach),
-                ("--inline", args.send_inline),
-                ("--header", args.send_header),
-            )
-            if value
-        ]
-        if mixed:
-            raise _UsageError(
-                f"--eml sends the file unchanged; it cannot be combined with {', '.join(mixed)}"
-            )
-        return RawMessage(
-            data=_read(args.send_eml, "--eml"),
-            envelope_from=args.send_from,
-            envelope_to=(*args.send_to, *args.send_cc, *args.send_bcc),
-        )
-
-    text: str | None
-    if args.send_text is not None:
-        text = args.send_text.replace("\\n", "\n")
-    elif args.send_text_file:
-        text = _read_text(args.send_text_file, "--text-file")
-    else:
-        text = None
-    html = _read_text(args.send_html_file, "--html-file") if args.send_html_file else None
-    if text is None and html is None:
-        text = DEFAULT_BODY
-    try:
-        headers = tuple(parse_header_line(h) for h in args.send_header)
-    except DraftError as exc:
-        raise _UsageError(str(exc)) from None
-    attachments = tuple(
-        DraftAttachment(Path(f).name, _read(f, "--attach")) for f in args.send_attach
-    )
-    inline = tuple(
-        DraftAttachment(Path(f).name, _read(f, "--inline"), content_id=Path(f).name)
-        for f in args.send_inline
-    )
-    return Draft(
-        from_=args.send_from,
-        to=tuple(args.send_to),
-        cc=tuple(args.send_cc),
-        bcc=tuple(args.send_bcc),
-        subject=args.send_subject if args.send_subject is not None else "test",
-        text=text,
-        html=html,
-        attachments=attachments,
-        inline=inline,
-        headers=headers,
-    )
 
 
 def _print_summary(report: SendReport) -> None:

@@ -236,6 +236,7 @@ def test_window_imports_a_maildir_folder_and_counts_skipped(qtbot, tmp_path, inp
         result = blocker.args[0]
         assert (result.done, result.skipped, result.errors) == (1, 1, [])
         assert mb.count() == 1
+        assert window.statusBar().currentMessage() == "Imported 1 message, 1 empty skipped"
 
         target = tmp_path / "exists.mbox"
         target.write_bytes(b"keep\n")

@@ -752,6 +752,8 @@ class MainWindow(QMainWindow):
     def _import_done(self, job: BackgroundJob, result: JobResult) -> None:
         self.notifier.resume()
         note = " (cancelled)" if result.cancelled else ""
+        if result.skipped:
+            note = f", {result.skipped:,} empty skipped{note}"
         self.statusBar().showMessage(
             f"Imported {result.done:,} message{'s' if result.done != 1 else ''}{note}", 6000
         )

@@ -1,4 +1,4 @@
-"""The window's file jobs: import, export, open a local .eml, off the GUI thread.
+"""The window's file jobs: import and export off the GUI thread (and open a local .eml).
 
 Import and export themselves are ``core.mailio.import_sources`` and
 ``core.mailio.export_messages``, the code the command line runs too, so the
@@ -7,7 +7,7 @@ existing mbox is replaced only after the save dialog's confirmation). This
 module only adapts them: ``JobResult`` for the status bar and the problems
 dialog, and ``BackgroundJob``, which runs one on a worker thread and reports
 progress through queued Qt signals so a 50,000-message import never freezes
-the window.
+the window. ``open_local_message`` is ``core.mailio``'s, re-exported here.
 """
 
 from __future__ import annotations
@@ -16,16 +16,24 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from ..core import mailio
 from ..core.mailbox import Mailbox
-from ..core.mime.parse import parse_message
-from ..core.mime.summary import summarize
-from ..core.models import MessageSummary, OpenedMessage, StoredMessage
+from ..core.mailio import open_local_message
+
+__all__ = [
+    "BackgroundJob",
+    "Cancelled",
+    "JobResult",
+    "Report",
+    "export_eml_folder",
+    "export_mbox",
+    "import_paths",
+    "open_local_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,46 +120,6 @@ def export_eml_folder(
 ) -> JobResult:
     """One ``NNNN-subject.eml`` per message in ``directory`` (never overwriting)."""
     return _export(mailbox, ids, "eml", directory, report, cancelled)
-
-
-def open_local_message(path: str | Path) -> OpenedMessage:
-    """A message file shown in the viewer without storing it.
-
-    It gets id 0 (never a stored id), the file's modification time as
-    "received" and no SMTP facts, so the viewer's tabs all work while the
-    mailbox stays untouched. ``OSError`` if the file cannot be read.
-    """
-    p = Path(path)
-    raw = p.read_bytes()
-    s = summarize(raw)
-    summary = MessageSummary(
-        id=0,
-        received_at=datetime.fromtimestamp(p.stat().st_mtime, UTC),
-        envelope_from="",
-        envelope_to=(),
-        from_=s.from_,
-        to=s.to,
-        cc=s.cc,
-        subject=s.subject,
-        message_id=s.message_id,
-        size=len(raw),
-        has_html=s.has_html,
-        has_text=s.has_text,
-        attachments=s.attachments,
-        read=True,
-        snippet=s.snippet,
-    )
-    stored = StoredMessage(
-        summary=summary,
-        raw=raw,
-        peer="",
-        helo="",
-        tls=None,
-        auth_user=None,
-        transcript=(),
-        source="file",
-    )
-    return OpenedMessage(stored=stored, parsed=parse_message(raw))
 
 
 # ---- running it off the GUI thread ---------------------------------------------------

@@ -39,7 +39,8 @@ attachments too: a sender controls attachment names, so they are treated as
 hostile.
 
 Modules: ``filenames`` (safe names), ``reading`` (the readers), ``envelope``
-(an envelope for imported mail), ``writing`` (the writers), and the two
+(an envelope for imported mail), ``writing`` (the writers), ``local`` (a
+file shown without storing it), and the two
 workflows both front ends call: ``importing.import_sources`` and
 ``exporting.export_messages``. Import the public names from here.
 """
@@ -73,6 +74,7 @@ from .importing import (
     bytes_source,
     import_sources,
 )
+from .local import open_local_message
 from .reading import (
     FORMATS,
     SourceMessage,
@@ -127,6 +129,7 @@ __all__ = [
     "iter_messages",
     "mbox_from_line",
     "mboxrd_escape",
+    "open_local_message",
     "safe_filename",
     "slugify",
     "split_extension",

@@ -1,0 +1,54 @@
+"""A message file shown without storing it (``mailcatcher-gui message.eml``, File > Open).
+
+Qt-free, so the window and any other front end open files the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..mime.parse import parse_message
+from ..mime.summary import summarize
+from ..models import MessageSummary, OpenedMessage, StoredMessage
+
+
+def open_local_message(path: str | os.PathLike[str]) -> OpenedMessage:
+    """A message file shown in the viewer without storing it.
+
+    It gets id 0 (never a stored id), the file's modification time as
+    "received" and no SMTP facts, so the viewer's tabs all work while the
+    mailbox stays untouched. ``OSError`` if the file cannot be read.
+    """
+    p = Path(path)
+    raw = p.read_bytes()
+    s = summarize(raw)
+    summary = MessageSummary(
+        id=0,
+        received_at=datetime.fromtimestamp(p.stat().st_mtime, UTC),
+        envelope_from="",
+        envelope_to=(),
+        from_=s.from_,
+        to=s.to,
+        cc=s.cc,
+        subject=s.subject,
+        message_id=s.message_id,
+        size=len(raw),
+        has_html=s.has_html,
+        has_text=s.has_text,
+        attachments=s.attachments,
+        read=True,
+        snippet=s.snippet,
+    )
+    stored = StoredMessage(
+        summary=summary,
+        raw=raw,
+        peer="",
+        helo="",
+        tls=None,
+        auth_user=None,
+        transcript=(),
+        source="file",
+    )
+    return OpenedMessage(stored=stored, parsed=parse_message(raw))

@@ -534,9 +534,7 @@ def test_attachment_saving_is_sanitised_and_never_overwrites(db, tmp_path, monke
     assert "has no attachment 7 (it has 3" in capsys.readouterr().err
 
 
-def test_attachment_output_with_trailing_slash_is_a_folder_created_if_missing(
-    db, tmp_path, capsys
-):
+def test_attachment_output_with_trailing_slash_is_a_folder_created_if_missing(db, tmp_path, capsys):
     """``-o DIR/`` used to write a *file* named DIR when DIR did not exist."""
     path, ids = db
     d = ["--db", str(path)]

@@ -1,14 +1,9 @@
-"""Where compose and release send to, and the dialog that edits relay profiles.
+"""The "Send via" picker, the password prompt, and the dialog that edits relay profiles.
 
-``Destinations`` is the one list of places a message can go, shared by the
-compose window, the release dialog and this editor:
-
-* **This app's sink** at the address it really listens on (so compose ->
-  capture works out of the box, whatever port the sink got), with the
-  sink's own credentials when it requires AUTH;
-* **This app's mailbox** (the local transport: no SMTP, works even when the
-  sink is not listening);
-* every saved ``RelayProfile`` from the ``ProfileStore``.
+``Destinations`` (``core.sending.destinations``) is the one list of places a
+message can go: this app's sink, this app's mailbox, saved profiles and the
+ready-made presets. ``ProfilePicker`` shows it, grouped, in compose and
+release.
 
 Passwords never live in the profile file. With a usable keyring they are
 stored there; without one (a headless box, this project's CI) the user is
@@ -23,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,6 +29,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -42,6 +38,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QToolButton,
@@ -49,19 +46,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.mailbox import Mailbox
 from ..core.sending import (
+    LOCAL_KEY,
     PRESETS,
-    LocalTransport,
+    SINK_KEY,
+    DestinationError,
+    Destinations,
     ProfileError,
     ProfileStore,
     RelayProfile,
     Security,
     SendReport,
-    SmtpTransport,
-    Transport,
+    SinkEndpoint,
+    connect_host,
     resolve_password,
-    sink_profile,
     test_connection,
 )
 from ..core.sending.profiles import AUTH_MECHANISMS
@@ -69,145 +67,18 @@ from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
 
 PasswordPrompt = Callable[[RelayProfile], "str | None"]
 
-SINK_KEY = "sink"
-LOCAL_KEY = "local"
-PROFILE_PREFIX = "profile:"
-
-
-@dataclass(frozen=True)
-class SinkEndpoint:
-    """Where this app's sink accepts mail right now (and its AUTH login, if required)."""
-
-    host: str
-    port: int
-    username: str = ""
-    password: str = ""
-
-    @property
-    def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def connect_host(listen_host: str) -> str:
-    """The address to connect to for a listener bound to ``listen_host``."""
-    if listen_host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if listen_host == "::":
-        return "::1"
-    return listen_host
-
-
-class DestinationError(Exception):
-    """A destination cannot be used as chosen (no password given, profile gone...)."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    key: str
-    label: str
-    tip: str
-    enabled: bool = True
-
-
-class Destinations:
-    """Builds the choice list and turns a choice into a ``Transport``."""
-
-    def __init__(
-        self,
-        profiles: ProfileStore,
-        mailbox: Mailbox,
-        sink: Callable[[], SinkEndpoint | None] = lambda: None,
-        *,
-        ask_password: PasswordPrompt | None = None,
-    ) -> None:
-        self.profiles = profiles
-        self.mailbox = mailbox
-        self.sink = sink
-        self.ask_password: PasswordPrompt = ask_password or ask_password_dialog
-
-    def choices(self) -> list[Choice]:
-        endpoint = self.sink()
-        if endpoint is not None:
-            sink = Choice(
-                SINK_KEY,
-                f"This app's sink — {endpoint.address}",
-                "SMTP to this app's own listener: the message shows up in the list",
-            )
-        else:
-            sink = Choice(
-                SINK_KEY, "This app's sink — not listening", "The SMTP sink is not running", False
-            )
-        items = [
-            sink,
-            Choice(
-                LOCAL_KEY,
-                "This app's mailbox (no SMTP)",
-                "Store the message directly in the list, without an SMTP session",
-            ),
-        ]
-        try:
-            saved = self.profiles.list()
-        except ProfileError as exc:
-            items.append(Choice("", f"(profiles file unreadable: {exc})", str(exc), False))
-            saved = []
-        for profile in saved:
-            items.append(
-                Choice(
-                    PROFILE_PREFIX + profile.name,
-                    f"{profile.name} — {profile.address}",
-                    f"{profile.security.value}, "
-                    + (f"user {profile.username}" if profile.username else "no login"),
-                )
-            )
-        return items
-
-    def profile_for(self, key: str) -> RelayProfile | None:
-        """The relay profile behind ``key`` (None for the local mailbox)."""
-        if key == SINK_KEY:
-            endpoint = self.sink()
-            if endpoint is None:
-                raise DestinationError("this app's sink is not listening")
-            return replace(
-                sink_profile(endpoint.host, endpoint.port),
-                username=endpoint.username,
-                connect_timeout=5.0,
-            )
-        if key == LOCAL_KEY:
-            return None
-        if key.startswith(PROFILE_PREFIX):
-            name = key[len(PROFILE_PREFIX) :]
-            try:
-                return self.profiles.get(name)
-            except (KeyError, ProfileError) as exc:
-                raise DestinationError(str(exc)) from None
-        raise DestinationError("choose where to send the message")
-
-    def password_for(self, key: str, profile: RelayProfile) -> str | None:
-        """Environment variable, keyring, else ask; ``DestinationError`` if the user declines."""
-        if not profile.username:
-            return None
-        if key == SINK_KEY:
-            endpoint = self.sink()
-            return endpoint.password if endpoint is not None else None
-        password = resolve_password(profile, store=self.profiles, ask=self.ask_password)
-        if password is None:
-            raise DestinationError(
-                f"no password given for {profile.username!r} at {profile.address}; nothing was sent"
-            )
-        return password
-
-    def transport_for(self, key: str) -> Transport:
-        """The transport for ``key``; may ask for a password (``DestinationError``)."""
-        profile = self.profile_for(key)
-        if profile is None:
-            return LocalTransport(self.mailbox)
-        return SmtpTransport(profile, self.password_for(key, profile))
-
-    def describe(self, key: str) -> str:
-        for choice in self.choices():
-            if choice.key == key:
-                return choice.label
-        return key
+__all__ = [
+    "LOCAL_KEY",
+    "SINK_KEY",
+    "DestinationError",
+    "Destinations",
+    "PasswordPrompt",
+    "ProfilePicker",
+    "ProfilesDialog",
+    "SinkEndpoint",
+    "ask_password_dialog",
+    "connect_host",
+]
 
 
 def ask_password_dialog(profile: RelayProfile, parent: QWidget | None = None) -> str | None:
@@ -251,12 +122,16 @@ class ProfilePicker(QComboBox):
         wanted = self._preferred or self.current_key()
         self.blockSignals(True)
         self.clear()
+        section = "app"
         for choice in self.destinations.choices():
+            if choice.section != section:
+                section = choice.section
+                self.insertSeparator(self.count())
             self.addItem(choice.label, choice.key)
             index = self.count() - 1
             self.setItemData(index, choice.tip, Qt.ItemDataRole.ToolTipRole)
             if not choice.enabled:
-                item = self.model().item(index)  # QStandardItemModel behind a QComboBox
+                item = self.model().item(index)  # type: ignore[attr-defined]  # QStandardItemModel
                 item.setEnabled(False)
         self.blockSignals(False)
         index = self.findData(wanted) if wanted else -1
@@ -264,8 +139,14 @@ class ProfilePicker(QComboBox):
             index = next((i for i in range(self.count()) if self._enabled(i)), -1)
         self.setCurrentIndex(index)
 
+    def keys(self) -> list[str]:
+        """The keys listed (separators left out), in order."""
+        return [str(self.itemData(i)) for i in range(self.count()) if self.itemData(i)]
+
     def _enabled(self, index: int) -> bool:
-        return bool(self.model().item(index).isEnabled())
+        if not self.itemData(index):
+            return False  # a separator
+        return bool(self.model().item(index).isEnabled())  # type: ignore[attr-defined]
 
     def current_key(self) -> str:
         data = self.currentData()
@@ -525,7 +406,12 @@ class ProfilesDialog(QDialog):
 
         top = QSplitter(Qt.Orientation.Horizontal, self)
         top.addWidget(left)
-        top.addWidget(right)
+        scroll = QScrollArea(self)
+        scroll.setObjectName("profileFormScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(right)
+        top.addWidget(scroll)
         top.setStretchFactor(0, 1)
         top.setStretchFactor(1, 2)
         top.setChildrenCollapsible(False)
@@ -537,19 +423,28 @@ class ProfilesDialog(QDialog):
             "EHLO, AUTH, QUIT. No message is sent.",
         )
         self.transcript.layout().setContentsMargins(0, 0, 0, 0)
+        # The transcript is what a connection test is for: it gets a readable
+        # height (at least ~10 lines) and the splitter lets the user give it
+        # more; the form scrolls when squeezed instead of pushing it out.
+        lines = self.transcript.view.fontMetrics().lineSpacing()
+        self.transcript.view.setMinimumHeight(10 * lines + 12)
         outer = QSplitter(Qt.Orientation.Vertical, self)
+        outer.setObjectName("profilesSplitter")
         outer.addWidget(top)
         outer.addWidget(self.transcript)
-        outer.setStretchFactor(0, 3)
-        outer.setStretchFactor(1, 2)
+        outer.setStretchFactor(0, 0)
+        outer.setStretchFactor(1, 1)
         outer.setChildrenCollapsible(False)
+        self.splitter = outer
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(outer, 1)
         layout.addWidget(buttons)
-        self.resize(860, 720)
+        self.resize(900, 900)
+        form_height = right.sizeHint().height()
+        outer.setSizes([form_height, max(900 - form_height, 20 * lines)])
 
         self.reload()
         if self.list.count():

@@ -7,6 +7,10 @@ added), through the same backend as compose, with the transcript shown
 live. Only the envelope is chosen here: by default each message's original
 envelope sender and recipients, or the recipients typed in.
 
+The "Send via" list has this app's sink and mailbox, the saved relay
+profiles and the presets; it starts on the relay used last (remembered in
+the profile store after a release that was accepted).
+
 Several selected messages go out as one batch over one connection
 (``send_batch``), one report each.
 """
@@ -35,9 +39,18 @@ from PySide6.QtWidgets import (
 
 from ..core.mailbox import Mailbox
 from ..core.models import MessageSummary
-from ..core.sending import FailureStage, RawMessage, SendReport, send_batch
+from ..core.sending import (
+    SINK_KEY,
+    DestinationError,
+    Destinations,
+    FailureStage,
+    RawMessage,
+    SendReport,
+    Transport,
+    send_batch,
+)
 from ..core.store.database import MessageNotFound
-from .profiles_dialog import SINK_KEY, DestinationError, Destinations, ProfilePicker
+from .profiles_dialog import ProfilePicker
 from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
 
 
@@ -111,6 +124,9 @@ class ReleaseDialog(QDialog):
         self.message_list.setMaximumHeight(34 + 22 * min(max(n, 1), 5))
 
         self.picker = ProfilePicker(destinations, self)
+        # A release is for reaching a real inbox: start from the relay used
+        # last (else the first saved profile), not from this app's own sink.
+        self.picker.reload(select=destinations.release_default())
         profiles = QPushButton("Profiles…", self)
         profiles.clicked.connect(self.edit_profiles)
         self.profiles_button = profiles
@@ -226,7 +242,7 @@ class ReleaseDialog(QDialog):
         )
         return self.runner.run(self.release(messages, transport))
 
-    async def release(self, messages: list[RawMessage], transport) -> list[SendReport]:
+    async def release(self, messages: list[RawMessage], transport: Transport) -> list[SendReport]:
         try:
             reports = await send_batch(messages, transport, on_line=self.transcript.on_line)
         except asyncio.CancelledError:
@@ -235,6 +251,8 @@ class ReleaseDialog(QDialog):
                 self.transcript.summary.show_cancelled("Release")
             raise
         self.reports = reports
+        if any(r.ok for r in reports):
+            self.destinations.remember(self.picker.current_key())
         if self._shut_down:
             return reports
         self.transcript.summary.show_reports(reports)

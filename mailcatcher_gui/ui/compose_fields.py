@@ -181,7 +181,9 @@ class HeadersPane(QWidget):
         if name == "X-":
             self.editing.emit()
             self.table.setCurrentCell(row, 0)
-            self.table.editItem(self.table.item(row, 0))
+            item = self.table.item(row, 0)
+            if item is not None:
+                self.table.editItem(item)
         return row
 
     def remove_selected(self) -> None:

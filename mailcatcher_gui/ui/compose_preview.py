@@ -171,7 +171,7 @@ class HtmlPane(QSplitter):
             return
         self.timer.stop()
         html = self.edit.toPlainText()
-        show = self.preview.show_parsed
+        show = self.preview.show_parsed  # type: ignore[attr-defined]  # both renderers have it
         if html.strip():
             show(preview_message(html, self._inline()))
         else:

@@ -26,22 +26,19 @@ draft is a file in the config folder (``core.sending.DraftStore``) that the
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
-    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -65,27 +62,11 @@ from ..core.sending import (
 )
 from ..core.sending.drafting import one_line
 from .compose_attachments import AttachmentsPane
+from .compose_chrome import STYLE, build_toolbar, close_question, fill_drafts_menu
 from .compose_fields import AddressFields, BodyEdit, HeadersPane, local_files
 from .compose_preview import HtmlPane
 from .profiles_dialog import ProfilePicker
-from .theme import tinted_icon
 from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
-
-_STYLE = """
-#composeWindow QLineEdit[invalid="true"], #composeWindow QPlainTextEdit[invalid="true"],
-#composeWindow QTableWidget[invalid="true"], #composeWindow QTreeWidget[invalid="true"] {
-    border: 1px solid #e5484d; }
-#composeError {
-    color: #e5484d; background: rgba(229, 72, 77, 0.10);
-    border: 1px solid rgba(229, 72, 77, 0.45); border-radius: 6px;
-    padding: 6px 10px; font-weight: 600; }
-#composeFields QLabel { color: palette(window-text); }
-#composeToolBar { spacing: 6px; padding: 4px 8px; border: none; }
-#composeToolBar QToolButton { padding: 4px 8px; border-radius: 5px; }
-#sendButton { font-weight: 700; }
-#previewNote { color: #6e7781; padding: 2px 4px; }
-#previewNote[blocked="true"] { color: #9a6700; }
-"""
 
 # The backend's field names -> the tab holding their widget.
 _FIELD_TAB = {"headers": "headers", "attachments": "attachments", "inline": "attachments"}
@@ -106,6 +87,21 @@ class ComposeWindow(QMainWindow):
     #: the close question was answered: True (closed) or False (kept open)
     closeAnswered = Signal(bool)
 
+    # Set by ``compose_chrome.build_toolbar``:
+    act_send: QAction
+    act_cancel: QAction
+    act_attach: QAction
+    act_close: QAction
+    act_save_draft: QAction
+    picker: ProfilePicker
+    profiles_button: QPushButton
+    drafts_button: QToolButton
+    drafts_menu: QMenu
+    # Set by ``_build_editor``:
+    editor: QWidget
+    tabs: QTabWidget
+    _tab_index: dict[str, int]
+
     def __init__(
         self,
         destinations: Destinations,
@@ -119,7 +115,7 @@ class ComposeWindow(QMainWindow):
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("composeWindow")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setStyleSheet(_STYLE)
+        self.setStyleSheet(STYLE)
         self.setAcceptDrops(True)
         self.destinations = destinations
         self.drafts = drafts
@@ -132,6 +128,7 @@ class ComposeWindow(QMainWindow):
         self._shut_down = False
         self._closing = False  # the close question was answered "close"
         self._baseline = ComposeFields()
+        self._sending = ComposeFields()  # what the send in flight was started with
         self.close_question: QMessageBox | None = None
 
         self._build_toolbar()
@@ -160,67 +157,20 @@ class ComposeWindow(QMainWindow):
     # ---- construction ---------------------------------------------------------------
 
     def _build_toolbar(self) -> None:
-        tb = QToolBar("Compose", self)
-        tb.setObjectName("composeToolBar")
-        tb.setMovable(False)
-        tb.setFloatable(False)
-        tb.setIconSize(QSize(18, 18))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.act_send = QAction(tinted_icon("send"), "Send", self)
-        self.act_send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.act_send.setToolTip("Send the message (Ctrl+Enter)")
-        self.act_send.triggered.connect(lambda _c=False: self.start_send())
-        self.act_cancel = QAction(tinted_icon("stop"), "Cancel", self)
-        self.act_cancel.setToolTip("Stop the send in progress and close the connection")
-        self.act_cancel.setEnabled(False)
-        self.act_cancel.triggered.connect(lambda _c=False: self.cancel_send())
-        self.act_attach = QAction(tinted_icon("attach"), "Attach…", self)
-        self.act_attach.setShortcut(QKeySequence("Ctrl+Shift+A"))
-        self.act_attach.setToolTip("Attach files (or drop them on this window)")
-        self.act_attach.triggered.connect(lambda _c=False: self.attach_interactive())
-        self.act_close = QAction("Close", self)
-        self.act_close.setShortcut(QKeySequence.StandardKey.Close)
-        self.act_close.triggered.connect(lambda _c=False: self.close())
-        self.addAction(self.act_close)
-        self.act_save_draft = QAction("Save Draft", self)
-        self.act_save_draft.setShortcut(QKeySequence.StandardKey.Save)
-        self.act_save_draft.setToolTip("Keep this message to finish later (Drafts menu)")
-        self.act_save_draft.triggered.connect(lambda _c=False: self.save_draft_and_close())
-        self.act_save_draft.setEnabled(self.drafts is not None)
-
-        tb.addAction(self.act_send)
-        tb.widgetForAction(self.act_send).setObjectName("sendButton")
-        tb.addAction(self.act_cancel)
-        tb.addSeparator()
-        tb.addWidget(QLabel("Send via ", tb))
-        self.picker = ProfilePicker(self.destinations, tb)
-        self.picker.setToolTip("Where the message goes")
-        tb.addWidget(self.picker)
-        self.profiles_button = QPushButton("Profiles…", tb)
-        self.profiles_button.setToolTip("Add or edit SMTP relay profiles")
-        self.profiles_button.clicked.connect(self.edit_profiles)
-        tb.addWidget(self.profiles_button)
-        spacer = QWidget(tb)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        tb.addWidget(spacer)
-        self.drafts_button = QToolButton(tb)
-        self.drafts_button.setText("Drafts")
-        self.drafts_button.setToolTip("Save this message as a draft, or reopen a saved one")
-        self.drafts_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.drafts_menu = QMenu(self.drafts_button)
-        self.drafts_menu.aboutToShow.connect(self._fill_drafts_menu)
-        self.drafts_button.setMenu(self.drafts_menu)
-        self.drafts_button.setVisible(self.drafts is not None)
-        tb.addWidget(self.drafts_button)
-        tb.addAction(self.act_attach)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        self.toolbar = tb
+        self.toolbar = build_toolbar(self)
+        self.drafts_menu.aboutToShow.connect(
+            lambda: fill_drafts_menu(
+                self.drafts_menu, self.act_save_draft, self.drafts, self.openDraft.emit
+            )
+        )
 
     def _build_editor(self, web_engine: bool) -> None:
         self.fields_box = AddressFields(self, drop_filter=self)
         self.fields_box.edited.connect(self._clear_invalid)
-        for name in ("from_name", "from_addr", "to", "cc", "bcc", "reply_to", "subject"):
-            setattr(self, name, getattr(self.fields_box, name))
+        box = self.fields_box
+        self.from_name, self.from_addr, self.to = box.from_name, box.from_addr, box.to
+        self.cc, self.bcc, self.reply_to = box.cc, box.bcc, box.reply_to
+        self.subject = box.subject
 
         self.text_edit = BodyEdit(self)
         self.text_edit.setObjectName("textBody")
@@ -277,8 +227,8 @@ class ComposeWindow(QMainWindow):
 
     def load(self, f: ComposeFields) -> None:
         """Show ``f`` (replacing everything in the window); it is the new "unchanged"."""
-        for name in ("from_name", "from_addr", "to", "cc", "bcc", "reply_to", "subject"):
-            getattr(self, name).setText(getattr(f, name))
+        for edit, value in zip(self.fields_box.edits(), self._address_values(f), strict=True):
+            edit.setText(value)
         self.text_edit.setPlainText(f.text)
         self.html_edit.setPlainText(f.html)
         self.attachments_pane.set_parts(f.attachments, f.inline)
@@ -289,6 +239,11 @@ class ComposeWindow(QMainWindow):
         self._update_title()
         self.update_preview()
         self._baseline = self.fields()
+
+    @staticmethod
+    def _address_values(f: ComposeFields) -> list[str]:
+        """``f``'s values in the order of ``AddressFields.edits``."""
+        return [f.from_name, f.from_addr, f.to, f.cc, f.bcc, f.reply_to, f.subject]
 
     def set_baseline(self, f: ComposeFields) -> None:
         """Compare against ``f`` when deciding whether closing must ask (a reopened
@@ -388,7 +343,7 @@ class ComposeWindow(QMainWindow):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 (Qt API)
         if local_files(event.mimeData()):
             event.acceptProposedAction()
         else:
@@ -452,7 +407,7 @@ class ComposeWindow(QMainWindow):
 
     # ---- sending --------------------------------------------------------------------------------
 
-    def start_send(self) -> asyncio.Task | None:
+    def start_send(self) -> asyncio.Task[SendReport] | None:
         """Build the request and start ``send_message`` as a task (None if not started)."""
         if self.runner.busy:
             return None
@@ -496,7 +451,7 @@ class ComposeWindow(QMainWindow):
             where = f"queued as {report.queue_id}" if report.queue_id else "accepted"
             self.statusBar().showMessage(f"Sent — {where}", 10000)
             # What was sent is safe: closing asks again only after new edits.
-            self._baseline = getattr(self, "_sending", self._baseline)
+            self._baseline = self._sending
             self.destinations.remember(self.picker.current_key())
         elif failure.stage is FailureStage.INPUT:
             self.show_error(f"Nothing was sent: {failure.message}")
@@ -545,17 +500,6 @@ class ComposeWindow(QMainWindow):
 
     # ---- drafts and closing -------------------------------------------------------------------
 
-    def _fill_drafts_menu(self) -> None:
-        menu = self.drafts_menu
-        menu.clear()
-        menu.addAction(self.act_save_draft)
-        saved = self.drafts.list() if self.drafts is not None else []
-        if saved:
-            menu.addSection("Reopen")
-        for draft in saved[:20]:
-            action = menu.addAction(draft.label)
-            action.triggered.connect(lambda _c=False, d=draft.id: self.openDraft.emit(d))
-
     def save_draft(self) -> bool:
         """Write the content to the draft store; False (error shown) if it failed."""
         if self.drafts is None:
@@ -579,27 +523,7 @@ class ComposeWindow(QMainWindow):
         if self.close_question is not None:
             self.close_question.raise_()
             return
-        box = QMessageBox(self)
-        box.setObjectName("closeQuestion")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Close Message")
-        subject = one_line(self.subject.text())
-        what = f"“{html.escape(subject)}”" if subject else "This message"
-        box.setText(f"<b>{what}</b> has not been sent.")
-        box.setInformativeText(
-            "Save it as a draft to finish later (Drafts menu), or discard it?"
-            if self.drafts is not None
-            else "Discard it?"
-        )
-        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
-        if self.drafts is not None:
-            buttons |= QMessageBox.StandardButton.Save
-        box.setStandardButtons(buttons)
-        if self.drafts is not None:
-            box.button(QMessageBox.StandardButton.Save).setText("Save Draft")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box = close_question(self, one_line(self.subject.text()), self.drafts is not None)
         box.finished.connect(lambda _r, b=box: self._close_answered(b))
         self.close_question = box
         box.open()

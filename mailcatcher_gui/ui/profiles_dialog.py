@@ -422,7 +422,9 @@ class ProfilesDialog(QDialog):
             placeholder="Test Connection shows the SMTP conversation here: connect, TLS, "
             "EHLO, AUTH, QUIT. No message is sent.",
         )
-        self.transcript.layout().setContentsMargins(0, 0, 0, 0)
+        transcript_layout = self.transcript.layout()
+        if transcript_layout is not None:
+            transcript_layout.setContentsMargins(0, 0, 0, 0)
         # The transcript is what a connection test is for: it gets a readable
         # height (at least ~10 lines) and the splitter lets the user give it
         # more; the form scrolls when squeezed instead of pushing it out.
@@ -481,7 +483,9 @@ class ProfilesDialog(QDialog):
             self.list.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.list.count())
         ]
 
-    def _selected(self, current: QListWidgetItem | None, _previous=None) -> None:
+    def _selected(
+        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None = None
+    ) -> None:
         if current is None:
             return
         name = current.data(Qt.ItemDataRole.UserRole)
@@ -508,7 +512,7 @@ class ProfilesDialog(QDialog):
             n += 1
         self.list.blockSignals(True)
         self.list.clearSelection()
-        self.list.setCurrentItem(None)
+        self.list.setCurrentRow(-1)
         self.list.blockSignals(False)
         self._current = None
         self.form.set_profile(replace(base, name=name))
@@ -580,7 +584,7 @@ class ProfilesDialog(QDialog):
 
     # ---- test connection ---------------------------------------------------------------
 
-    def start_test(self) -> asyncio.Task | None:
+    def start_test(self) -> asyncio.Task[SendReport | None] | None:
         """Run ``test_connection`` for the profile as edited (saved or not)."""
         if self.runner.busy:
             return None

@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -135,7 +136,7 @@ class ReleaseDialog(QDialog):
         via.addWidget(profiles)
 
         self.recipients = QLineEdit(self)
-        self.sender = QLineEdit(self)
+        self.envelope_sender = QLineEdit(self)
         envelopes_to = {tuple(s.envelope_to) for s in self.summaries}
         if len(envelopes_to) == 1:
             self.recipients.setText(", ".join(next(iter(envelopes_to))))
@@ -145,16 +146,16 @@ class ReleaseDialog(QDialog):
         )
         senders = {s.envelope_from for s in self.summaries}
         if len(senders) == 1:
-            self.sender.setText(next(iter(senders)))
-        self.sender.setPlaceholderText("each message's original envelope sender")
-        self.sender.setToolTip("MAIL FROM. Empty: each message's original sender (or <>).")
-        for edit in (self.recipients, self.sender):
+            self.envelope_sender.setText(next(iter(senders)))
+        self.envelope_sender.setPlaceholderText("each message's original envelope sender")
+        self.envelope_sender.setToolTip("MAIL FROM. Empty: each message's original sender (or <>).")
+        for edit in (self.recipients, self.envelope_sender):
             edit.textEdited.connect(lambda _t, e=edit: self._mark(e, False))
 
         form = QFormLayout()
         form.addRow("Send via:", via)
         form.addRow("Recipients:", self.recipients)
-        form.addRow("Envelope sender:", self.sender)
+        form.addRow("Envelope sender:", self.envelope_sender)
 
         self.error = QLabel(self)
         self.error.setObjectName("formError")
@@ -166,7 +167,9 @@ class ReleaseDialog(QDialog):
             title="SMTP transcript",
             placeholder="Release shows the SMTP conversation here, line by line.",
         )
-        self.transcript.layout().setContentsMargins(0, 0, 0, 0)
+        transcript_layout = self.transcript.layout()
+        if transcript_layout is not None:
+            transcript_layout.setContentsMargins(0, 0, 0, 0)
         self.transcript.summary.label.linkActivated.connect(self._summary_link)
 
         top = QWidget(self)
@@ -214,7 +217,7 @@ class ReleaseDialog(QDialog):
     def messages(self) -> list[RawMessage]:
         """The raw messages with the envelope chosen in the dialog."""
         rcpt = self.recipients.text()
-        sender = self.sender.text()
+        sender = self.envelope_sender.text()
         out = []
         for s in self.summaries:
             envelope_to = (rcpt,) if rcpt.strip() else tuple(s.envelope_to)
@@ -224,12 +227,12 @@ class ReleaseDialog(QDialog):
 
     # ---- sending --------------------------------------------------------------------------
 
-    def start_release(self) -> asyncio.Task | None:
+    def start_release(self) -> asyncio.Task[list[SendReport]] | None:
         if self.runner.busy or not self.summaries:
             return None
         self._show_error(None)
         self._mark(self.recipients, False)
-        self._mark(self.sender, False)
+        self._mark(self.envelope_sender, False)
         self.cancelled = False
         try:
             transport = self.destinations.transport_for(self.picker.current_key())
@@ -268,7 +271,7 @@ class ReleaseDialog(QDialog):
                 if failure.field == "envelope_to":
                     self._mark(self.recipients, True)
                 elif failure.field == "envelope_from":
-                    self._mark(self.sender, True)
+                    self._mark(self.envelope_sender, True)
                 break
         return reports
 
@@ -307,6 +310,6 @@ class ReleaseDialog(QDialog):
         self.runner.cancel()
         super().done(result)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         self.runner.cancel()
         super().closeEvent(event)

@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -202,7 +202,7 @@ class ProfileStore:
         self._write(remaining)
         return True
 
-    def _write(self, profiles: list[RelayProfile], *, last_relay: str | None = None) -> None:
+    def _write(self, profiles: Sequence[RelayProfile], *, last_relay: str | None = None) -> None:
         try:
             previous = self._load().get("last_relay", "")
         except ProfileError:
@@ -269,7 +269,8 @@ class ProfileStore:
         if not profile.username or not self.keyring_available():
             return None
         try:
-            return self._backend().get_password(*self._key(profile))
+            stored: str | None = self._backend().get_password(*self._key(profile))
+            return stored
         except Exception as exc:  # noqa: BLE001
             log.warning("cannot read the password from the keyring: %s", type(exc).__name__)
             return None

@@ -69,11 +69,11 @@ def build_toolbar(window: ComposeWindow) -> QToolBar:
     window.act_attach.setToolTip("Attach files (or drop them on this window)")
     window.act_attach.triggered.connect(lambda _c=False: window.attach_interactive())
     window.act_close = QAction("Close", window)
-    window.act_close.setShortcut(QKeySequence.StandardKey.Close)
+    window.act_close.setShortcuts(QKeySequence.StandardKey.Close)  # Ctrl+W and Ctrl+F4
     window.act_close.triggered.connect(lambda _c=False: window.close())
     window.addAction(window.act_close)
     window.act_save_draft = QAction("Save Draft", window)
-    window.act_save_draft.setShortcut(QKeySequence.StandardKey.Save)
+    window.act_save_draft.setShortcuts(QKeySequence.StandardKey.Save)
     window.act_save_draft.setToolTip("Keep this message to finish later (Drafts menu)")
     window.act_save_draft.triggered.connect(lambda _c=False: window.save_draft_and_close())
     window.act_save_draft.setEnabled(window.drafts is not None)

@@ -104,8 +104,10 @@ class ProfilePicker(QComboBox):
         super().__init__(parent)
         self.setObjectName("profilePicker")
         self.destinations = destinations
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.setMinimumContentsLength(24)
+        # Sized for a typical entry, not the longest preset; the list that pops
+        # up is as wide as its entries.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(30)
         # What the user chose, kept while it is briefly unavailable (the sink
         # restarting on another port) so the choice comes back with it.
         self._preferred = SINK_KEY  # the default: compose -> capture out of the box
@@ -134,6 +136,8 @@ class ProfilePicker(QComboBox):
                 item = self.model().item(index)  # type: ignore[attr-defined]  # QStandardItemModel
                 item.setEnabled(False)
         self.blockSignals(False)
+        view = self.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 8)
         index = self.findData(wanted) if wanted else -1
         if index < 0 or not self._enabled(index):
             index = next((i for i in range(self.count()) if self._enabled(i)), -1)

@@ -1,4 +1,4 @@
-"""The compose window's chrome: toolbar, style, the Drafts menu and the close question.
+"""The compose window's chrome: toolbar, editor layout, style, Drafts menu, close question.
 
 Kept apart from ``compose_window`` so the window module stays about what a
 message being written does; these are how it looks and asks.
@@ -18,12 +18,17 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSizePolicy,
+    QTabWidget,
     QToolBar,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from ..core.sending import DraftStore
+from .compose_attachments import AttachmentsPane
+from .compose_fields import AddressFields, BodyEdit, HeadersPane
+from .compose_preview import HtmlPane
 from .profiles_dialog import ProfilePicker
 from .theme import tinted_icon
 
@@ -104,6 +109,68 @@ def build_toolbar(window: ComposeWindow) -> QToolBar:
     tb.addAction(window.act_attach)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
     return tb
+
+
+def build_editor(window: ComposeWindow, *, web_engine: bool) -> None:
+    """The address block, the Text / HTML / Attachments / Headers tabs and the
+    error banner, wired to the window; set as the window's attributes."""
+    window.fields_box = AddressFields(window, drop_filter=window)
+    window.fields_box.edited.connect(window._clear_invalid)
+    box = window.fields_box
+    window.from_name, window.from_addr, window.to = box.from_name, box.from_addr, box.to
+    window.cc, window.bcc, window.reply_to = box.cc, box.bcc, box.reply_to
+    window.subject = box.subject
+
+    window.text_edit = BodyEdit(window)
+    window.text_edit.setObjectName("textBody")
+    window.text_edit.setPlaceholderText("Plain-text body (leave empty for an HTML-only message)")
+    window.text_edit.filesDropped.connect(window.add_files)
+    window.attachments_pane = AttachmentsPane(window)
+    window.attachment_list = window.attachments_pane.list
+    window.attachment_list.installEventFilter(window)
+    window.attachment_list.viewport().installEventFilter(window)
+    window.attachments_pane.changed.connect(window._attachments_changed)
+    window.attachments_pane.problem.connect(window.show_error)
+    window.attachments_pane.added.connect(lambda text: window.statusBar().showMessage(text, 4000))
+    window.html_split = HtmlPane(window, web_engine=web_engine, inline=lambda: window.inline_parts)
+    window.html_split.imagesChosen.connect(window.insert_images)
+    window.html_edit = window.html_split.edit
+    window.preview = window.html_split.preview
+    window.preview_note = window.html_split.note
+    window.insert_image_button = window.html_split.insert_image_button
+    window.headers_pane = HeadersPane(window)
+    window.header_table = window.headers_pane.table
+    window.headers_pane.changed.connect(window._headers_changed)
+    window.headers_pane.editing.connect(
+        lambda: window.tabs.setCurrentIndex(window._tab_index["headers"])
+    )
+
+    window.tabs = QTabWidget(window)
+    window.tabs.setDocumentMode(True)
+    window.tabs.addTab(window.text_edit, "Text")
+    window.tabs.addTab(window.html_split, "HTML")
+    window.tabs.addTab(window.attachments_pane, "Attachments")
+    window.tabs.addTab(window.headers_pane, "Headers")
+    window._tab_index = {"text": 0, "html": 1, "attachments": 2, "headers": 3}
+    window._field_widgets = dict(window.fields_box.widgets_for)
+    window._field_widgets.update(
+        headers=[window.header_table],
+        attachments=[window.attachment_list],
+        inline=[window.attachment_list],
+    )
+
+    window.error = QLabel(window)
+    window.error.setObjectName("composeError")
+    window.error.setWordWrap(True)
+    window.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    window.error.hide()
+    window.editor = QWidget(window)
+    layout = QVBoxLayout(window.editor)
+    layout.setContentsMargins(10, 8, 10, 4)
+    layout.setSpacing(8)
+    layout.addWidget(window.error)
+    layout.addWidget(window.fields_box)
+    layout.addWidget(window.tabs, 1)
 
 
 def fill_drafts_menu(

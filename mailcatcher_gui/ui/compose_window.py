@@ -33,14 +33,16 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTableWidget,
     QTabWidget,
     QToolButton,
-    QVBoxLayout,
+    QTreeWidget,
     QWidget,
 )
 
@@ -62,7 +64,7 @@ from ..core.sending import (
 )
 from ..core.sending.drafting import one_line
 from .compose_attachments import AttachmentsPane
-from .compose_chrome import STYLE, build_toolbar, close_question, fill_drafts_menu
+from .compose_chrome import STYLE, build_editor, build_toolbar, close_question, fill_drafts_menu
 from .compose_fields import AddressFields, BodyEdit, HeadersPane, local_files
 from .compose_preview import HtmlPane
 from .profiles_dialog import ProfilePicker
@@ -97,10 +99,30 @@ class ComposeWindow(QMainWindow):
     profiles_button: QPushButton
     drafts_button: QToolButton
     drafts_menu: QMenu
-    # Set by ``_build_editor``:
+    # Set by ``compose_chrome.build_editor``:
     editor: QWidget
+    fields_box: AddressFields
+    from_name: QLineEdit
+    from_addr: QLineEdit
+    to: QLineEdit
+    cc: QLineEdit
+    bcc: QLineEdit
+    reply_to: QLineEdit
+    subject: QLineEdit
+    text_edit: BodyEdit
+    html_split: HtmlPane
+    html_edit: BodyEdit
+    preview: QWidget
+    preview_note: QLabel
+    insert_image_button: QPushButton
+    attachments_pane: AttachmentsPane
+    attachment_list: QTreeWidget
+    headers_pane: HeadersPane
+    header_table: QTableWidget
     tabs: QTabWidget
+    error: QLabel
     _tab_index: dict[str, int]
+    _field_widgets: dict[str, list[QWidget]]
 
     def __init__(
         self,
@@ -165,63 +187,7 @@ class ComposeWindow(QMainWindow):
         )
 
     def _build_editor(self, web_engine: bool) -> None:
-        self.fields_box = AddressFields(self, drop_filter=self)
-        self.fields_box.edited.connect(self._clear_invalid)
-        box = self.fields_box
-        self.from_name, self.from_addr, self.to = box.from_name, box.from_addr, box.to
-        self.cc, self.bcc, self.reply_to = box.cc, box.bcc, box.reply_to
-        self.subject = box.subject
-
-        self.text_edit = BodyEdit(self)
-        self.text_edit.setObjectName("textBody")
-        self.text_edit.setPlaceholderText("Plain-text body (leave empty for an HTML-only message)")
-        self.text_edit.filesDropped.connect(self.add_files)
-        self.attachments_pane = AttachmentsPane(self)
-        self.attachment_list = self.attachments_pane.list
-        self.attachment_list.installEventFilter(self)
-        self.attachment_list.viewport().installEventFilter(self)
-        self.attachments_pane.changed.connect(self._attachments_changed)
-        self.attachments_pane.problem.connect(self.show_error)
-        self.attachments_pane.added.connect(lambda text: self.statusBar().showMessage(text, 4000))
-        self.html_split = HtmlPane(self, web_engine=web_engine, inline=lambda: self.inline_parts)
-        self.html_split.imagesChosen.connect(self.insert_images)
-        self.html_edit = self.html_split.edit
-        self.preview = self.html_split.preview
-        self.preview_note = self.html_split.note
-        self.insert_image_button = self.html_split.insert_image_button
-        self.headers_pane = HeadersPane(self)
-        self.header_table = self.headers_pane.table
-        self.headers_pane.changed.connect(self._headers_changed)
-        self.headers_pane.editing.connect(
-            lambda: self.tabs.setCurrentIndex(self._tab_index["headers"])
-        )
-
-        self.tabs = QTabWidget(self)
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.text_edit, "Text")
-        self.tabs.addTab(self.html_split, "HTML")
-        self.tabs.addTab(self.attachments_pane, "Attachments")
-        self.tabs.addTab(self.headers_pane, "Headers")
-        self._tab_index = {"text": 0, "html": 1, "attachments": 2, "headers": 3}
-        self._field_widgets = dict(self.fields_box.widgets_for)
-        self._field_widgets.update(
-            headers=[self.header_table],
-            attachments=[self.attachment_list],
-            inline=[self.attachment_list],
-        )
-
-        self.error = QLabel(self)
-        self.error.setObjectName("composeError")
-        self.error.setWordWrap(True)
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
-        self.editor = QWidget(self)
-        layout = QVBoxLayout(self.editor)
-        layout.setContentsMargins(10, 8, 10, 4)
-        layout.setSpacing(8)
-        layout.addWidget(self.error)
-        layout.addWidget(self.fields_box)
-        layout.addWidget(self.tabs, 1)
+        build_editor(self, web_engine=web_engine)
 
     # ---- fields in and out --------------------------------------------------------------
 

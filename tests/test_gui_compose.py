@@ -677,7 +677,7 @@ def test_release_sends_the_captured_bytes_unchanged_to_another_server(
         assert isinstance(dialog, ReleaseDialog) and dialog.isVisible()
         # Defaults: the original envelope.
         assert dialog.recipients.text() == "dev@example.com, b@example.com"
-        assert dialog.sender.text() == "bounce@shop.example"
+        assert dialog.envelope_sender.text() == "bounce@shop.example"
         assert dialog.picker.select("profile:Staging relay")
         task = dialog.start_release()
         assert task is not None and dialog.runner.task is task

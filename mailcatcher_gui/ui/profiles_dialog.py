@@ -1,14 +1,9 @@
-"""Where compose and release send to, and the dialog that edits relay profiles.
+"""The "Send via" picker, the password prompt, and the dialog that edits relay profiles.
 
-``Destinations`` is the one list of places a message can go, shared by the
-compose window, the release dialog and this editor:
-
-* **This app's sink** at the address it really listens on (so compose ->
-  capture works out of the box, whatever port the sink got), with the
-  sink's own credentials when it requires AUTH;
-* **This app's mailbox** (the local transport: no SMTP, works even when the
-  sink is not listening);
-* every saved ``RelayProfile`` from the ``ProfileStore``.
+``Destinations`` (``core.sending.destinations``) is the one list of places a
+message can go: this app's sink, this app's mailbox, saved profiles and the
+ready-made presets. ``ProfilePicker`` shows it, grouped, in compose and
+release.
 
 Passwords never live in the profile file. With a usable keyring they are
 stored there; without one (a headless box, this project's CI) the user is
@@ -23,17 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -42,172 +34,45 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
-    QSpinBox,
+    QScrollArea,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.mailbox import Mailbox
 from ..core.sending import (
+    LOCAL_KEY,
     PRESETS,
-    LocalTransport,
+    SINK_KEY,
+    DestinationError,
+    Destinations,
     ProfileError,
     ProfileStore,
     RelayProfile,
     Security,
     SendReport,
-    SmtpTransport,
-    Transport,
+    SinkEndpoint,
+    connect_host,
     resolve_password,
-    sink_profile,
     test_connection,
 )
-from ..core.sending.profiles import AUTH_MECHANISMS
+from .profiles_form import ProfileForm
 from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
 
 PasswordPrompt = Callable[[RelayProfile], "str | None"]
 
-SINK_KEY = "sink"
-LOCAL_KEY = "local"
-PROFILE_PREFIX = "profile:"
-
-
-@dataclass(frozen=True)
-class SinkEndpoint:
-    """Where this app's sink accepts mail right now (and its AUTH login, if required)."""
-
-    host: str
-    port: int
-    username: str = ""
-    password: str = ""
-
-    @property
-    def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def connect_host(listen_host: str) -> str:
-    """The address to connect to for a listener bound to ``listen_host``."""
-    if listen_host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if listen_host == "::":
-        return "::1"
-    return listen_host
-
-
-class DestinationError(Exception):
-    """A destination cannot be used as chosen (no password given, profile gone...)."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    key: str
-    label: str
-    tip: str
-    enabled: bool = True
-
-
-class Destinations:
-    """Builds the choice list and turns a choice into a ``Transport``."""
-
-    def __init__(
-        self,
-        profiles: ProfileStore,
-        mailbox: Mailbox,
-        sink: Callable[[], SinkEndpoint | None] = lambda: None,
-        *,
-        ask_password: PasswordPrompt | None = None,
-    ) -> None:
-        self.profiles = profiles
-        self.mailbox = mailbox
-        self.sink = sink
-        self.ask_password: PasswordPrompt = ask_password or ask_password_dialog
-
-    def choices(self) -> list[Choice]:
-        endpoint = self.sink()
-        if endpoint is not None:
-            sink = Choice(
-                SINK_KEY,
-                f"This app's sink — {endpoint.address}",
-                "SMTP to this app's own listener: the message shows up in the list",
-            )
-        else:
-            sink = Choice(
-                SINK_KEY, "This app's sink — not listening", "The SMTP sink is not running", False
-            )
-        items = [
-            sink,
-            Choice(
-                LOCAL_KEY,
-                "This app's mailbox (no SMTP)",
-                "Store the message directly in the list, without an SMTP session",
-            ),
-        ]
-        try:
-            saved = self.profiles.list()
-        except ProfileError as exc:
-            items.append(Choice("", f"(profiles file unreadable: {exc})", str(exc), False))
-            saved = []
-        for profile in saved:
-            items.append(
-                Choice(
-                    PROFILE_PREFIX + profile.name,
-                    f"{profile.name} — {profile.address}",
-                    f"{profile.security.value}, "
-                    + (f"user {profile.username}" if profile.username else "no login"),
-                )
-            )
-        return items
-
-    def profile_for(self, key: str) -> RelayProfile | None:
-        """The relay profile behind ``key`` (None for the local mailbox)."""
-        if key == SINK_KEY:
-            endpoint = self.sink()
-            if endpoint is None:
-                raise DestinationError("this app's sink is not listening")
-            return replace(
-                sink_profile(endpoint.host, endpoint.port),
-                username=endpoint.username,
-                connect_timeout=5.0,
-            )
-        if key == LOCAL_KEY:
-            return None
-        if key.startswith(PROFILE_PREFIX):
-            name = key[len(PROFILE_PREFIX) :]
-            try:
-                return self.profiles.get(name)
-            except (KeyError, ProfileError) as exc:
-                raise DestinationError(str(exc)) from None
-        raise DestinationError("choose where to send the message")
-
-    def password_for(self, key: str, profile: RelayProfile) -> str | None:
-        """Environment variable, keyring, else ask; ``DestinationError`` if the user declines."""
-        if not profile.username:
-            return None
-        if key == SINK_KEY:
-            endpoint = self.sink()
-            return endpoint.password if endpoint is not None else None
-        password = resolve_password(profile, store=self.profiles, ask=self.ask_password)
-        if password is None:
-            raise DestinationError(
-                f"no password given for {profile.username!r} at {profile.address}; nothing was sent"
-            )
-        return password
-
-    def transport_for(self, key: str) -> Transport:
-        """The transport for ``key``; may ask for a password (``DestinationError``)."""
-        profile = self.profile_for(key)
-        if profile is None:
-            return LocalTransport(self.mailbox)
-        return SmtpTransport(profile, self.password_for(key, profile))
-
-    def describe(self, key: str) -> str:
-        for choice in self.choices():
-            if choice.key == key:
-                return choice.label
-        return key
+__all__ = [
+    "LOCAL_KEY",
+    "SINK_KEY",
+    "DestinationError",
+    "Destinations",
+    "PasswordPrompt",
+    "ProfilePicker",
+    "ProfilesDialog",
+    "SinkEndpoint",
+    "ask_password_dialog",
+    "connect_host",
+]
 
 
 def ask_password_dialog(profile: RelayProfile, parent: QWidget | None = None) -> str | None:
@@ -233,8 +98,10 @@ class ProfilePicker(QComboBox):
         super().__init__(parent)
         self.setObjectName("profilePicker")
         self.destinations = destinations
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.setMinimumContentsLength(24)
+        # Sized for a typical entry, not the longest preset; the list that pops
+        # up is as wide as its entries.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(30)
         # What the user chose, kept while it is briefly unavailable (the sink
         # restarting on another port) so the choice comes back with it.
         self._preferred = SINK_KEY  # the default: compose -> capture out of the box
@@ -251,21 +118,33 @@ class ProfilePicker(QComboBox):
         wanted = self._preferred or self.current_key()
         self.blockSignals(True)
         self.clear()
+        section = "app"
         for choice in self.destinations.choices():
+            if choice.section != section:
+                section = choice.section
+                self.insertSeparator(self.count())
             self.addItem(choice.label, choice.key)
             index = self.count() - 1
             self.setItemData(index, choice.tip, Qt.ItemDataRole.ToolTipRole)
             if not choice.enabled:
-                item = self.model().item(index)  # QStandardItemModel behind a QComboBox
+                item = self.model().item(index)  # type: ignore[attr-defined]  # QStandardItemModel
                 item.setEnabled(False)
         self.blockSignals(False)
+        view = self.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 8)
         index = self.findData(wanted) if wanted else -1
         if index < 0 or not self._enabled(index):
             index = next((i for i in range(self.count()) if self._enabled(i)), -1)
         self.setCurrentIndex(index)
 
+    def keys(self) -> list[str]:
+        """The keys listed (separators left out), in order."""
+        return [str(self.itemData(i)) for i in range(self.count()) if self.itemData(i)]
+
     def _enabled(self, index: int) -> bool:
-        return bool(self.model().item(index).isEnabled())
+        if not self.itemData(index):
+            return False  # a separator
+        return bool(self.model().item(index).isEnabled())  # type: ignore[attr-defined]
 
     def current_key(self) -> str:
         data = self.currentData()
@@ -281,151 +160,6 @@ class ProfilePicker(QComboBox):
 
 
 # ---- the editor --------------------------------------------------------------------------
-
-
-class ProfileForm(QWidget):
-    """The fields of one ``RelayProfile`` (and its keyring password)."""
-
-    changed = Signal()
-
-    def __init__(self, keyring_available: bool, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.name = QLineEdit(self)
-        self.host = QLineEdit(self)
-        self.port = QSpinBox(self)
-        self.port.setRange(1, 65535)
-        self.security = QComboBox(self)
-        for value, label in (
-            (Security.NONE, "None (plain SMTP)"),
-            (Security.STARTTLS, "STARTTLS (required)"),
-            (Security.TLS, "Implicit TLS (SMTPS)"),
-        ):
-            self.security.addItem(label, value.value)
-        self.auth = QComboBox(self)
-        for mech in AUTH_MECHANISMS:
-            self.auth.addItem("Best offered" if mech == "auto" else mech, mech)
-        self.username = QLineEdit(self)
-        self.username.setPlaceholderText("empty: no login")
-        self.password = QLineEdit(self)
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.keyring_available = keyring_available
-        if keyring_available:
-            self.password.setPlaceholderText("stored in the system keyring")
-        else:
-            self.password.setPlaceholderText("no keyring: asked when sending")
-            self.password.setEnabled(False)
-            self.password.setToolTip(
-                "No system keyring is available on this machine, so passwords are never "
-                "stored: you are asked at each send (or name an environment variable)."
-            )
-        self.password_env = QLineEdit(self)
-        self.password_env.setPlaceholderText("e.g. SMTP_PASSWORD (optional)")
-        self.ca_file = QLineEdit(self)
-        self.ca_file.setPlaceholderText("system trust store")
-        browse = QToolButton(self)
-        browse.setText("…")
-        browse.clicked.connect(self._browse_ca)
-        ca_row = QHBoxLayout()
-        ca_row.setContentsMargins(0, 0, 0, 0)
-        ca_row.addWidget(self.ca_file, 1)
-        ca_row.addWidget(browse)
-        self.allow_invalid = QCheckBox("Accept invalid certificates (insecure)", self)
-        self.connect_timeout = QDoubleSpinBox(self)
-        self.connect_timeout.setRange(0.5, 600)
-        self.connect_timeout.setSuffix(" s")
-        self.command_timeout = QDoubleSpinBox(self)
-        self.command_timeout.setRange(0.5, 600)
-        self.command_timeout.setSuffix(" s")
-        self.helo = QLineEdit(self)
-        self.helo.setPlaceholderText("this machine's name")
-
-        form = QFormLayout(self)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Name:", self.name)
-        form.addRow("Host:", self.host)
-        form.addRow("Port:", self.port)
-        form.addRow("Security:", self.security)
-        form.addRow("Login:", self.username)
-        form.addRow("Password:", self.password)
-        form.addRow("Password from env:", self.password_env)
-        form.addRow("AUTH method:", self.auth)
-        form.addRow("CA file:", ca_row)
-        form.addRow("", self.allow_invalid)
-        form.addRow("Connect timeout:", self.connect_timeout)
-        form.addRow("Command timeout:", self.command_timeout)
-        form.addRow("EHLO name:", self.helo)
-        for edit in (
-            self.name,
-            self.host,
-            self.username,
-            self.password,
-            self.password_env,
-            self.ca_file,
-            self.helo,
-        ):
-            edit.textEdited.connect(lambda _t: self.changed.emit())
-        self.port.valueChanged.connect(lambda _v: self.changed.emit())
-        self.security.currentIndexChanged.connect(self._security_changed)
-        self.auth.currentIndexChanged.connect(lambda _i: self.changed.emit())
-        self.allow_invalid.toggled.connect(lambda _b: self.changed.emit())
-        self.set_profile(RelayProfile(name="New relay"))
-
-    def _security_changed(self, _index: int) -> None:
-        tls = self.security.currentData() != Security.NONE.value
-        self.ca_file.setEnabled(tls)
-        self.allow_invalid.setEnabled(tls)
-        self.changed.emit()
-
-    def _browse_ca(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "CA certificate", "", "PEM files (*.pem *.crt);;All files (*)"
-        )
-        if path:
-            self.ca_file.setText(path)
-            self.changed.emit()
-
-    def set_profile(self, profile: RelayProfile) -> None:
-        self.name.setText(profile.name)
-        self.host.setText(profile.host)
-        self.port.setValue(int(profile.port))
-        self.security.setCurrentIndex(max(0, self.security.findData(profile.security.value)))
-        auth = self.auth.findData(profile.auth)
-        if auth < 0:
-            auth = next(
-                (
-                    i
-                    for i in range(self.auth.count())
-                    if self.auth.itemData(i).lower() == profile.auth.lower()
-                ),
-                0,
-            )
-        self.auth.setCurrentIndex(auth)
-        self.username.setText(profile.username)
-        self.password.clear()
-        self.password_env.setText(profile.password_env)
-        self.ca_file.setText(profile.ca_file)
-        self.allow_invalid.setChecked(profile.allow_invalid_cert)
-        self.connect_timeout.setValue(profile.connect_timeout)
-        self.command_timeout.setValue(profile.command_timeout)
-        self.helo.setText(profile.helo_name)
-        self._security_changed(0)
-
-    def profile(self) -> RelayProfile:
-        """The profile as edited; ``ProfileError`` naming what is wrong."""
-        return RelayProfile(
-            name=self.name.text().strip(),
-            host=self.host.text().strip(),
-            port=self.port.value(),
-            security=Security(self.security.currentData()),
-            auth=str(self.auth.currentData()),
-            username=self.username.text().strip(),
-            password_env=self.password_env.text().strip(),
-            ca_file=self.ca_file.text().strip(),
-            allow_invalid_cert=self.allow_invalid.isChecked(),
-            connect_timeout=self.connect_timeout.value(),
-            command_timeout=self.command_timeout.value(),
-            helo_name=self.helo.text().strip(),
-        )
 
 
 class ProfilesDialog(QDialog):
@@ -525,7 +259,12 @@ class ProfilesDialog(QDialog):
 
         top = QSplitter(Qt.Orientation.Horizontal, self)
         top.addWidget(left)
-        top.addWidget(right)
+        scroll = QScrollArea(self)
+        scroll.setObjectName("profileFormScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(right)
+        top.addWidget(scroll)
         top.setStretchFactor(0, 1)
         top.setStretchFactor(1, 2)
         top.setChildrenCollapsible(False)
@@ -536,20 +275,31 @@ class ProfilesDialog(QDialog):
             placeholder="Test Connection shows the SMTP conversation here: connect, TLS, "
             "EHLO, AUTH, QUIT. No message is sent.",
         )
-        self.transcript.layout().setContentsMargins(0, 0, 0, 0)
+        transcript_layout = self.transcript.layout()
+        if transcript_layout is not None:
+            transcript_layout.setContentsMargins(0, 0, 0, 0)
+        # The transcript is what a connection test is for: it gets a readable
+        # height (at least ~10 lines) and the splitter lets the user give it
+        # more; the form scrolls when squeezed instead of pushing it out.
+        lines = self.transcript.view.fontMetrics().lineSpacing()
+        self.transcript.view.setMinimumHeight(10 * lines + 12)
         outer = QSplitter(Qt.Orientation.Vertical, self)
+        outer.setObjectName("profilesSplitter")
         outer.addWidget(top)
         outer.addWidget(self.transcript)
-        outer.setStretchFactor(0, 3)
-        outer.setStretchFactor(1, 2)
+        outer.setStretchFactor(0, 0)
+        outer.setStretchFactor(1, 1)
         outer.setChildrenCollapsible(False)
+        self.splitter = outer
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(outer, 1)
         layout.addWidget(buttons)
-        self.resize(860, 720)
+        self.resize(900, 900)
+        form_height = right.sizeHint().height()
+        outer.setSizes([form_height, max(900 - form_height, 20 * lines)])
 
         self.reload()
         if self.list.count():
@@ -586,7 +336,9 @@ class ProfilesDialog(QDialog):
             self.list.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.list.count())
         ]
 
-    def _selected(self, current: QListWidgetItem | None, _previous=None) -> None:
+    def _selected(
+        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None = None
+    ) -> None:
         if current is None:
             return
         name = current.data(Qt.ItemDataRole.UserRole)
@@ -613,7 +365,7 @@ class ProfilesDialog(QDialog):
             n += 1
         self.list.blockSignals(True)
         self.list.clearSelection()
-        self.list.setCurrentItem(None)
+        self.list.setCurrentRow(-1)
         self.list.blockSignals(False)
         self._current = None
         self.form.set_profile(replace(base, name=name))
@@ -685,7 +437,7 @@ class ProfilesDialog(QDialog):
 
     # ---- test connection ---------------------------------------------------------------
 
-    def start_test(self) -> asyncio.Task | None:
+    def start_test(self) -> asyncio.Task[SendReport | None] | None:
         """Run ``test_connection`` for the profile as edited (saved or not)."""
         if self.runner.busy:
             return None

@@ -7,6 +7,10 @@ added), through the same backend as compose, with the transcript shown
 live. Only the envelope is chosen here: by default each message's original
 envelope sender and recipients, or the recipients typed in.
 
+The "Send via" list has this app's sink and mailbox, the saved relay
+profiles and the presets; it starts on the relay used last (remembered in
+the profile store after a release that was accepted).
+
 Several selected messages go out as one batch over one connection
 (``send_batch``), one report each.
 """
@@ -17,6 +21,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -35,9 +40,18 @@ from PySide6.QtWidgets import (
 
 from ..core.mailbox import Mailbox
 from ..core.models import MessageSummary
-from ..core.sending import FailureStage, RawMessage, SendReport, send_batch
+from ..core.sending import (
+    SINK_KEY,
+    DestinationError,
+    Destinations,
+    FailureStage,
+    RawMessage,
+    SendReport,
+    Transport,
+    send_batch,
+)
 from ..core.store.database import MessageNotFound
-from .profiles_dialog import SINK_KEY, DestinationError, Destinations, ProfilePicker
+from .profiles_dialog import ProfilePicker
 from .transcript_view import AsyncRunner, Spawn, TranscriptPanel
 
 
@@ -111,6 +125,9 @@ class ReleaseDialog(QDialog):
         self.message_list.setMaximumHeight(34 + 22 * min(max(n, 1), 5))
 
         self.picker = ProfilePicker(destinations, self)
+        # A release is for reaching a real inbox: start from the relay used
+        # last (else the first saved profile), not from this app's own sink.
+        self.picker.reload(select=destinations.release_default())
         profiles = QPushButton("Profiles…", self)
         profiles.clicked.connect(self.edit_profiles)
         self.profiles_button = profiles
@@ -119,7 +136,7 @@ class ReleaseDialog(QDialog):
         via.addWidget(profiles)
 
         self.recipients = QLineEdit(self)
-        self.sender = QLineEdit(self)
+        self.envelope_sender = QLineEdit(self)
         envelopes_to = {tuple(s.envelope_to) for s in self.summaries}
         if len(envelopes_to) == 1:
             self.recipients.setText(", ".join(next(iter(envelopes_to))))
@@ -129,16 +146,16 @@ class ReleaseDialog(QDialog):
         )
         senders = {s.envelope_from for s in self.summaries}
         if len(senders) == 1:
-            self.sender.setText(next(iter(senders)))
-        self.sender.setPlaceholderText("each message's original envelope sender")
-        self.sender.setToolTip("MAIL FROM. Empty: each message's original sender (or <>).")
-        for edit in (self.recipients, self.sender):
+            self.envelope_sender.setText(next(iter(senders)))
+        self.envelope_sender.setPlaceholderText("each message's original envelope sender")
+        self.envelope_sender.setToolTip("MAIL FROM. Empty: each message's original sender (or <>).")
+        for edit in (self.recipients, self.envelope_sender):
             edit.textEdited.connect(lambda _t, e=edit: self._mark(e, False))
 
         form = QFormLayout()
         form.addRow("Send via:", via)
         form.addRow("Recipients:", self.recipients)
-        form.addRow("Envelope sender:", self.sender)
+        form.addRow("Envelope sender:", self.envelope_sender)
 
         self.error = QLabel(self)
         self.error.setObjectName("formError")
@@ -150,7 +167,9 @@ class ReleaseDialog(QDialog):
             title="SMTP transcript",
             placeholder="Release shows the SMTP conversation here, line by line.",
         )
-        self.transcript.layout().setContentsMargins(0, 0, 0, 0)
+        transcript_layout = self.transcript.layout()
+        if transcript_layout is not None:
+            transcript_layout.setContentsMargins(0, 0, 0, 0)
         self.transcript.summary.label.linkActivated.connect(self._summary_link)
 
         top = QWidget(self)
@@ -198,7 +217,7 @@ class ReleaseDialog(QDialog):
     def messages(self) -> list[RawMessage]:
         """The raw messages with the envelope chosen in the dialog."""
         rcpt = self.recipients.text()
-        sender = self.sender.text()
+        sender = self.envelope_sender.text()
         out = []
         for s in self.summaries:
             envelope_to = (rcpt,) if rcpt.strip() else tuple(s.envelope_to)
@@ -208,12 +227,12 @@ class ReleaseDialog(QDialog):
 
     # ---- sending --------------------------------------------------------------------------
 
-    def start_release(self) -> asyncio.Task | None:
+    def start_release(self) -> asyncio.Task[list[SendReport]] | None:
         if self.runner.busy or not self.summaries:
             return None
         self._show_error(None)
         self._mark(self.recipients, False)
-        self._mark(self.sender, False)
+        self._mark(self.envelope_sender, False)
         self.cancelled = False
         try:
             transport = self.destinations.transport_for(self.picker.current_key())
@@ -226,7 +245,7 @@ class ReleaseDialog(QDialog):
         )
         return self.runner.run(self.release(messages, transport))
 
-    async def release(self, messages: list[RawMessage], transport) -> list[SendReport]:
+    async def release(self, messages: list[RawMessage], transport: Transport) -> list[SendReport]:
         try:
             reports = await send_batch(messages, transport, on_line=self.transcript.on_line)
         except asyncio.CancelledError:
@@ -235,6 +254,8 @@ class ReleaseDialog(QDialog):
                 self.transcript.summary.show_cancelled("Release")
             raise
         self.reports = reports
+        if any(r.ok for r in reports):
+            self.destinations.remember(self.picker.current_key())
         if self._shut_down:
             return reports
         self.transcript.summary.show_reports(reports)
@@ -250,7 +271,7 @@ class ReleaseDialog(QDialog):
                 if failure.field == "envelope_to":
                     self._mark(self.recipients, True)
                 elif failure.field == "envelope_from":
-                    self._mark(self.sender, True)
+                    self._mark(self.envelope_sender, True)
                 break
         return reports
 
@@ -289,6 +310,6 @@ class ReleaseDialog(QDialog):
         self.runner.cancel()
         super().done(result)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         self.runner.cancel()
         super().closeEvent(event)

@@ -17,6 +17,17 @@ from .api import (
     test_connection_sync,
 )
 from .base import Transport
+from .destinations import (
+    LOCAL_KEY,
+    PRESET_PREFIX,
+    PROFILE_PREFIX,
+    SINK_KEY,
+    Choice,
+    DestinationError,
+    Destinations,
+    SinkEndpoint,
+    connect_host,
+)
 from .draft import (
     Draft,
     DraftAttachment,
@@ -28,6 +39,15 @@ from .draft import (
     parse_header_line,
     prepare_raw,
 )
+from .drafting import (
+    ComposeFields,
+    draft_from_fields,
+    edit_as_new_draft,
+    forward_draft,
+    new_fields,
+    reply_draft,
+)
+from .drafts import DraftStore, DraftStoreError, SavedDraft
 from .profiles import (
     PRESETS,
     ProfileError,
@@ -61,7 +81,25 @@ from .transports import (
 )
 
 __all__ = [
+    "LOCAL_KEY",
     "PRESETS",
+    "PRESET_PREFIX",
+    "PROFILE_PREFIX",
+    "SINK_KEY",
+    "Choice",
+    "ComposeFields",
+    "DestinationError",
+    "Destinations",
+    "DraftStore",
+    "DraftStoreError",
+    "SavedDraft",
+    "SinkEndpoint",
+    "connect_host",
+    "draft_from_fields",
+    "edit_as_new_draft",
+    "forward_draft",
+    "new_fields",
+    "reply_draft",
     "CertificateInfo",
     "ConsoleTransport",
     "Direction",

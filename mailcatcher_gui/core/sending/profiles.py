@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -150,16 +150,27 @@ class ProfileStore:
 
     # ---- profiles -------------------------------------------------------
 
-    def list(self) -> list[RelayProfile]:
-        """Saved profiles, in saved order. A missing file is an empty list."""
+    def _load(self) -> dict[str, Any]:
+        """The file as JSON (``{}`` when missing); ``ProfileError`` if unreadable."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return []
+            return {}
         try:
             data = json.loads(text)
-            rows = data["profiles"] if isinstance(data, dict) else data
-            return [RelayProfile.from_json(row) for row in rows]
+        except ValueError as exc:
+            raise ProfileError(f"{self.path} is not a valid profile file: {exc}") from exc
+        if isinstance(data, list):  # the first format: a bare list of profiles
+            return {"profiles": data}
+        if not isinstance(data, dict):
+            raise ProfileError(f"{self.path} is not a valid profile file: not an object")
+        return data
+
+    def list(self) -> list[RelayProfile]:
+        """Saved profiles, in saved order. A missing file is an empty list."""
+        data = self._load()
+        try:
+            return [RelayProfile.from_json(row) for row in data.get("profiles", [])]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProfileError(f"{self.path} is not a valid profile file: {exc}") from exc
 
@@ -191,12 +202,37 @@ class ProfileStore:
         self._write(remaining)
         return True
 
-    def _write(self, profiles: list[RelayProfile]) -> None:
+    def _write(self, profiles: Sequence[RelayProfile], *, last_relay: str | None = None) -> None:
+        try:
+            previous = self._load().get("last_relay", "")
+        except ProfileError:
+            previous = ""
+        payload: dict[str, Any] = {"version": 1, "profiles": [p.to_json() for p in profiles]}
+        relay = previous if last_relay is None else last_relay
+        if relay:
+            payload["last_relay"] = relay
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"version": 1, "profiles": [p.to_json() for p in profiles]}
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
+
+    # ---- the last relay used ------------------------------------------------
+
+    def last_relay(self) -> str:
+        """The destination key last used to release or send through a relay
+        (``""`` when none). Kept beside the profiles it names, so it needs no
+        preference store and survives a restart."""
+        try:
+            value = self._load().get("last_relay", "")
+        except ProfileError:
+            return ""
+        return value if isinstance(value, str) else ""
+
+    def set_last_relay(self, key: str) -> None:
+        """Remember ``key`` (an opaque destination key, e.g. ``profile:Gmail``)."""
+        if key == self.last_relay():
+            return
+        self._write(self.list(), last_relay=key)
 
     # ---- passwords (keyring) ---------------------------------------------
 
@@ -233,7 +269,8 @@ class ProfileStore:
         if not profile.username or not self.keyring_available():
             return None
         try:
-            return self._backend().get_password(*self._key(profile))
+            stored: str | None = self._backend().get_password(*self._key(profile))
+            return stored
         except Exception as exc:  # noqa: BLE001
             log.warning("cannot read the password from the keyring: %s", type(exc).__name__)
             return None

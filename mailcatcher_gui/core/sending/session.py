@@ -102,8 +102,15 @@ def drop(client: aiosmtplib.SMTP | None) -> None:
         return
     transport = client.transport
     client.close()
-    if transport is not None:
+    _abort(transport)
+
+
+def _abort(transport: asyncio.BaseTransport | None) -> None:
+    """Close at once, without waiting to flush (or for a TLS close_notify)."""
+    if isinstance(transport, asyncio.WriteTransport):
         transport.abort()
+    elif transport is not None:
+        transport.close()
 
 
 async def drop_and_settle(client: aiosmtplib.SMTP | None, sock: socket.socket | None) -> None:
@@ -572,8 +579,7 @@ class SmtpSession:
                 await client.quit()
             except (SMTPException, OSError) as exc:
                 self.rec.info(f"QUIT did not complete cleanly: {exc}")
-        if transport is not None:  # quit() closed it gracefully; do not wait for TLS
-            transport.abort()
+        _abort(transport)  # quit() closed it gracefully; do not wait for TLS
         await self._release()
         self.rec.info("Connection closed with remote host.")
 

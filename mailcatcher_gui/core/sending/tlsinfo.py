@@ -17,7 +17,6 @@ import hashlib
 import ssl
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
 
 from .report import CertificateInfo
 
@@ -49,7 +48,7 @@ def certificate_info(der: bytes | None) -> CertificateInfo | None:
         return None
     sans: list[str] = []
     try:
-        ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except (x509.ExtensionNotFound, ValueError):
         pass
     else:

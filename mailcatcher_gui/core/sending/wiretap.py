@@ -38,7 +38,7 @@ class WireTap:
             original_write(data)
 
         async def read_response(timeout: float | None = None) -> SMTPResponse:
-            response = await original_read(timeout=timeout)
+            response: SMTPResponse = await original_read(timeout=timeout)
             self._on_reply(response)
             return response
 

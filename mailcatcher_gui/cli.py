@@ -40,7 +40,7 @@ from mailcatcher_gui.core import paths
 if TYPE_CHECKING:
     from mailcatcher_gui.core.mailbox import Mailbox
     from mailcatcher_gui.core.models import MessageSummary, OpenedMessage
-    from mailcatcher_gui.core.smtp.sink import SinkConfig
+    from mailcatcher_gui.core.smtp import SinkConfig
     from mailcatcher_gui.core.store.database import Store
 
 PROG = "mailcatcher-gui"
@@ -97,7 +97,7 @@ def sink_config_from_args(args: argparse.Namespace) -> SinkConfig:
     Values on ``args`` are the strings the user typed (argparse has already
     checked each one), so the GUI can show and persist them as given.
     """
-    from mailcatcher_gui.core.smtp.sink import AuthMode, SinkConfig, parse_hostport
+    from mailcatcher_gui.core.smtp import AuthMode, SinkConfig, parse_hostport
 
     try:
         smtp = parse_hostport(getattr(args, "smtp", None) or DEFAULT_SMTP)
@@ -153,7 +153,7 @@ def open_mailbox(args: argparse.Namespace, store: Store | None = None) -> Mailbo
 
 
 def _arg_hostport(text: str) -> str:
-    from mailcatcher_gui.core.smtp.sink import parse_hostport
+    from mailcatcher_gui.core.smtp import parse_hostport
 
     try:
         parse_hostport(text)
@@ -620,7 +620,7 @@ async def _serve(config: SinkConfig, mailbox: Mailbox, *, verbose: bool) -> int:
     import signal
 
     from mailcatcher_gui.core.models import MessagesAdded
-    from mailcatcher_gui.core.smtp.sink import PortInUse, SinkStartError, start_sink
+    from mailcatcher_gui.core.smtp import PortInUse, SinkStartError, start_sink
 
     try:
         running = await start_sink(config, mailbox)

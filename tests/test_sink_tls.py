@@ -26,13 +26,13 @@ from smtp_helpers import (
     shared_test_ca,
     sink_config,
 )
+from tls_helpers import make_test_ca
 
-from mailcatcher_gui.core.smtp.sink import SinkConfig, SinkStartError, start_sink
+from mailcatcher_gui.core.smtp import SinkConfig, SinkStartError, start_sink
 from mailcatcher_gui.core.smtp.tls import (
     SELF_SIGNED_CERT,
     SELF_SIGNED_KEY,
     ensure_self_signed,
-    make_test_ca,
     server_context,
 )
 

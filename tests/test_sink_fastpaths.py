@@ -21,6 +21,7 @@ from smtp_helpers import RawSmtpClient, make_message, queued_id, running_sink
 
 from mailcatcher_gui.core.smtp import AuthMode, SinkConfig
 from mailcatcher_gui.core.smtp.handler import SinkHandler
+from mailcatcher_gui.core.smtp.payload import DataBudget
 from mailcatcher_gui.core.smtp.protocol import SinkSMTP
 
 
@@ -32,6 +33,7 @@ def session():
         sessions=set(),
         implicit_tls=None,
         auth=AuthMode("none"),
+        data_budget=DataBudget(0),
         hostname="test",
         loop=loop,
     )

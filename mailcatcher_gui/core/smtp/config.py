@@ -38,6 +38,11 @@ class SinkConfig:
     accept_rcpt: str | None = None  # regex searched in each RCPT address; others get 550
     hostname: str = "mailcatcher-gui"
     idle_timeout: float = 300.0  # seconds a session may stay silent before it is closed
+    # Bytes that the payloads of all connections may hold in memory at once
+    # (received, not yet stored); a message that does not fit beside the
+    # others gets 452 and is retried by its client. A payload alone always
+    # fits (only max_size limits it). 0 = unlimited.
+    data_budget: int = 256 * 1024 * 1024
 
 
 class SinkStartError(Exception):

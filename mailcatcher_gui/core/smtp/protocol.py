@@ -24,7 +24,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from ..models import TlsInfo
 from .auth import AuthMode
 from .config import format_peer
-from .payload import read_payload
+from .payload import DataBudget, read_payload
 from .transcript import TranscribingReader, Transcript
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class SinkSMTP(SMTP):
         sessions: set[SinkSMTP],
         implicit_tls: ssl.SSLContext | None,
         auth: AuthMode,
+        data_budget: DataBudget,
         **kwargs: Any,
     ) -> None:
         # aiosmtpd keeps command_size_limits on the class and mutates it per
@@ -92,6 +93,7 @@ class SinkSMTP(SMTP):
         # every auth_* attribute as a mechanism).
         self.offers_auth = auth.enabled
         self._sessions = sessions
+        self._data_budget = data_budget
         super().__init__(handler, **kwargs)
 
     _collecting: list[str] | None = None  # EHLO reply lines being gathered (smtp_EHLO)
@@ -374,22 +376,43 @@ class SinkSMTP(SMTP):
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         self.transcript.data_started()
         limit = self.data_size_limit or 0
-        payload = await read_payload(self._stream, limit, self.transcript)
-        if payload is None:  # the client went away mid-message
-            if self.transport is not None:
-                self.transport.close()
-            return
-        raw, size = payload
-        self.transcript.data_finished(size)
-        if raw is None:
+        claim = self._data_budget.claim()
+        try:
+            payload = await read_payload(self._stream, limit, self.transcript, claim)
+            if payload is None:  # the client went away mid-message
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            self.transcript.data_finished(payload.size)
+            if payload.raw is None:
+                self._set_post_data_state()
+                await self.push(self._refusal(payload.refused, payload.size, limit))
+                return
+            self.envelope.content = self.envelope.original_content = payload.raw
+            del payload
+            try:
+                status = await self._call_handler_hook("DATA")
+            finally:  # stored (or not): the envelope no longer needs the bytes
+                self.envelope.content = self.envelope.original_content = None
             self._set_post_data_state()
-            await self.push(f"552 5.3.4 Error: message exceeds the maximum size of {limit} bytes")
-            return
-        self.envelope.content = raw
-        self.envelope.original_content = raw
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
-        await self.push("250 OK" if status is MISSING else status)
+            await self.push("250 OK" if status is MISSING else status)
+        finally:
+            claim.release()
+
+    def _refusal(self, why: str | None, size: int, limit: int) -> str:
+        if why == "budget":
+            log.warning(
+                "refused a %d-byte message from %s with 452: unfinished messages already "
+                "hold the sink's DATA memory budget of %d bytes",
+                size,
+                format_peer(self.session.peer if self.session else None),
+                self._data_budget.limit,
+            )
+            return (
+                "452 4.3.1 Insufficient system storage: too much mail is arriving at once, "
+                "try again later"
+            )
+        return f"552 5.3.4 Error: message exceeds the maximum size of {limit} bytes"
 
     def shut_down(self) -> None:
         """Tell the client we are going away and close the connection now."""
@@ -419,7 +442,21 @@ def _peer_of(transport: asyncio.BaseTransport) -> str:
     return format_peer(transport.get_extra_info("peername"))
 
 
-def _consume_result(task: asyncio.Task) -> None:
-    """Retrieve a finished session task's exception so it is not reported as lost."""
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("SMTP session ended with %r", task.exception())
+def _consume_result(task: asyncio.Task[None]) -> None:
+    """Retrieve a finished session task's exception so it is not reported as lost.
+
+    A cancelled session (the client went away, often in the middle of DATA)
+    keeps its CancelledError, whose traceback holds every frame of the
+    session in a reference cycle through the protocol object: only the
+    cyclic GC would free them, and whatever they refer to. Taking the error
+    out of the task and dropping its traceback frees them now.
+    """
+    if task.cancelled():
+        try:
+            task.result()
+        except asyncio.CancelledError as exc:
+            exc.__traceback__ = None
+        return
+    error = task.exception()
+    if error is not None:
+        log.debug("SMTP session ended with %r", error)

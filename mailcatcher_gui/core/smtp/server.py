@@ -25,6 +25,7 @@ from .auth import Authenticator
 from .config import SinkConfig, SinkStartError, format_host
 from .handler import SinkHandler
 from .listen import GatedSocket, bind_listeners
+from .payload import DataBudget
 from .protocol import SinkSMTP
 from .tls import CertificateError, ensure_self_signed, server_context
 
@@ -51,6 +52,7 @@ class RunningSink:
         sessions: set[SinkSMTP],
         certificate: Path,
         temp_dir: Path | None,
+        data_budget: DataBudget,
     ) -> None:
         self.listeners = listeners
         self.certificate = certificate  # the PEM certificate clients see (trust this one)
@@ -58,6 +60,7 @@ class RunningSink:
         self._gates = gates
         self._sessions = sessions
         self._temp_dir = temp_dir
+        self._data_budget = data_budget
         self._stopped = False
 
     def port(self, kind: str = "smtp") -> int:
@@ -70,6 +73,11 @@ class RunningSink:
     @property
     def session_count(self) -> int:
         return len(self._sessions)
+
+    @property
+    def pending_data_bytes(self) -> int:
+        """Payload bytes held in memory now (received or being stored), all sessions."""
+        return self._data_budget.used
 
     async def stop(self) -> None:
         if self._stopped:
@@ -122,6 +130,9 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
     rcpt_rule = _compile_rcpt_rule(config.accept_rcpt)
     if config.max_size < 0:
         raise SinkStartError(f"invalid maximum message size {config.max_size}: must be >= 0")
+    if config.data_budget < 0:
+        raise SinkStartError(f"invalid DATA memory budget {config.data_budget}: must be >= 0")
+    data_budget = DataBudget(config.data_budget)
     tls_context, certificate, temp_dir = _tls_setup(config)
     handler = SinkHandler(mailbox, config, rcpt_rule)
     sessions: set[SinkSMTP] = set()
@@ -134,6 +145,7 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
                 sessions=sessions,
                 implicit_tls=tls_context if implicit_tls else None,
                 auth=config.auth,
+                data_budget=data_budget,
                 hostname=config.hostname,  # else aiosmtpd calls getfqdn() per connection
                 ident="ESMTP ready",
                 timeout=config.idle_timeout,
@@ -175,7 +187,7 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
         config.max_size,
         config.auth.describe(),
     )
-    return RunningSink(servers, gates, listeners, sessions, certificate, temp_dir)
+    return RunningSink(servers, gates, listeners, sessions, certificate, temp_dir, data_budget)
 
 
 def _compile_rcpt_rule(pattern: str | None) -> re.Pattern | None:

@@ -343,6 +343,19 @@ class SinkSMTP(SMTP):
             return True
         return False
 
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        """aiosmtpd's STARTTLS, refused inside TLS (after STARTTLS, or on SMTPS).
+
+        RFC 3207: a second STARTTLS is a bad sequence of commands. aiosmtpd
+        would answer ``220`` and then fail to start TLS over TLS (an asyncio
+        traceback); on the implicit-TLS listener it answered ``454``.
+        """
+        if self.implicit_tls or self._tls_protocol is not None:
+            await self.push("503 5.5.1 Error: TLS is already active")
+            return
+        await super().smtp_STARTTLS(arg)
+
     @syntax("AUTH <mechanism>", when="offers_auth")
     async def smtp_AUTH(self, arg: str) -> None:
         if not self._auth_mode.enabled:

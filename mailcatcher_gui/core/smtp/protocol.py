@@ -405,8 +405,9 @@ class SinkSMTP(SMTP):
             del payload
             try:
                 status = await self._call_handler_hook("DATA")
-            finally:  # stored (or not): the envelope no longer needs the bytes
+            finally:  # stored (or not): the bytes are no longer held here
                 self.envelope.content = self.envelope.original_content = None
+                claim.release()
             self._set_post_data_state()
             await self.push("250 OK" if status is MISSING else status)
         finally:

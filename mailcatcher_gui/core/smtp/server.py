@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from .auth import Authenticator
 from .config import SinkConfig, SinkStartError, format_host
 from .handler import SinkHandler
-from .listen import GatedSocket, bind_listeners
+from .listen import FdShortage, GatedSocket, bind_listeners, listen_backlog
 from .payload import DataBudget
 from .protocol import SinkSMTP
 from .tls import CertificateError, ensure_self_signed, server_context
@@ -165,14 +165,17 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
         wanted.append(("smtps", config.smtps, "--smtps", factory(True)))
     servers: list[asyncio.Server] = []
     gates: list[GatedSocket] = []
+    shortage = FdShortage()
+    backlog = listen_backlog()
     listeners: list[tuple[str, str, int]] = []
     try:
         for kind, address, flag, make in wanted:
-            for sock in await bind_listeners(loop, address, flag):
+            for sock in await bind_listeners(loop, address, flag, shortage):
                 gates.append(sock)
                 name = sock.getsockname()
                 listeners.append((kind, str(name[0]), int(name[1])))
-                servers.append(await loop.create_server(make, sock=sock))
+                # create_server listens again, with its own default of 100.
+                servers.append(await loop.create_server(make, sock=sock, backlog=backlog))
     except BaseException:
         for server in servers:
             server.close()

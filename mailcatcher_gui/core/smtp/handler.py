@@ -44,7 +44,7 @@ class SinkHandler:
         # aiosmtpd scans dir(handler) per connection for handle_* / auth_*.
         return list(self._members)
 
-    def __init__(self, mailbox: Mailbox, config: SinkConfig, rcpt_rule: re.Pattern | None):
+    def __init__(self, mailbox: Mailbox, config: SinkConfig, rcpt_rule: re.Pattern[str] | None):
         self._mailbox = mailbox
         self._config = config
         self._rcpt_rule = rcpt_rule

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 
@@ -85,8 +85,8 @@ class SinkSMTP(SMTP):
         self.implicit_tls = implicit_tls is not None
         self.storing = False
         self._implicit_context = implicit_tls
-        self._raw_transport: asyncio.BaseTransport | None = None  # implicit TLS: the TCP transport
-        self._handshake: asyncio.Task | None = None
+        self._raw_transport: asyncio.Transport | None = None  # implicit TLS: the TCP transport
+        self._handshake: asyncio.Task[None] | None = None
         self._eof_early = self._lost_early = False
         self._auth_mode = auth
         # HELP lists AUTH only when it is on (no auth_ prefix: aiosmtpd treats
@@ -102,6 +102,7 @@ class SinkSMTP(SMTP):
     _held: list[str] | None = None  # replies held back (RFC 2920 section 3.1)
     _deadline = 0.0  # when the session counts as idle (see _reset_timeout)
     _timer_due = 0.0  # when the running idle timer fires
+    _paused: bool  # set by asyncio's FlowControlMixin (not in typeshed): writing is paused
 
     def __dir__(self) -> list[str]:
         """Only the ``smtp_*`` and ``auth_*`` names.
@@ -119,10 +120,14 @@ class SinkSMTP(SMTP):
     def _create_session(self) -> Session:
         return _QuietSession(self.loop)
 
-    def _cb_client_connected(self, reader, writer) -> None:
+    def _cb_client_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         super()._cb_client_connected(reader, writer)
         self._stream = reader  # the real reader: DATA is read from it directly
-        self._reader = TranscribingReader(reader, self.transcript)
+        # A duck-typed wrapper: aiosmtpd only calls readuntil/readline/read on
+        # it; every other attribute is delegated to the real reader.
+        self._reader = TranscribingReader(reader, self.transcript)  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._implicit_context is not None and self._raw_transport is None:
@@ -130,9 +135,10 @@ class SinkSMTP(SMTP):
             # here with loop.start_tls, so a stop() can reach (and abort) a
             # connection that is still handshaking; create_server(ssl=...)
             # hides those until the handshake ends.
-            self._raw_transport = transport
+            # create_server hands its protocols a (TCP) Transport.
+            raw = self._raw_transport = cast(asyncio.Transport, transport)
             self._sessions.add(self)
-            self._handshake = self.loop.create_task(self._implicit_handshake(transport))
+            self._handshake = self.loop.create_task(self._implicit_handshake(raw))
             return
         first = self.transport is None
         super().connection_made(transport)
@@ -147,7 +153,7 @@ class SinkSMTP(SMTP):
                 f"TLS established ({kind}): {info.version} {info.cipher}, {info.bits} bits"
             )
 
-    async def _implicit_handshake(self, raw: asyncio.BaseTransport) -> None:
+    async def _implicit_handshake(self, raw: asyncio.Transport) -> None:
         assert self._implicit_context is not None
         try:
             tls_transport = await self.loop.start_tls(
@@ -171,7 +177,7 @@ class SinkSMTP(SMTP):
         if self._eof_early and self.transport is not None:
             self.transport.close()
 
-    def _end_handshake(self, raw: asyncio.BaseTransport) -> None:
+    def _end_handshake(self, raw: asyncio.Transport) -> None:
         raw.abort()
         self._sessions.discard(self)
 
@@ -298,7 +304,7 @@ class SinkSMTP(SMTP):
             self._timer_due = self._deadline
             self._timeout_handle = self.loop.call_later(remaining, self._timeout_cb)
             return
-        super()._timeout_cb()
+        super()._timeout_cb()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
 
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
@@ -308,7 +314,8 @@ class SinkSMTP(SMTP):
         it just does not say so. Its reply lines are gathered and sent
         together (aiosmtpd would send each line with its own ``send()``).
         """
-        self._collecting = lines = []
+        lines: list[str] = []
+        self._collecting = lines
         try:
             await super().smtp_EHLO(hostname)
         finally:
@@ -398,7 +405,7 @@ class SinkSMTP(SMTP):
                 return
             self.transcript.data_finished(payload.size)
             if payload.raw is None:
-                self._set_post_data_state()
+                self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated upstream
                 await self.push(self._refusal(payload.refused, payload.size, limit))
                 return
             self.envelope.content = self.envelope.original_content = payload.raw
@@ -408,7 +415,7 @@ class SinkSMTP(SMTP):
             finally:  # stored (or not): the bytes are no longer held here
                 self.envelope.content = self.envelope.original_content = None
                 claim.release()
-            self._set_post_data_state()
+            self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated upstream
             await self.push("250 OK" if status is MISSING else status)
         finally:
             claim.release()
@@ -430,7 +437,7 @@ class SinkSMTP(SMTP):
 
     def shut_down(self) -> None:
         """Tell the client we are going away and close the connection now."""
-        transport = self.transport
+        transport = cast("asyncio.Transport | None", self.transport)
         if transport is None or self.implicit_tls or self._tls_protocol is not None:
             # Handshaking, or TLS: a TLS close waits for the peer's
             # close_notify (up to 30 s); a stopping server must not hang on
@@ -445,10 +452,10 @@ class SinkSMTP(SMTP):
     def abort(self) -> None:
         for transport in (self.transport, self._original_transport, self._raw_transport):
             if transport is not None:
-                transport.abort()
+                cast(asyncio.Transport, transport).abort()
 
     @property
-    def tasks(self) -> list[asyncio.Task]:
+    def tasks(self) -> list[asyncio.Task[None]]:
         return [t for t in (self._handshake, self._handler_coroutine) if t is not None]
 
 

@@ -18,6 +18,7 @@ import re
 import shutil
 import ssl
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,7 +139,7 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
     sessions: set[SinkSMTP] = set()
     authenticator = Authenticator(config.auth)
 
-    def factory(implicit_tls: bool):
+    def factory(implicit_tls: bool) -> Callable[[], SinkSMTP]:
         def make() -> SinkSMTP:
             return SinkSMTP(
                 handler,
@@ -193,7 +194,7 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
     return RunningSink(servers, gates, listeners, sessions, certificate, temp_dir, data_budget)
 
 
-def _compile_rcpt_rule(pattern: str | None) -> re.Pattern | None:
+def _compile_rcpt_rule(pattern: str | None) -> re.Pattern[str] | None:
     if not pattern:
         return None
     try:

@@ -22,6 +22,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+    PublicKeyTypes,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SELF_SIGNED_CERT = "smtp-selfsigned.crt"
@@ -41,7 +47,7 @@ class CertificateError(Exception):
 # ---- server contexts -------------------------------------------------------
 
 
-def server_context(cert: str | os.PathLike, key: str | os.PathLike) -> ssl.SSLContext:
+def server_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> ssl.SSLContext:
     """An SSL server context for ``cert``/``key``; ``CertificateError`` if unusable."""
     cert_path, key_path = Path(cert), Path(key)
     for what, path in (("certificate", cert_path), ("private key", key_path)):
@@ -64,7 +70,7 @@ def server_context(cert: str | os.PathLike, key: str | os.PathLike) -> ssl.SSLCo
     return ctx
 
 
-def ensure_self_signed(cert_dir: str | os.PathLike) -> tuple[Path, Path]:
+def ensure_self_signed(cert_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Return (cert, key) in ``cert_dir``, generating them if missing, broken or expiring.
 
     The key file is created with mode 0600 before any secret is written to it.
@@ -102,13 +108,20 @@ def _reusable(cert_path: Path, key_path: Path) -> bool:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError):
         return False
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    if _spki(cert.public_key()) != _spki(key.public_key()):
         return False
     now = _dt.datetime.now(_dt.UTC)
     return cert.not_valid_before_utc <= now and cert.not_valid_after_utc - now > _RENEW_BEFORE
 
 
 # ---- building blocks --------------------------------------------------------
+
+
+def _spki(public_key: PublicKeyTypes) -> bytes:
+    """A public key as comparable bytes (any key type)."""
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _san(names: Sequence[str]) -> x509.SubjectAlternativeName:
@@ -125,9 +138,9 @@ def _build_cert(
     *,
     subject_cn: str,
     names: Sequence[str],
-    public_key,
+    public_key: CertificatePublicKeyTypes,
     issuer_name: x509.Name | None,
-    signing_key,
+    signing_key: CertificateIssuerPrivateKeyTypes,
     days: int,
     issuer_ski: x509.SubjectKeyIdentifier | None = None,
 ) -> x509.Certificate:
@@ -171,7 +184,7 @@ def _build_cert(
     )
 
 
-def _write_key(path: Path, key) -> None:
+def _write_key(path: Path, key: PrivateKeyTypes) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

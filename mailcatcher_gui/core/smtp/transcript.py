@@ -139,6 +139,8 @@ class TranscribingReader:
     """
 
     __slots__ = ("_inner", "_transcript")
+    _inner: asyncio.StreamReader
+    _transcript: Transcript
 
     def __init__(self, inner: asyncio.StreamReader, transcript: Transcript) -> None:
         object.__setattr__(self, "_inner", inner)

@@ -380,7 +380,9 @@ class SinkSMTP(SMTP):
         is still only CRLF "." CRLF (a "." after a bare LF never ends the
         data: no SMTP smuggling). There is no line-length limit (aiosmtpd
         refuses lines over 1000 octets; a catcher should show such a message,
-        not bounce it), only the SIZE limit, which counts stored bytes.
+        not bounce it), only the SIZE limit, which counts stored bytes (552),
+        and the memory budget shared by all connections (452, see payload.py).
+        The payload's share of the budget is held until it is stored.
         """
         if await self.check_helo_needed():
             return

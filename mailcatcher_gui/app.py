@@ -40,8 +40,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from .core.mailbox import Mailbox
 from .core.sending import ProfileStore
+from .core.smtp import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
 from .core.smtp.auth import AuthMode
-from .core.smtp.sink import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
 from .ui.bridge import MailboxBridge
 from .ui.compose import Composer
 from .ui.main_window import MainWindow

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+from tls_helpers import make_test_ca
 
-from mailcatcher_gui.core.smtp.sink import RunningSink, SinkConfig, start_sink
-from mailcatcher_gui.core.smtp.tls import ensure_self_signed, make_test_ca
+from mailcatcher_gui.core.smtp import RunningSink, SinkConfig, start_sink
+from mailcatcher_gui.core.smtp.tls import ensure_self_signed
 
 HOST = "127.0.0.1"
 

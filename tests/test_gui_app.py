@@ -28,8 +28,8 @@ from mailcatcher_gui.app import (
     listener_config,
     missing_display,
 )
+from mailcatcher_gui.core.smtp import PortInUse, SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
-from mailcatcher_gui.core.smtp.sink import PortInUse, SinkConfig
 from mailcatcher_gui.ui.message_view import MessageView
 from mailcatcher_gui.ui.settings import AppSettings, Preferences
 

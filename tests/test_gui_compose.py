@@ -42,8 +42,8 @@ from mailcatcher_gui.core.sending import (
     RelayProfile,
     Security,
 )
+from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
-from mailcatcher_gui.core.smtp.sink import SinkConfig
 from mailcatcher_gui.ui.compose import (
     ComposeFields,
     ComposeWindow,

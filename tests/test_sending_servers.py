@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
-
-from mailcatcher_gui.core.smtp.tls import make_test_ca
+from tls_helpers import make_test_ca
 
 USER = "alice"
 PASSWORD = "s3cret-Pa55word!"

@@ -27,7 +27,7 @@ from smtp_helpers import (
     sized_message,
 )
 
-from mailcatcher_gui.core.smtp.sink import (
+from mailcatcher_gui.core.smtp import (
     AuthMode,
     PortInUse,
     SinkStartError,

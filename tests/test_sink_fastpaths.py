@@ -19,17 +19,21 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from smtp_helpers import RawSmtpClient, make_message, queued_id, running_sink
 
-from mailcatcher_gui.core.smtp.sink import AuthMode, SinkConfig, _SinkHandler, _SinkSMTP
+from mailcatcher_gui.core.smtp import AuthMode, SinkConfig
+from mailcatcher_gui.core.smtp.handler import SinkHandler
+from mailcatcher_gui.core.smtp.payload import DataBudget
+from mailcatcher_gui.core.smtp.protocol import SinkSMTP
 
 
 @pytest.fixture(scope="module")
 def session():
     loop = asyncio.new_event_loop()
-    smtp = _SinkSMTP(
-        _SinkHandler(None, SinkConfig(), None),  # type: ignore[arg-type]
+    smtp = SinkSMTP(
+        SinkHandler(None, SinkConfig(), None),  # type: ignore[arg-type]
         sessions=set(),
         implicit_tls=None,
         auth=AuthMode("none"),
+        data_budget=DataBudget(0),
         hostname="test",
         loop=loop,
     )

@@ -26,13 +26,13 @@ from smtp_helpers import (
     shared_test_ca,
     sink_config,
 )
+from tls_helpers import make_test_ca
 
-from mailcatcher_gui.core.smtp.sink import SinkConfig, SinkStartError, start_sink
+from mailcatcher_gui.core.smtp import SinkConfig, SinkStartError, start_sink
 from mailcatcher_gui.core.smtp.tls import (
     SELF_SIGNED_CERT,
     SELF_SIGNED_KEY,
     ensure_self_signed,
-    make_test_ca,
     server_context,
 )
 
@@ -275,3 +275,43 @@ def test_stop_closes_tls_sessions_promptly(mailbox):
             except (ConnectionError, ssl.SSLError):
                 data = b""
             assert data == b""
+
+
+def _starttls_again(client: smtplib.SMTP) -> tuple[int, bytes]:
+    """Send STARTTLS inside TLS (smtplib refuses to, so the command is sent raw)."""
+    client.putcmd("STARTTLS")
+    return client.getreply()
+
+
+@pytest.mark.parametrize("how", ["starttls", "implicit"])
+def test_starttls_inside_tls_is_answered_503(mailbox, caplog, how):
+    """RFC 3207: STARTTLS on a TLS session is a bad sequence of commands (503),
+    not a second ``220`` whose handshake fails with an asyncio traceback."""
+    caplog.set_level(logging.DEBUG)
+    ca, cert, key = shared_test_ca()
+    ctx = client_context(ca)
+    raw = make_message(subject=f"after a second starttls ({how})")
+    with running_sink(mailbox, smtps=(HOST, 0), tls_cert=cert, tls_key=key) as srv:
+        if how == "starttls":
+            client = smtplib.SMTP("localhost", srv.port, timeout=10)
+            client.ehlo("tls-client")
+            assert client.starttls(context=ctx)[0] == 220
+        else:
+            client = smtplib.SMTP_SSL("localhost", srv.smtps_port, context=ctx, timeout=10)
+        with client:
+            client.ehlo("tls-client")
+            assert not client.has_extn("starttls")
+            code, text = _starttls_again(client)
+            assert (code, text[:5]) == (503, b"5.5.1"), (code, text)
+            # The session goes on over the same TLS layer.
+            assert client.noop()[0] == 250
+            client.mail("a@example.com")
+            client.rcpt("b@example.com")
+            code, text = client.data(raw)
+            assert code == 250, (code, text)
+            assert client.sock.version() is not None  # still TLS
+    stored = mailbox.store.get(queued_id(text))
+    assert stored.raw == raw
+    assert "S: 503 5.5.1 Error: TLS is already active" in stored.transcript
+    logged = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+    assert not logged, [r.getMessage() for r in logged]

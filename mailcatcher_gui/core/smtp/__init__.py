@@ -1,19 +1,22 @@
 """The SMTP sink: a server on the running asyncio loop that captures every message.
 
 Import the public names from here (``from mailcatcher_gui.core.smtp import
-SinkConfig, start_sink``); the modules behind them may move.
+SinkConfig, start_sink``); the modules behind them may move:
+
+* ``config``: ``SinkConfig``, ``parse_hostport``, the start errors
+* ``server``: ``start_sink`` and the ``RunningSink`` handle
+* ``listen``: binding the listening sockets
+* ``protocol``: one connection (aiosmtpd's ``SMTP`` with the sink's changes)
+* ``payload``: reading the DATA payload
+* ``handler``: the recipient rule and storing a message
+* ``transcript``: the session transcript kept with each message
+* ``tls``, ``auth``: certificates and the AUTH policy
 """
 
 from .auth import AuthMode
-from .sink import (
-    PortInUse,
-    RunningSink,
-    SinkConfig,
-    SinkStartError,
-    Transcript,
-    parse_hostport,
-    start_sink,
-)
+from .config import PortInUse, SinkConfig, SinkStartError, parse_hostport
+from .server import RunningSink, start_sink
+from .transcript import Transcript
 
 __all__ = [
     "AuthMode",

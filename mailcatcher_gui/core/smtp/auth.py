@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 AUTH_KINDS = ("none", "any", "required")
 
@@ -69,7 +69,14 @@ class Authenticator:
         self._user = (mode.username or "").encode("utf-8")
         self._password = (mode.password or "").encode("utf-8")
 
-    def __call__(self, server, session, envelope, mechanism: str, auth_data) -> AuthResult:
+    def __call__(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        mechanism: str,
+        auth_data: object,
+    ) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         if self._mode.kind == "any":
@@ -82,7 +89,7 @@ class Authenticator:
         return AuthResult(success=False, handled=False)
 
 
-def auth_user(auth_data) -> str | None:
+def auth_user(auth_data: object) -> str | None:
     """The login name from a successful AUTH, decoded for display."""
     login = getattr(auth_data, "login", None)
     if login is None:

@@ -6,9 +6,8 @@ it uses in production. Without a user-supplied certificate we generate a
 self-signed one once, keep it in the data directory and reuse it, so a
 developer can pin or trust it a single time.
 
-``make_test_ca`` exists for tests (here and in the sending backend): a small
-CA plus a server certificate signed by it, so clients can verify the chain
-the way real clients do instead of turning verification off.
+The building blocks (``_build_cert``, ``_write_cert``, ``_write_key``) are
+shared with ``tests/tls_helpers.py``, which makes a throwaway CA for tests.
 """
 
 from __future__ import annotations
@@ -22,7 +21,13 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+    PublicKeyTypes,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SELF_SIGNED_CERT = "smtp-selfsigned.crt"
@@ -42,7 +47,7 @@ class CertificateError(Exception):
 # ---- server contexts -------------------------------------------------------
 
 
-def server_context(cert: str | os.PathLike, key: str | os.PathLike) -> ssl.SSLContext:
+def server_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> ssl.SSLContext:
     """An SSL server context for ``cert``/``key``; ``CertificateError`` if unusable."""
     cert_path, key_path = Path(cert), Path(key)
     for what, path in (("certificate", cert_path), ("private key", key_path)):
@@ -65,7 +70,7 @@ def server_context(cert: str | os.PathLike, key: str | os.PathLike) -> ssl.SSLCo
     return ctx
 
 
-def ensure_self_signed(cert_dir: str | os.PathLike) -> tuple[Path, Path]:
+def ensure_self_signed(cert_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Return (cert, key) in ``cert_dir``, generating them if missing, broken or expiring.
 
     The key file is created with mode 0600 before any secret is written to it.
@@ -103,80 +108,20 @@ def _reusable(cert_path: Path, key_path: Path) -> bool:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError):
         return False
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    if _spki(cert.public_key()) != _spki(key.public_key()):
         return False
     now = _dt.datetime.now(_dt.UTC)
     return cert.not_valid_before_utc <= now and cert.not_valid_after_utc - now > _RENEW_BEFORE
 
 
-# ---- test CA ---------------------------------------------------------------
-
-
-def make_test_ca(
-    directory: str | os.PathLike, names: Sequence[str] = DEFAULT_NAMES
-) -> tuple[Path, Path, Path]:
-    """Create a throwaway CA and a server cert it signed; returns (ca_cert, cert, key).
-
-    For tests: clients load ``ca_cert`` as their only trust anchor and verify
-    the server normally (hostname ``localhost`` or ``127.0.0.1``). EC keys keep
-    generation instant.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mailcatcher-gui test CA")])
-    now = _dt.datetime.now(_dt.UTC)
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _dt.timedelta(minutes=5))
-        .not_valid_after(now + _dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = _build_cert(
-        subject_cn=names[0] if names else "localhost",
-        names=names,
-        public_key=server_key.public_key(),
-        issuer_name=ca_name,
-        signing_key=ca_key,
-        days=30,
-        issuer_ski=ca_ski,
-    )
-    ca_path = directory / "test-ca.crt"
-    cert_path = directory / "test-server.crt"
-    key_path = directory / "test-server.key"
-    _write_cert(ca_path, ca_cert)
-    _write_cert(cert_path, server_cert)
-    _write_key(key_path, server_key)
-    return ca_path, cert_path, key_path
-
-
 # ---- building blocks --------------------------------------------------------
+
+
+def _spki(public_key: PublicKeyTypes) -> bytes:
+    """A public key as comparable bytes (any key type)."""
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _san(names: Sequence[str]) -> x509.SubjectAlternativeName:
@@ -193,9 +138,9 @@ def _build_cert(
     *,
     subject_cn: str,
     names: Sequence[str],
-    public_key,
+    public_key: CertificatePublicKeyTypes,
     issuer_name: x509.Name | None,
-    signing_key,
+    signing_key: CertificateIssuerPrivateKeyTypes,
     days: int,
     issuer_ski: x509.SubjectKeyIdentifier | None = None,
 ) -> x509.Certificate:
@@ -239,7 +184,7 @@ def _build_cert(
     )
 
 
-def _write_key(path: Path, key) -> None:
+def _write_key(path: Path, key: PrivateKeyTypes) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

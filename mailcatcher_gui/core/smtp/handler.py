@@ -1,0 +1,110 @@
+"""The aiosmtpd handler: the recipient rule and storing a message as a ``Capture``.
+
+Every accepted message becomes a ``Capture``: the raw bytes exactly as
+received (after dot-unstuffing only; nothing is added or rewritten), the
+envelope, who connected, TLS and AUTH facts and the session transcript.
+``250 2.0.0 Ok: queued as <id>`` is sent only after the mailbox has
+committed the message; a storage failure answers ``451`` so the client keeps
+the message and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from aiosmtpd.smtp import Envelope, Session, TLSSetupException
+
+from ..models import Capture
+from .auth import auth_user
+from .config import SinkConfig, clean_text, format_peer
+
+if TYPE_CHECKING:  # the sink only needs Mailbox.accept
+    from ..mailbox import Mailbox
+    from .protocol import SinkSMTP
+
+__all__ = ["SinkHandler"]
+
+log = logging.getLogger(__name__)
+
+
+class SinkHandler:
+    """aiosmtpd handler hooks: recipient rule, storage.
+
+    There is deliberately no ``handle_EHLO`` (the EHLO reply is shaped in
+    ``SinkSMTP.smtp_EHLO``): with one, aiosmtpd runs ``inspect.signature``
+    on it for every connection.
+    """
+
+    _members = ("handle_DATA", "handle_RCPT", "handle_exception")
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd scans dir(handler) per connection for handle_* / auth_*.
+        return list(self._members)
+
+    def __init__(self, mailbox: Mailbox, config: SinkConfig, rcpt_rule: re.Pattern[str] | None):
+        self._mailbox = mailbox
+        self._config = config
+        self._rcpt_rule = rcpt_rule
+
+    async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException):
+            # Typically a client that does not trust the certificate: worth a
+            # line, not a traceback. aiosmtpd closes the connection itself.
+            log.warning("STARTTLS handshake failed: %s", error.__cause__ or error)
+            return "454 4.7.0 TLS handshake failed"
+        log.exception("SMTP session error")
+        return f"500 Error: ({type(error).__name__}) {error}"
+
+    async def handle_RCPT(
+        self,
+        server: SinkSMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if self._rcpt_rule is not None and not self._rcpt_rule.search(address):
+            return f"550 5.1.1 <{address}>: recipient rejected by this mail catcher's rules"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SinkSMTP, session: Session, envelope: Envelope) -> str:
+        mail_from = clean_text(envelope.mail_from)
+        capture = Capture(
+            raw=envelope.original_content or b"",
+            envelope_from="" if mail_from == "<>" else mail_from,  # null reverse-path
+            envelope_to=tuple(clean_text(a) for a in envelope.rcpt_tos),
+            received_at=datetime.now(UTC),
+            peer=format_peer(session.peer),
+            helo=clean_text(session.host_name),
+            tls=server.tls_info(),
+            auth_user=auth_user(session.auth_data) if session.authenticated else None,
+            transcript=server.transcript.snapshot(),
+            source="smtp",
+        )
+        server.storing = True
+        try:
+            message_id = await self._mailbox.accept(capture)
+        except Exception:
+            log.exception(
+                "could not store a %d-byte message from %s; replied 451",
+                len(capture.raw),
+                capture.peer,
+            )
+            return "451 4.3.0 Error: could not store the message, please try again later"
+        finally:
+            server.storing = False
+        server.transcript.message_stored()
+        log.info(
+            "stored message %d (%d bytes) from %s, envelope %s -> %s",
+            message_id,
+            len(capture.raw),
+            capture.peer,
+            capture.envelope_from or "<>",
+            ", ".join(capture.envelope_to),
+        )
+        return f"250 2.0.0 Ok: queued as {message_id}"

@@ -40,6 +40,7 @@ search language in ``core.store.search``.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -50,13 +51,12 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
 from . import migrations
-from .search import FTS_TABLE, compile_query, index_text
+from .rows import Prepared, summary_from_row, unique_ids
+from .search import FTS_TABLE, compile_query
 
 __all__ = ["MessageNotFound", "Store", "StoreError", "SORT_KEYS"]
 
@@ -75,7 +75,6 @@ _JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the WAL back to this after ch
 # the burst for the same two cores.
 _WAL_CHECKPOINT_BYTES = 4 * _JOURNAL_SIZE_LIMIT
 _MERGE_PAGES = 64  # FTS5 pages one ``maintain`` merge step may write (a few ms)
-_SORT_KEY_CHARS = 200  # sort keys are prefixes: keeps the indexes small
 
 # Public sort names -> indexed column. Every one is indexed as (column, id).
 SORT_KEYS: dict[str, str] = {
@@ -116,8 +115,6 @@ _IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON
 # The counters row is kept by the store, once per transaction (migration 3).
 _COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
 _COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class StoreError(Exception):
@@ -334,7 +331,7 @@ class Store:
         when more rows than ``max_messages`` are added at once). Raises
         ``StoreError`` if nothing could be committed; then nothing was.
         """
-        prepared = [_Prepared.build(capture, summary) for capture, summary in rows]
+        prepared = [Prepared.build(capture, summary) for capture, summary in rows]
         with self._write(f"store {len(prepared)} message(s)") as conn:
             # We hold the only write lock, so the next ids are known: assigning
             # them lets each table be filled with one executemany (about a
@@ -363,7 +360,7 @@ class Store:
 
     def set_read(self, ids: Sequence[int], read: bool) -> list[int]:
         """Set the read flag; returns the ids (input order) whose flag actually changed."""
-        wanted = _unique_ids(ids)
+        wanted = unique_ids(ids)
         if not wanted:
             return []
         flag = 1 if read else 0
@@ -385,7 +382,7 @@ class Store:
 
     def delete(self, ids: Sequence[int]) -> list[int]:
         """Delete messages (row, raw bytes, search index); returns the ids that existed."""
-        wanted = _unique_ids(ids)
+        wanted = unique_ids(ids)
         if not wanted:
             return []
         with self._write("delete messages") as conn:
@@ -480,7 +477,7 @@ class Store:
         )
         with self._errors("list messages"):
             rows = self._reader().execute(sql, (*compiled.params, limit, offset)).fetchall()
-        return [_summary_from_row(r) for r in rows]
+        return [summary_from_row(r) for r in rows]
 
     def count(self, query: str | None = None) -> int:
         """How many messages match ``query`` (all when None/empty)."""
@@ -500,7 +497,7 @@ class Store:
         with self._errors("count unread messages"):
             return int(self._reader().execute("SELECT unread FROM counters").fetchone()[0])
 
-    def ids(self, query: str | None = None) -> list[int]:
+    def ids(self, query: str | None = None) -> builtins.list[int]:
         """Ids of the matching messages, newest first (the default list order)."""
         compiled = compile_query(query)
         sql = (
@@ -519,7 +516,7 @@ class Store:
             )
         if row is None:
             raise MessageNotFound(id)
-        return _summary_from_row(row)
+        return summary_from_row(row)
 
     def get(self, id: int) -> StoredMessage:
         # One statement, so the row and its bytes come from the same snapshot.
@@ -531,7 +528,7 @@ class Store:
             row = self._reader().execute(sql, (id,)).fetchone()
         if row is None:
             raise MessageNotFound(id)
-        summary = _summary_from_row(row[:15])
+        summary = summary_from_row(row[:15])
         peer, helo, tls, auth_user, transcript, source, raw = row[15:]
         return StoredMessage(
             summary=summary,
@@ -579,191 +576,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
-
-
-# ---- value conversion ----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """One (Capture, Summary) turned into column values, computed outside the lock.
-
-    ``listed`` is the list row the store will announce, complete except for
-    the id, which is only known inside the transaction.
-    """
-
-    message_row: tuple[object, ...]
-    raw: bytes
-    fts_row: tuple[str, ...]
-    listed: MessageSummary
-
-    @classmethod
-    def build(cls, capture: Capture, summary: Summary) -> _Prepared:
-        received_at = _utc(capture.received_at)
-        envelope_from = _clean(capture.envelope_from)
-        envelope_to = tuple(_clean(a) for a in capture.envelope_to)
-        from_ = _clean(summary.from_)
-        to = tuple(_clean(a) for a in summary.to)
-        cc = tuple(_clean(a) for a in summary.cc)
-        subject = _clean(summary.subject)
-        message_id = _clean(summary.message_id)
-        snippet = _clean(summary.snippet)
-        raw = bytes(capture.raw)
-        size = len(raw)
-        attachments = int(summary.attachments)
-        message_row = (
-            _to_micros(received_at),
-            envelope_from,
-            _json_list(envelope_to),
-            from_,
-            _json_list(to),
-            _json_list(cc),
-            subject,
-            summary.date.isoformat() if summary.date is not None else None,
-            message_id,
-            size,
-            int(bool(summary.has_html)),
-            int(bool(summary.has_text)),
-            attachments,
-            snippet,
-            _clean(capture.peer),
-            _clean(capture.helo),
-            _encode_json(capture.tls.to_json()) if capture.tls else None,
-            _clean(capture.auth_user) if capture.auth_user is not None else None,
-            _clean_json_list(capture.transcript),
-            _clean(capture.source),
-            _sort_key(from_ or envelope_from),
-            _sort_key(", ".join(to or cc or envelope_to)),
-            _sort_key(subject),
-        )
-        fts_row = (
-            index_text(subject),
-            index_text("\n".join((from_, envelope_from))),
-            index_text("\n".join((*to, *cc, *envelope_to))),
-            index_text(_clean(summary.body_text)),
-            index_text(_clean(summary.html_text)),
-            index_text("\n".join(_clean(n) for n in summary.attachment_names)),
-        )
-        listed = MessageSummary(
-            id=0,
-            received_at=received_at,
-            envelope_from=envelope_from,
-            envelope_to=envelope_to,
-            from_=from_,
-            to=to,
-            cc=cc,
-            subject=subject,
-            message_id=message_id,
-            size=size,
-            has_html=bool(summary.has_html),
-            has_text=bool(summary.has_text),
-            attachments=attachments,
-            read=False,
-            snippet=snippet,
-        )
-        return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
-
-    def summary(self, message_id: int) -> MessageSummary:
-        return replace(self.listed, id=message_id)
-
-
-def _summary_from_row(row: Sequence[object]) -> MessageSummary:
-    (
-        id_,
-        received_at,
-        envelope_from,
-        envelope_to,
-        from_,
-        to,
-        cc,
-        subject,
-        message_id,
-        size,
-        has_html,
-        has_text,
-        attachments,
-        read,
-        snippet,
-    ) = row
-    return MessageSummary(
-        id=int(id_),  # type: ignore[arg-type]
-        received_at=_from_micros(int(received_at)),  # type: ignore[arg-type]
-        envelope_from=str(envelope_from),
-        envelope_to=tuple(json.loads(envelope_to)),  # type: ignore[arg-type]
-        from_=str(from_),
-        to=tuple(json.loads(to)),  # type: ignore[arg-type]
-        cc=tuple(json.loads(cc)),  # type: ignore[arg-type]
-        subject=str(subject),
-        message_id=str(message_id),
-        size=int(size),  # type: ignore[arg-type]
-        has_html=bool(has_html),
-        has_text=bool(has_text),
-        attachments=int(attachments),  # type: ignore[arg-type]
-        read=bool(read),
-        snippet=str(snippet),
-    )
-
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC; a naive datetime is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _to_micros(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
-
-
-def _clean(text: str) -> str:
-    """``text`` as valid UTF-8 for SQLite.
-
-    Header values decoded with ``surrogateescape`` carry lone surrogates that
-    SQLite cannot store; their bytes are decoded again (invalid sequences
-    become U+FFFD) rather than failing the whole capture.
-    """
-    if text.isascii():  # O(1) in CPython: nothing to repair
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        data = text.encode("utf-8", "surrogatepass")
-    return data.decode("utf-8", "replace")
-
-
-# One encoder for every row: json.dumps(..., ensure_ascii=False) builds a new
-# JSONEncoder per call, a few microseconds each, several times per message.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _json_list(values: tuple[str, ...]) -> str:
-    return _encode_json(list(values))
-
-
-def _clean_json_list(values: tuple[str, ...]) -> str:
-    """``_json_list`` of the ``_clean``-ed values; one check in the usual all-valid case."""
-    text = _json_list(values)
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _json_list(tuple(_clean(v) for v in values))
-
-
-def _sort_key(text: str) -> str:
-    return text.strip().lstrip("\"'<").casefold()[:_SORT_KEY_CHARS]
-
-
-def _unique_ids(ids: Sequence[int]) -> list[int]:
-    return list(dict.fromkeys(int(i) for i in ids))

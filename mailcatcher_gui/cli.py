@@ -595,6 +595,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
+    from mailcatcher_gui.core.store.database import StoreError
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -604,7 +606,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # captured message" (printed by _serve), not aiosmtpd's chatter.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     config = sink_config_from_args(args)
-    mailbox = open_mailbox(args)
+    try:
+        mailbox = open_mailbox(args)
+    except StoreError as exc:  # a store it cannot write is a startup failure, as a busy port
+        return _error(str(exc), EXIT_USAGE)
     try:
         with asyncio.Runner() as runner:
             return runner.run(_serve(config, mailbox, verbose=args.verbose))

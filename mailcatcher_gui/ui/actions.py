@@ -97,7 +97,7 @@ def _export_each(
             result.cancelled = True
             break
         try:
-            stored = mailbox.store.get(message_id)
+            stored = mailbox.get_stored(message_id)
         except MessageNotFound:
             continue  # deleted since it was selected
         write(stored)

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, TLSSetupException, syntax
 
 from ..models import Capture, TlsInfo
+from ..store.database import StoreError
 from .auth import Authenticator, AuthMode, auth_user
 from .tls import CertificateError, ensure_self_signed, server_context
 
@@ -836,11 +837,13 @@ class _SinkHandler:
         server.storing = True
         try:
             message_id = await self._mailbox.accept(capture)
-        except Exception:
-            log.exception(
-                "could not store a %d-byte message from %s; replied 451",
+        except Exception as exc:
+            log.error(
+                "could not store a %d-byte message from %s; replied 451: %s",
                 len(capture.raw),
                 capture.peer,
+                exc,
+                exc_info=not isinstance(exc, StoreError),  # the environment needs no traceback
             )
             return "451 4.3.0 Error: could not store the message, please try again later"
         finally:

@@ -13,9 +13,28 @@ copies pages into the main file and fsyncs it; a merge rewrites index
 segments, and in a big store the merges reach big segments), and on commit
 they landed on the path that gates the ``250``. ``maintain`` does them in
 small steps instead; the Mailbox's writer calls it when no mail has arrived
-for a moment. Bounds for a burst that never pauses: once the WAL passes
-``_WAL_CHECKPOINT_BYTES`` a commit checkpoints anyway, and FTS5's crisis
-merge still caps the segments per level.
+for a moment; its last step truncates the WAL to zero bytes, so a burst's
+WAL (749 MB after 100,000 messages) does not stay on disk. Bounds for a burst
+that never pauses: once the WAL passes ``StoreConfig.wal_checkpoint_bytes`` a
+commit checkpoints anyway, and FTS5's crisis merge still caps the segments
+per level. When the disk is nearly full (``StoreConfig.low_disk_bytes``,
+looked up at most once a second and only while the WAL is big), a commit
+checkpoints and truncates the WAL once it passes a few MB.
+
+Files (see ``core.store.files``): the database and its ``-wal``/``-shm`` are
+0600 and a folder the store creates is 0700. Opening probes a write (inside a
+transaction that is rolled back), so a read-only file or folder fails at
+startup with one clear ``StoreError`` instead of a server that says
+"listening" and then refuses every message.
+
+A file deleted or replaced while open: SQLite keeps writing to the old inode,
+so commits would "succeed" into a file nobody will open again. After every
+commit the store compares the path with the file it opened (one ``stat``);
+on a mismatch that commit and every later write raise ``StoreError`` (the
+sink answers 451, so "250 means stored" stays true) and one error is logged.
+The store does not quietly recreate the file: that would restart the ids at
+1 under a window still listing the old ones, and a *replaced* file may be
+another program's. Restarting opens whatever is at the path then.
 
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
@@ -48,32 +67,32 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
+from ..paths import ensure_parent
 from . import migrations
+from .files import (
+    JOURNAL_SIZE_LIMIT,
+    FileIdentity,
+    StoreConfig,
+    companions,
+    create_private,
+    tighten,
+)
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
 
-__all__ = ["MessageNotFound", "Store", "StoreError", "SORT_KEYS"]
+__all__ = ["MessageNotFound", "Store", "StoreConfig", "StoreError", "SORT_KEYS"]
 
 log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_S = 10.0
-_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the WAL back to this after checkpoints
-# A commit checkpoints by itself only when the WAL has grown past this (a
-# burst with no pause for ``maintain``), which bounds the file. A 2 KB
-# message adds about 20 KB of WAL (each commit logs whole index pages), so a
-# burst checkpoints about every 12,000 messages, and that checkpoint holds the
-# writer for about 0.3 s (128 MB measured 0.16 s). The bound trades disk space
-# for fewer such pauses. A helper thread checkpointing alongside the writer
-# was tried: it cannot bound a WAL that never stops growing (SQLite restarts
-# the WAL only after a checkpoint catches up), and its copying competed with
-# the burst for the same two cores.
-_WAL_CHECKPOINT_BYTES = 4 * _JOURNAL_SIZE_LIMIT
+_BUSY_TIMEOUT_MS = int(_BUSY_TIMEOUT_S * 1000)
 _MERGE_PAGES = 64  # FTS5 pages one ``maintain`` merge step may write (a few ms)
 
 # Public sort names -> indexed column. Every one is indexed as (column, id).
@@ -115,6 +134,8 @@ _IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON
 # The counters row is kept by the store, once per transaction (migration 3).
 _COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
 _COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
+# Extended result code (SQLITE_READONLY | 6 << 8): the folder, not the file, is read-only.
+_SQLITE_READONLY_DIRECTORY = 1544
 
 
 class StoreError(Exception):
@@ -135,7 +156,8 @@ class MessageNotFound(KeyError):
 class Store:
     """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], config: StoreConfig | None = None) -> None:
+        self._config = config if config is not None else StoreConfig()
         self._tempdir: str | None = None
         if str(path) == ":memory:":
             # A real file (not SQLite's :memory:) so that WAL and several
@@ -151,6 +173,13 @@ class Store:
         # Deferred upkeep (see the module docstring); set by every write.
         self._wal_dirty = True
         self._merge_pending = True
+        self._truncate_pending = False  # set by the idle checkpoint
+        self._disk_low = False
+        self._next_disk_check = 0.0
+        # Set once the file at ``path`` is no longer the one open: why, for every refusal.
+        self._lost: str | None = None
+        self._identity = FileIdentity(-1, -1)  # set by _open
+        self._companions: dict[Path, FileIdentity] = {}  # our -wal and -shm, set by _open
         try:
             self._writer = self._open()
         except BaseException:
@@ -161,13 +190,20 @@ class Store:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_parent(self.path)
         except OSError as exc:
             raise StoreError(
                 f"Cannot create the folder for the message store {self.path}: {exc.strerror or exc}"
             ) from exc
         if self.path.is_dir():
             raise StoreError(f"Cannot open the message store {self.path}: it is a directory.")
+        try:
+            create_private(self.path)  # before SQLite: its -wal/-shm copy this file's mode
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the message store {self.path}: {exc.strerror or exc}"
+            ) from exc
+        tighten(self.path)
         conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
@@ -177,19 +213,57 @@ class Store:
                     f"Cannot open the message store {self.path}: "
                     f"SQLite refused WAL mode (journal_mode={mode})."
                 )
-            conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}")
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # see maintain()
             migrations.migrate(conn, migrations.MIGRATIONS)
+            self._probe_write(conn)
+            self._identity = FileIdentity.of(self.path)
+            self._companions = {c: FileIdentity.of(c) for c in companions(self.path) if c.exists()}
         except migrations.SchemaError as exc:
             self._close_quietly(conn)
             raise StoreError(f"Cannot use {self.path} as a message store: {exc}") from exc
         except sqlite3.Error as exc:
             self._close_quietly(conn)
-            raise StoreError(f"Cannot open the message store {self.path}: {exc}") from exc
+            raise StoreError(self._open_failure(exc)) from exc
+        except OSError as exc:  # FileIdentity: the file vanished while opening
+            self._close_quietly(conn)
+            raise StoreError(
+                f"Cannot open the message store {self.path}: {exc.strerror or exc}"
+            ) from exc
         except BaseException:
             self._close_quietly(conn)
             raise
         return conn
+
+    @staticmethod
+    def _probe_write(conn: sqlite3.Connection) -> None:
+        """Fail now if nothing could be committed (a read-only file, folder or file system).
+
+        SQLite opens a file it may not write read-only without a word, and a
+        store already at the current schema writes nothing while opening, so
+        only a write shows it. This one changes nothing and is rolled back.
+        """
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("UPDATE counters SET total = total WHERE id = 1")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    def _open_failure(self, exc: sqlite3.Error) -> str:
+        """One line saying why the store cannot be opened, and what to check."""
+        code = getattr(exc, "sqlite_errorcode", 0)
+        if code == _SQLITE_READONLY_DIRECTORY:
+            return (
+                f"Cannot write to the message store {self.path}: its folder is read-only "
+                f"(SQLite needs to create {self.path.name}-wal and -shm beside it)."
+            )
+        if code & 0xFF == sqlite3.SQLITE_READONLY:
+            return (
+                f"Cannot write to the message store {self.path}: the file is read-only "
+                "(check its permissions and the file system)."
+            )
+        return f"Cannot open the message store {self.path}: {exc}"
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -199,7 +273,7 @@ class Store:
             check_same_thread=False,  # see the module docstring
         )
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except BaseException:
@@ -256,6 +330,8 @@ class Store:
         with self._write_lock, self._errors(action):
             if self._closed:
                 raise StoreError(f"The message store {self.path} is closed.")
+            if self._lost is not None:
+                raise StoreError(self._lost)
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -267,27 +343,106 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
             self._wal_dirty = self._merge_pending = True
-            if self._wal_bytes() > _WAL_CHECKPOINT_BYTES:
-                self._checkpoint(conn)
+            # After the COMMIT: a file deleted before it took this transaction along.
+            self._check_still_open()
+            self._bound_wal(conn)
+
+    def _check_still_open(self) -> None:
+        """Raise ``StoreError`` (and log once) if ``path`` is no longer the file open."""
+        if self._noticed_lost():
+            raise StoreError(self._lost)
+
+    def _noticed_lost(self) -> bool:
+        """Compare the path with the open file; on the first mismatch log it and tidy up."""
+        if self._lost is not None:
+            return True
+        moved = self._identity.moved(self.path)
+        if moved is None:
+            return False
+        self._lost = (
+            f"The message store {self.path} was {moved} while in use: nothing more can be "
+            "stored in it, so new mail is refused (451) until mailcatcher-gui is restarted "
+            "(which opens whatever is at that path then, or creates a new store)."
+        )
+        log.error("%s", self._lost)
+        self._discard_companions()
+        return True
+
+    def _discard_companions(self) -> None:
+        """Unlink our ``-wal``/``-shm`` if they are still at the path.
+
+        They belong to the lost file, and SQLite does not check whose a WAL
+        is: whatever is opened at the path next (the file that replaced ours,
+        or a new store) would have our frames applied to it, overwriting its
+        pages. Our open connections keep their own handles.
+        """
+        for companion, identity in self._companions.items():
+            if identity.moved(companion) is None:
+                try:
+                    companion.unlink()
+                except OSError as exc:
+                    log.warning("could not remove %s: %s", companion, exc.strerror or exc)
+                else:
+                    log.info("removed %s, which belonged to the lost store file", companion)
+        self._companions = {}
+
+    def _bound_wal(self, conn: sqlite3.Connection) -> None:
+        """Checkpoint inside a burst that never pauses, or when the disk is nearly full."""
+        cfg = self._config
+        wal = self._wal_bytes()
+        if wal > cfg.low_disk_wal_bytes and self._disk_nearly_full():
+            if self._truncate_wal(conn):
+                self._wal_dirty = False
+        elif wal > cfg.wal_checkpoint_bytes:
+            self._checkpoint(conn)
+
+    def _disk_nearly_full(self) -> bool:
+        """``StoreConfig.disk_usage`` below ``low_disk_bytes``; asked at most once an interval."""
+        cfg = self._config
+        now = time.monotonic()
+        if now < self._next_disk_check:
+            return self._disk_low
+        self._next_disk_check = now + cfg.disk_check_interval
+        try:
+            free: int | None = cfg.disk_usage(str(self.path.parent)).free
+        except OSError as exc:
+            log.debug("cannot tell the free space for %s: %s", self.path, exc)
+            free = None
+        low = free is not None and free < cfg.low_disk_bytes
+        if low and not self._disk_low:
+            log.warning(
+                "only %.1f MB free beside %s: its WAL is now truncated whenever it passes %.1f MB",
+                (free or 0) / 1e6,
+                self.path,
+                cfg.low_disk_wal_bytes / 1e6,
+            )
+        elif self._disk_low and not low:
+            log.info("enough free space beside %s again", self.path)
+        self._disk_low = low
+        return low
 
     # ---- deferred upkeep -------------------------------------------------
 
     @property
     def needs_upkeep(self) -> bool:
-        """True while ``maintain`` has work left (a WAL to checkpoint, segments to merge)."""
-        return not self._closed and (self._wal_dirty or self._merge_pending)
+        """True while ``maintain`` has work left (segments to merge, a WAL to checkpoint or cut)."""
+        if self._closed or self._lost is not None:
+            return False
+        return self._wal_dirty or self._merge_pending or self._truncate_pending
 
     def maintain(self) -> bool:
         """Do one small step of deferred upkeep; returns ``needs_upkeep``.
 
         A step is one bounded FTS5 merge (``_MERGE_PAGES``) while merging has
         work, then one PASSIVE checkpoint (it never waits for readers; pages a
-        reader still needs are copied by a later one). Raises ``StoreError``;
-        the work is then dropped until the next write asks for it again, so a
-        full disk cannot make the caller spin.
+        reader still needs are copied by a later one), then truncating the WAL
+        to zero bytes. The truncation does not wait for readers either: if one
+        is in the way it is left for the next idle moment after a write.
+        Raises ``StoreError``; the work is then dropped until the next write
+        asks for it again, so a full disk cannot make the caller spin.
         """
         with self._write_lock:
-            if self._closed:
+            if not self.needs_upkeep:
                 return False
             conn = self._writer
             try:
@@ -304,14 +459,35 @@ class Store:
                         return True
                 if self._wal_dirty:
                     self._checkpoint(conn)
+                    self._truncate_pending = True
+                    return self.needs_upkeep
+                if self._truncate_pending:
+                    self._truncate_pending = False
+                    if self._wal_bytes() and not self._truncate_wal(conn):
+                        log.debug("WAL of %s not truncated: a reader is using it", self.path)
+                    self._wal_dirty = False  # what is left waits for the next write
             except sqlite3.Error as exc:
-                self._wal_dirty = self._merge_pending = False
+                self._wal_dirty = self._merge_pending = self._truncate_pending = False
                 raise StoreError(f"Could not tidy up {self.path}: {exc}") from exc
         return self.needs_upkeep
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         self._wal_dirty = False
+
+    @staticmethod
+    def _truncate_wal(conn: sqlite3.Connection) -> bool:
+        """Checkpoint everything and cut the WAL to 0 bytes, without waiting for readers.
+
+        Returns False if a reader (or another process) was in the way; SQLite
+        then still copied what it could, as a PASSIVE checkpoint does.
+        """
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        return not busy
 
     def _wal_bytes(self) -> int:
         try:
@@ -348,6 +524,13 @@ class Store:
             conn.execute(_COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i) for i, p in zip(ids, prepared, strict=True)], pruned
+
+    def prune(self, max_messages: int) -> builtins.list[int]:
+        """Delete the oldest messages beyond ``max_messages`` (0 = unlimited); returns their ids."""
+        if max_messages <= 0:
+            return []
+        with self._write("apply the message limit") as conn:
+            return self._prune(conn, max_messages)
 
     def _prune(self, conn: sqlite3.Connection, max_messages: int) -> list[int]:
         total = conn.execute("SELECT total FROM counters").fetchone()[0]
@@ -551,10 +734,17 @@ class Store:
     # ---- lifecycle -----------------------------------------------------
 
     def close(self) -> None:
-        """Close every connection (checkpointing the WAL); remove a ``:memory:`` store's file."""
+        """Close every connection (checkpointing the WAL); remove a ``:memory:`` store's file.
+
+        A file lost since the last write is noticed here too, so its stale
+        WAL is not left for the next store opened at the path (see
+        ``_discard_companions``; SQLite itself skips the closing checkpoint of
+        a moved file and leaves the WAL behind).
+        """
         with self._write_lock, self._readers_lock:
             if self._closed:
                 return
+            self._noticed_lost()
             self._closed = True
             for _, conn in self._readers:
                 self._close_quietly(conn)

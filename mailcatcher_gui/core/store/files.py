@@ -1,0 +1,156 @@
+"""The store's files on disk: who may read them, whether they are still ours, and room left.
+
+Private files. Captured mail holds password-reset links and tokens, so the
+database and SQLite's companions (``-wal``, ``-shm``) are 0600 and a folder
+the store creates is 0700 (``paths.ensure_parent``). The database file is
+created 0600 *before* SQLite opens it, because SQLite gives the ``-wal`` and
+``-shm`` files the mode of the database file; no process-wide umask is
+touched (another thread may be saving an attachment meanwhile). A store made
+by an older version is tightened when it is opened.
+
+Identity. SQLite keeps writing to a database file that was deleted or
+replaced under it (the open descriptor still points at the old inode), so a
+commit would "succeed" into a file nobody will ever open again. ``FileIdentity``
+remembers the (device, inode) the store opened; ``moved`` compares the path
+against it with one ``stat``, cheap enough to run after every commit.
+
+Room. ``StoreConfig`` holds the WAL bounds and the disk-space probe. The probe
+is a parameter (not a global) so a test can report a nearly full disk
+without filling one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+__all__ = [
+    "SIDE_SUFFIXES",
+    "DiskUsage",
+    "FileIdentity",
+    "StoreConfig",
+    "companions",
+    "create_private",
+    "tighten",
+]
+
+log = logging.getLogger(__name__)
+
+PRIVATE_FILE_MODE = 0o600
+SIDE_SUFFIXES = ("-wal", "-shm")  # SQLite's companion files in WAL mode
+
+_MB = 1024 * 1024
+# Truncate the WAL back to this after checkpoints that reset it.
+JOURNAL_SIZE_LIMIT = 64 * _MB
+
+
+class DiskUsage(Protocol):
+    """What ``shutil.disk_usage`` returns; only ``free`` is used."""
+
+    @property
+    def free(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """How the store bounds its WAL. The defaults suit a desktop; tests shrink them.
+
+    ``wal_checkpoint_bytes``: a commit checkpoints by itself once the WAL
+    has grown past this (a burst with no pause for the idle upkeep). A 2 KB
+    message adds about 20 KB of WAL (each commit logs whole index pages), so
+    a burst checkpoints about every 12,000 messages, and that checkpoint holds
+    the writer for about 0.3 s (128 MB measured 0.16 s). The bound trades disk
+    space for fewer such pauses. A helper thread checkpointing alongside the
+    writer was tried: it cannot bound a WAL that never stops growing (SQLite
+    restarts the WAL only after a checkpoint catches up), and its copying
+    competed with the burst for the same two cores.
+
+    ``low_disk_bytes``: below this much free space on the store's file system
+    the disk counts as nearly full; then a commit checkpoints *and truncates*
+    the WAL as soon as it passes ``low_disk_wal_bytes``, so the WAL cannot eat
+    the room the mail needs (a 20 MB disk once held 3.5 MB of mail beside a
+    17.7 MB WAL). Twice the normal bound by default, so the normal bound alone
+    can never fill the disk.
+
+    ``disk_check_interval``: ``disk_usage`` is asked at most this often (in
+    seconds), and only while the WAL is bigger than ``low_disk_wal_bytes``.
+    """
+
+    wal_checkpoint_bytes: int = 4 * JOURNAL_SIZE_LIMIT
+    low_disk_bytes: int = 8 * JOURNAL_SIZE_LIMIT
+    low_disk_wal_bytes: int = 4 * _MB
+    disk_check_interval: float = 1.0
+    disk_usage: Callable[[str], DiskUsage] = shutil.disk_usage
+
+
+class FileIdentity(NamedTuple):
+    """Which file a path named when the store opened it."""
+
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity:
+        st = os.stat(path)
+        return cls(st.st_dev, st.st_ino)
+
+    def moved(self, path: Path) -> str | None:
+        """None while ``path`` is still this file, else what happened to it (for a message)."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return "deleted"
+        except OSError as exc:
+            return f"made unreachable ({exc.strerror or exc})"
+        if (st.st_dev, st.st_ino) != self:
+            return "replaced by another file"
+        return None
+
+
+def companions(path: Path) -> tuple[Path, ...]:
+    """SQLite's ``-wal`` and ``-shm`` files beside the database ``path``."""
+    return tuple(Path(f"{path}{suffix}") for suffix in SIDE_SUFFIXES)
+
+
+def create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite fills an empty file)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def tighten(path: Path) -> None:
+    """Take group and other permissions off the database and its companions.
+
+    For stores created before files were made private. Best effort: a file
+    owned by someone else is reported, not fatal (the store still works).
+    """
+    for candidate in (path, *companions(path)):
+        try:
+            mode = stat.S_IMODE(os.stat(candidate).st_mode)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("cannot check the permissions of %s: %s", candidate, exc)
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(candidate, mode & 0o700)
+        except OSError as exc:
+            log.warning(
+                "%s is readable by other users (mode %o) and cannot be restricted: %s",
+                candidate,
+                mode,
+                exc.strerror or exc,
+            )
+        else:
+            log.info("restricted %s to its owner (mode %o -> %o)", candidate, mode, mode & 0o700)

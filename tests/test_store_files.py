@@ -83,7 +83,11 @@ def test_an_old_world_readable_store_is_tightened_on_open(tmp_path: Path) -> Non
 # ---- read-only at startup (issue 10 item 19) ---------------------------------
 
 
-def _without_override(target: Path) -> list[str]:
+_WRITE_FILE = "import sys; open(sys.argv[1], 'r+b')"
+_WRITE_IN_FOLDER = "import pathlib, sys; (pathlib.Path(sys.argv[1]) / 'probe').touch()"
+
+
+def _without_override(target: Path, control: str = _WRITE_FILE) -> list[str]:
     """A command prefix under which ``target``'s permission bits apply, or skip.
 
     Not root: nothing to drop. Root: ``setpriv`` drops CAP_DAC_OVERRIDE from
@@ -95,15 +99,15 @@ def _without_override(target: Path) -> list[str]:
         if setpriv is None:
             pytest.skip("running as root without setpriv: cannot make a file read-only to us")
         prefix = [setpriv, "--bounding-set", "-dac_override"]
-    control = subprocess.run(
-        [*prefix, sys.executable, "-c", "import sys; open(sys.argv[1], 'r+b')", str(target)],
+    result = subprocess.run(
+        [*prefix, sys.executable, "-c", control, str(target)],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    if control.returncode == 0:
-        pytest.skip("this environment lets the child write to a 0444 file")
-    assert "PermissionError" in control.stderr
+    if result.returncode == 0:
+        pytest.skip(f"this environment lets the child write to {target} anyway")
+    assert "PermissionError" in result.stderr
     return prefix
 
 
@@ -116,20 +120,22 @@ def _read_only_store(tmp_path: Path) -> Path:
     return db
 
 
+_OPEN_PROBE = (
+    "import sys\n"
+    "from mailcatcher_gui.core.store import Store, StoreError\n"
+    "try:\n"
+    "    Store(sys.argv[1]).close()\n"
+    "except StoreError as exc:\n"
+    "    print(exc)\n"
+    "    sys.exit(3)\n"
+)
+
+
 def test_a_read_only_store_fails_when_it_is_opened(tmp_path: Path) -> None:
     db = _read_only_store(tmp_path)
     prefix = _without_override(db)
-    probe = (
-        "import sys\n"
-        "from mailcatcher_gui.core.store import Store, StoreError\n"
-        "try:\n"
-        "    Store(sys.argv[1]).close()\n"
-        "except StoreError as exc:\n"
-        "    print(exc)\n"
-        "    sys.exit(3)\n"
-    )
     result = subprocess.run(
-        [*prefix, sys.executable, "-c", probe, str(db)],
+        [*prefix, sys.executable, "-c", _OPEN_PROBE, str(db)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -139,6 +145,31 @@ def test_a_read_only_store_fails_when_it_is_opened(tmp_path: Path) -> None:
     assert result.stdout.strip() == (
         f"Cannot write to the message store {db}: the file is read-only "
         "(check its permissions and the file system)."
+    )
+
+
+def test_a_store_in_a_read_only_folder_names_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "mail.sqlite3"
+    with Store(db) as store:
+        store.add([make(1)])  # closed: SQLite removes the -wal and -shm, so they must be made
+    os.chmod(folder, 0o555)
+    try:
+        prefix = _without_override(folder, _WRITE_IN_FOLDER)
+        result = subprocess.run(
+            [*prefix, sys.executable, "-c", _OPEN_PROBE, str(db)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
+    finally:
+        os.chmod(folder, 0o755)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert result.stdout.strip() == (
+        f"Cannot write to the message store {db}: its folder is read-only "
+        "(SQLite needs to create mail.sqlite3-wal and -shm beside it)."
     )
 
 
@@ -191,7 +222,7 @@ def _lost_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "mailcatcher_gui.core.store.database" and r.levelno == logging.ERROR
+        if r.name.startswith("mailcatcher_gui.core.store") and r.levelno == logging.ERROR
     ]
 
 

@@ -6,35 +6,20 @@ OS before ``add`` returns), which is what the sink's ``250 queued`` promises
 here; only a power loss or OS crash may lose the last few transactions. That
 trade keeps a burst of test mail from waiting on one fsync per message.
 
-Deferred upkeep: the writer does not checkpoint the WAL on commit
-(``wal_autocheckpoint = 0``) and the FTS5 index does not merge its segments
-on commit (``automerge = 0``, migration 4). Both are real work (a checkpoint
-copies pages into the main file and fsyncs it; a merge rewrites index
-segments, and in a big store the merges reach big segments), and on commit
-they landed on the path that gates the ``250``. ``maintain`` does them in
-small steps instead; the Mailbox's writer calls it when no mail has arrived
-for a moment; its last step truncates the WAL to zero bytes, so a burst's
-WAL (749 MB after 100,000 messages) does not stay on disk. Bounds for a burst
-that never pauses: once the WAL passes ``StoreConfig.wal_checkpoint_bytes`` a
-commit checkpoints anyway, and FTS5's crisis merge still caps the segments
-per level. When the disk is nearly full (``StoreConfig.low_disk_bytes``,
-looked up at most once a second and only while the WAL is big), a commit
-checkpoints and truncates the WAL once it passes a few MB.
+Deferred upkeep (``core.store.upkeep``): commits neither checkpoint the
+WAL nor merge the FTS5 index, because both landed on the path that gates
+the ``250``; ``maintain`` does them in small steps when the Mailbox's writer
+is idle, ending with a WAL truncated to zero bytes. A commit checkpoints only
+past a bound, or early when the disk is nearly full (``StoreConfig``).
 
-Files (see ``core.store.files``): the database and its ``-wal``/``-shm`` are
-0600 and a folder the store creates is 0700. Opening probes a write (inside a
+Files (``core.store.files``): the database and its ``-wal``/``-shm`` are 0600
+and a folder the store creates is 0700. Opening probes a write (inside a
 transaction that is rolled back), so a read-only file or folder fails at
 startup with one clear ``StoreError`` instead of a server that says
-"listening" and then refuses every message.
-
-A file deleted or replaced while open: SQLite keeps writing to the old inode,
-so commits would "succeed" into a file nobody will open again. After every
-commit the store compares the path with the file it opened (one ``stat``);
-on a mismatch that commit and every later write raise ``StoreError`` (the
-sink answers 451, so "250 means stored" stays true) and one error is logged.
-The store does not quietly recreate the file: that would restart the ids at
-1 under a window still listing the old ones, and a *replaced* file may be
-another program's. Restarting opens whatever is at the path then.
+"listening" and then refuses every message. After every commit the store
+checks (one ``stat``) that the path still names the file it opened: a file
+deleted or replaced while open makes that commit and every later write raise
+``StoreError`` (the sink answers 451, so "250 means stored" stays true).
 
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
@@ -67,33 +52,22 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
-from ..paths import ensure_parent
-from . import migrations
-from .files import (
-    JOURNAL_SIZE_LIMIT,
-    FileIdentity,
-    StoreConfig,
-    companions,
-    create_private,
-    tighten,
-)
+from .connect import BUSY_TIMEOUT_MS, MessageNotFound, StoreError, connect, open_writer
+from .files import StoreConfig
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
+from .upkeep import Upkeep
 
 __all__ = ["MessageNotFound", "Store", "StoreConfig", "StoreError", "SORT_KEYS"]
 
 log = logging.getLogger(__name__)
 
-_BUSY_TIMEOUT_S = 10.0
-_BUSY_TIMEOUT_MS = int(_BUSY_TIMEOUT_S * 1000)
-_MERGE_PAGES = 64  # FTS5 pages one ``maintain`` merge step may write (a few ms)
 
 # Public sort names -> indexed column. Every one is indexed as (column, id).
 SORT_KEYS: dict[str, str] = {
@@ -134,23 +108,6 @@ _IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON
 # The counters row is kept by the store, once per transaction (migration 3).
 _COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
 _COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
-# Extended result code (SQLITE_READONLY | 6 << 8): the folder, not the file, is read-only.
-_SQLITE_READONLY_DIRECTORY = 1544
-
-
-class StoreError(Exception):
-    """The environment let us down (cannot open the file, disk full, ...); the message says how."""
-
-
-class MessageNotFound(KeyError):
-    """No message has this id (any more)."""
-
-    def __init__(self, message_id: int) -> None:
-        super().__init__(message_id)
-        self.id = message_id
-
-    def __str__(self) -> str:
-        return f"no message with id {self.id}"
 
 
 class Store:
@@ -170,116 +127,14 @@ class Store:
         self._local = threading.local()
         self._readers_lock = threading.Lock()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
-        # Deferred upkeep (see the module docstring); set by every write.
-        self._wal_dirty = True
-        self._merge_pending = True
-        self._truncate_pending = False  # set by the idle checkpoint
-        self._disk_low = False
-        self._next_disk_check = 0.0
-        # Set once the file at ``path`` is no longer the one open: why, for every refusal.
-        self._lost: str | None = None
-        self._identity = FileIdentity(-1, -1)  # set by _open
-        self._companions: dict[Path, FileIdentity] = {}  # our -wal and -shm, set by _open
+        self._upkeep = Upkeep(self.path, self._config, BUSY_TIMEOUT_MS)
         try:
-            self._writer = self._open()
+            self._writer, self._file = open_writer(self.path)
         except BaseException:
             self._remove_tempdir()
             raise
 
     # ---- connections ---------------------------------------------------
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            ensure_parent(self.path)
-        except OSError as exc:
-            raise StoreError(
-                f"Cannot create the folder for the message store {self.path}: {exc.strerror or exc}"
-            ) from exc
-        if self.path.is_dir():
-            raise StoreError(f"Cannot open the message store {self.path}: it is a directory.")
-        try:
-            create_private(self.path)  # before SQLite: its -wal/-shm copy this file's mode
-        except OSError as exc:
-            raise StoreError(
-                f"Cannot create the message store {self.path}: {exc.strerror or exc}"
-            ) from exc
-        tighten(self.path)
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = self._connect()
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(
-                    f"Cannot open the message store {self.path}: "
-                    f"SQLite refused WAL mode (journal_mode={mode})."
-                )
-            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see maintain()
-            migrations.migrate(conn, migrations.MIGRATIONS)
-            self._probe_write(conn)
-            self._identity = FileIdentity.of(self.path)
-            self._companions = {c: FileIdentity.of(c) for c in companions(self.path) if c.exists()}
-        except migrations.SchemaError as exc:
-            self._close_quietly(conn)
-            raise StoreError(f"Cannot use {self.path} as a message store: {exc}") from exc
-        except sqlite3.Error as exc:
-            self._close_quietly(conn)
-            raise StoreError(self._open_failure(exc)) from exc
-        except OSError as exc:  # FileIdentity: the file vanished while opening
-            self._close_quietly(conn)
-            raise StoreError(
-                f"Cannot open the message store {self.path}: {exc.strerror or exc}"
-            ) from exc
-        except BaseException:
-            self._close_quietly(conn)
-            raise
-        return conn
-
-    @staticmethod
-    def _probe_write(conn: sqlite3.Connection) -> None:
-        """Fail now if nothing could be committed (a read-only file, folder or file system).
-
-        SQLite opens a file it may not write read-only without a word, and a
-        store already at the current schema writes nothing while opening, so
-        only a write shows it. This one changes nothing and is rolled back.
-        """
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("UPDATE counters SET total = total WHERE id = 1")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-
-    def _open_failure(self, exc: sqlite3.Error) -> str:
-        """One line saying why the store cannot be opened, and what to check."""
-        code = getattr(exc, "sqlite_errorcode", 0)
-        if code == _SQLITE_READONLY_DIRECTORY:
-            return (
-                f"Cannot write to the message store {self.path}: its folder is read-only "
-                f"(SQLite needs to create {self.path.name}-wal and -shm beside it)."
-            )
-        if code & 0xFF == sqlite3.SQLITE_READONLY:
-            return (
-                f"Cannot write to the message store {self.path}: the file is read-only "
-                "(check its permissions and the file system)."
-            )
-        return f"Cannot open the message store {self.path}: {exc}"
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=_BUSY_TIMEOUT_S,
-            isolation_level=None,  # autocommit; we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,  # see the module docstring
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     def _reader(self) -> sqlite3.Connection:
         if self._closed:
@@ -292,7 +147,7 @@ class Store:
                 raise StoreError(f"The message store {self.path} is closed.")
             self._close_dead_readers()
             try:
-                conn = self._connect()
+                conn = connect(self.path)
                 conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot open the message store {self.path}: {exc}") from exc
@@ -330,8 +185,8 @@ class Store:
         with self._write_lock, self._errors(action):
             if self._closed:
                 raise StoreError(f"The message store {self.path} is closed.")
-            if self._lost is not None:
-                raise StoreError(self._lost)
+            if self._file.lost is not None:
+                raise StoreError(self._file.lost)
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -342,158 +197,36 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            self._wal_dirty = self._merge_pending = True
             # After the COMMIT: a file deleted before it took this transaction along.
-            self._check_still_open()
-            self._bound_wal(conn)
-
-    def _check_still_open(self) -> None:
-        """Raise ``StoreError`` (and log once) if ``path`` is no longer the file open."""
-        if self._noticed_lost():
-            raise StoreError(self._lost)
-
-    def _noticed_lost(self) -> bool:
-        """Compare the path with the open file; on the first mismatch log it and tidy up."""
-        if self._lost is not None:
-            return True
-        moved = self._identity.moved(self.path)
-        if moved is None:
-            return False
-        self._lost = (
-            f"The message store {self.path} was {moved} while in use: nothing more can be "
-            "stored in it, so new mail is refused (451) until mailcatcher-gui is restarted "
-            "(which opens whatever is at that path then, or creates a new store)."
-        )
-        log.error("%s", self._lost)
-        self._discard_companions()
-        return True
-
-    def _discard_companions(self) -> None:
-        """Unlink our ``-wal``/``-shm`` if they are still at the path.
-
-        They belong to the lost file, and SQLite does not check whose a WAL
-        is: whatever is opened at the path next (the file that replaced ours,
-        or a new store) would have our frames applied to it, overwriting its
-        pages. Our open connections keep their own handles.
-        """
-        for companion, identity in self._companions.items():
-            if identity.moved(companion) is None:
-                try:
-                    companion.unlink()
-                except OSError as exc:
-                    log.warning("could not remove %s: %s", companion, exc.strerror or exc)
-                else:
-                    log.info("removed %s, which belonged to the lost store file", companion)
-        self._companions = {}
-
-    def _bound_wal(self, conn: sqlite3.Connection) -> None:
-        """Checkpoint inside a burst that never pauses, or when the disk is nearly full."""
-        cfg = self._config
-        wal = self._wal_bytes()
-        if wal > cfg.low_disk_wal_bytes and self._disk_nearly_full():
-            if self._truncate_wal(conn):
-                self._wal_dirty = False
-        elif wal > cfg.wal_checkpoint_bytes:
-            self._checkpoint(conn)
-
-    def _disk_nearly_full(self) -> bool:
-        """``StoreConfig.disk_usage`` below ``low_disk_bytes``; asked at most once an interval."""
-        cfg = self._config
-        now = time.monotonic()
-        if now < self._next_disk_check:
-            return self._disk_low
-        self._next_disk_check = now + cfg.disk_check_interval
-        try:
-            free: int | None = cfg.disk_usage(str(self.path.parent)).free
-        except OSError as exc:
-            log.debug("cannot tell the free space for %s: %s", self.path, exc)
-            free = None
-        low = free is not None and free < cfg.low_disk_bytes
-        if low and not self._disk_low:
-            log.warning(
-                "only %.1f MB free beside %s: its WAL is now truncated whenever it passes %.1f MB",
-                (free or 0) / 1e6,
-                self.path,
-                cfg.low_disk_wal_bytes / 1e6,
-            )
-        elif self._disk_low and not low:
-            log.info("enough free space beside %s again", self.path)
-        self._disk_low = low
-        return low
+            lost = self._file.check()
+            if lost is not None:
+                raise StoreError(lost)
+            self._upkeep.committed(conn)
 
     # ---- deferred upkeep -------------------------------------------------
 
     @property
     def needs_upkeep(self) -> bool:
         """True while ``maintain`` has work left (segments to merge, a WAL to checkpoint or cut)."""
-        if self._closed or self._lost is not None:
-            return False
-        return self._wal_dirty or self._merge_pending or self._truncate_pending
+        return not self._closed and self._file.lost is None and self._upkeep.pending
 
     def maintain(self) -> bool:
         """Do one small step of deferred upkeep; returns ``needs_upkeep``.
 
-        A step is one bounded FTS5 merge (``_MERGE_PAGES``) while merging has
-        work, then one PASSIVE checkpoint (it never waits for readers; pages a
-        reader still needs are copied by a later one), then truncating the WAL
-        to zero bytes. The truncation does not wait for readers either: if one
-        is in the way it is left for the next idle moment after a write.
-        Raises ``StoreError``; the work is then dropped until the next write
-        asks for it again, so a full disk cannot make the caller spin.
+        The steps are ``Upkeep.step``: an FTS5 merge, a PASSIVE checkpoint,
+        cutting the WAL to zero bytes; none waits for readers. Raises
+        ``StoreError``; the work is then dropped until the next write asks for
+        it again, so a full disk cannot make the caller spin.
         """
         with self._write_lock:
             if not self.needs_upkeep:
                 return False
-            conn = self._writer
             try:
-                if self._merge_pending:
-                    before = conn.total_changes
-                    conn.execute(
-                        f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('merge', ?)",
-                        (_MERGE_PAGES,),
-                    )
-                    # FTS5's documented signal: fewer than 2 changes = nothing to merge.
-                    self._merge_pending = conn.total_changes - before >= 2
-                    self._wal_dirty = True
-                    if self._merge_pending:
-                        return True
-                if self._wal_dirty:
-                    self._checkpoint(conn)
-                    self._truncate_pending = True
-                    return self.needs_upkeep
-                if self._truncate_pending:
-                    self._truncate_pending = False
-                    if self._wal_bytes() and not self._truncate_wal(conn):
-                        log.debug("WAL of %s not truncated: a reader is using it", self.path)
-                    self._wal_dirty = False  # what is left waits for the next write
+                self._upkeep.step(self._writer)
             except sqlite3.Error as exc:
-                self._wal_dirty = self._merge_pending = self._truncate_pending = False
+                self._upkeep.drop()
                 raise StoreError(f"Could not tidy up {self.path}: {exc}") from exc
         return self.needs_upkeep
-
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        self._wal_dirty = False
-
-    @staticmethod
-    def _truncate_wal(conn: sqlite3.Connection) -> bool:
-        """Checkpoint everything and cut the WAL to 0 bytes, without waiting for readers.
-
-        Returns False if a reader (or another process) was in the way; SQLite
-        then still copied what it could, as a PASSIVE checkpoint does.
-        """
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        return not busy
-
-    def _wal_bytes(self) -> int:
-        try:
-            return os.stat(f"{self.path}-wal").st_size
-        except OSError:
-            return 0
 
     # ---- writes --------------------------------------------------------
 
@@ -738,13 +471,12 @@ class Store:
 
         A file lost since the last write is noticed here too, so its stale
         WAL is not left for the next store opened at the path (see
-        ``_discard_companions``; SQLite itself skips the closing checkpoint of
-        a moved file and leaves the WAL behind).
+        ``core.store.files``).
         """
         with self._write_lock, self._readers_lock:
             if self._closed:
                 return
-            self._noticed_lost()
+            self._file.check()  # a file lost since the last write: drop its stale WAL
             self._closed = True
             for _, conn in self._readers:
                 self._close_quietly(conn)

@@ -10,9 +10,20 @@ by an older version is tightened when it is opened.
 
 Identity. SQLite keeps writing to a database file that was deleted or
 replaced under it (the open descriptor still points at the old inode), so a
-commit would "succeed" into a file nobody will ever open again. ``FileIdentity``
-remembers the (device, inode) the store opened; ``moved`` compares the path
-against it with one ``stat``, cheap enough to run after every commit.
+commit would "succeed" into a file nobody will ever open again.
+``OpenedFile`` remembers the (device, inode) the store opened and compares
+the path against it with one ``stat``, cheap enough to run after every
+commit. On the first mismatch it logs one error and removes the lost file's
+``-wal``/``-shm`` from the path: SQLite does not check whose a WAL is, so
+whatever is opened there next (the file that replaced ours, or a new store)
+would have our frames applied to it, overwriting its pages. SQLite itself
+leaves that WAL behind, because it skips the closing checkpoint of a moved
+file.
+
+Why refuse rather than recreate the file: recreating would restart the ids
+at 1 under a window still listing the old ones, and a *replaced* file may be
+another program's. Refusing keeps every promise (the sink answers 451, the
+client retries later), and a restart opens whatever is at the path then.
 
 Room. ``StoreConfig`` holds the WAL bounds and the disk-space probe. The probe
 is a parameter (not a global) so a test can report a nearly full disk
@@ -34,6 +45,7 @@ __all__ = [
     "SIDE_SUFFIXES",
     "DiskUsage",
     "FileIdentity",
+    "OpenedFile",
     "StoreConfig",
     "companions",
     "create_private",
@@ -111,6 +123,48 @@ class FileIdentity(NamedTuple):
         if (st.st_dev, st.st_ino) != self:
             return "replaced by another file"
         return None
+
+
+class OpenedFile:
+    """The database file a store opened, and whether the path still names it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._identity = FileIdentity.of(path)
+        self._companions = {c: FileIdentity.of(c) for c in companions(path) if c.exists()}
+        self.lost: str | None = None  # why nothing more can be stored, once noticed
+
+    def check(self) -> str | None:
+        """None while the path names the file opened; else why not (logged the first time)."""
+        if self.lost is not None:
+            return self.lost
+        moved = self._identity.moved(self.path)
+        if moved is None:
+            return None
+        self.lost = (
+            f"The message store {self.path} was {moved} while in use: nothing more can be "
+            "stored in it, so new mail is refused (451) until mailcatcher-gui is restarted "
+            "(which opens whatever is at that path then, or creates a new store)."
+        )
+        log.error("%s", self.lost)
+        self._discard_companions()
+        return self.lost
+
+    def _discard_companions(self) -> None:
+        """Unlink our ``-wal``/``-shm`` if the path still shows them (see the module docstring).
+
+        Our open connections keep their own handles to them.
+        """
+        for companion, identity in self._companions.items():
+            if identity.moved(companion) is not None:
+                continue  # not ours (any more)
+            try:
+                companion.unlink()
+            except OSError as exc:
+                log.warning("could not remove %s: %s", companion, exc.strerror or exc)
+            else:
+                log.info("removed %s, which belonged to the lost store file", companion)
+        self._companions = {}
 
 
 def companions(path: Path) -> tuple[Path, ...]:

@@ -7,8 +7,9 @@ cheap summary, and commits every capture that is waiting in one transaction
 the sink's ``250 queued as <id>`` is never sent for a message that is not on
 disk. Summary extraction and the commit run off the event loop, so neither a
 burst nor a 25 MB message stalls the window. When no capture has arrived for
-a moment, the same thread does the store's deferred upkeep (checkpointing
-the WAL, merging the search index) in small steps.
+a moment, the same thread does the store's deferred upkeep (merging the
+search index, checkpointing the WAL and cutting it back to zero bytes) in
+small steps.
 
 Reads (``list``, ``count``, ``get``) run on the caller's thread over the
 store's per-thread reader connections; they have no side effects. Marking a
@@ -76,7 +77,7 @@ _MAX_BATCH = 256
 _GATHER_GAP = 0.00012
 _GATHER_MAX = 0.0015
 _BURST_IDLE = 0.01  # a burst counts as over after this long without a batch
-# The store's deferred upkeep (WAL checkpoint, FTS5 merges; see core.store.database)
+# The store's deferred upkeep (FTS5 merges, WAL checkpoint and truncation; core.store.upkeep)
 # runs in small steps once no capture has arrived for this long.
 _UPKEEP_AFTER_IDLE = 0.2
 

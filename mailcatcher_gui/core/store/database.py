@@ -201,7 +201,10 @@ class Store:
             lost = self._file.check()
             if lost is not None:
                 raise StoreError(lost)
-            self._upkeep.committed(conn)
+            try:
+                self._upkeep.committed(conn)
+            except sqlite3.Error as exc:  # the commit stands: its caller must not hear otherwise
+                log.warning("checkpoint after a commit to %s failed: %s", self.path, exc)
 
     # ---- deferred upkeep -------------------------------------------------
 

@@ -119,7 +119,10 @@ class FileIdentity(NamedTuple):
         except FileNotFoundError:
             return "deleted"
         except OSError as exc:
-            return f"made unreachable ({exc.strerror or exc})"
+            # Cannot tell (a network file system's hiccup?): refusing all mail until a
+            # restart would be worse than this one unanswered question.
+            log.debug("cannot stat %s to check it is still the store: %s", path, exc)
+            return None
         if (st.st_dev, st.st_ino) != self:
             return "replaced by another file"
         return None

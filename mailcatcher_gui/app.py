@@ -216,7 +216,7 @@ class GuiApp:
         self.sink_error: SinkStartError | None = None
         self.bridge = MailboxBridge(mailbox)
         self.window = MainWindow(mailbox, self.bridge, settings, view=view)
-        self.window.prefs = prefs_for_config(self.window.prefs, sink_config, mailbox.max_messages)
+        self.window.prefs = prefs_for_config(self.window.prefs, sink_config, mailbox.retention)
         self.window.close_requests_quit = True
         self.window.quitRequested.connect(self.request_quit)
         self.window.listenerSettingsChanged.connect(self._listener_settings_changed)
@@ -294,7 +294,7 @@ class GuiApp:
             if previous is not None and previous != config and await self.start_sink(previous):
                 # Keep settings and dialog in line with what really runs.
                 self.window.prefs = prefs_for_config(
-                    self.window.prefs, previous, self.mailbox.max_messages
+                    self.window.prefs, previous, self.mailbox.retention
                 )
                 self.settings.set_preferences(self.window.prefs)
                 self.window.statusBar().showMessage(

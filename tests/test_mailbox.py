@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from mailcatcher_gui.core.mailbox import Mailbox
+from mailcatcher_gui.core.mailbox import Mailbox, MailboxProtocol
 from mailcatcher_gui.core.models import (
     Capture,
     MailboxCleared,
@@ -189,5 +191,56 @@ def test_async_storage_failure_reaches_every_waiter(tmp_path):
         assert len(outcomes) == 10
         assert all("disk says no" in str(o) for o in outcomes)
         assert mailbox.count() == 0
+    finally:
+        mailbox.close()
+
+
+# ---- the facade's Protocol and what the UI needed from the store (issue 9 item 3)
+
+
+def test_the_mailbox_keeps_the_protocol(mailbox):
+    assert isinstance(mailbox, MailboxProtocol)
+    assert not isinstance(object(), MailboxProtocol)  # control: the check has teeth
+    # mypy checks the signatures too: core/mailbox.py assigns Mailbox to type[MailboxProtocol].
+
+
+def test_what_the_ui_took_from_the_store_is_on_the_facade(mailbox):
+    ids = [mailbox.accept_sync(_capture(i)) for i in range(3)]
+    assert mailbox.location == str(mailbox.store.path)
+    assert mailbox.ids() == ids[::-1]
+    assert mailbox.ids("message 1") == [ids[1]]
+    stored = mailbox.get_stored(ids[0])
+    assert stored.raw == _capture(0).raw and stored.summary.id == ids[0]
+    assert not mailbox.summary(ids[0]).read  # get_stored has no side effects either
+
+
+def test_the_ui_never_reaches_past_the_facade():
+    ui = Path(__file__).resolve().parent.parent / "mailcatcher_gui" / "ui"
+    offending = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(ui.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"mailbox\.store\b|\.max_messages\s*=[^=]", line)
+    ]
+    assert not offending, "\n".join(offending)
+
+
+def test_lowering_retention_prunes_at_once_and_announces_it(tmp_path):
+    mailbox = Mailbox(Store(tmp_path / "m.sqlite3"))
+    events = []
+    mailbox.subscribe(events.append)
+    try:
+        ids = mailbox.accept_many_sync(_capture(i) for i in range(6))
+        assert mailbox.retention == 0
+        assert mailbox.set_retention(4) == ids[:2]  # without waiting for the next message
+        assert mailbox.retention == 4
+        assert mailbox.ids() == ids[:1:-1]
+        assert events[-1] == MessagesDeleted(tuple(ids[:2]))
+        assert mailbox.set_retention(10) == []  # raising it removes nothing
+        assert mailbox.set_retention(0) == []  # nor does "no limit"
+        mailbox.max_messages = 1  # the old attribute is the same operation
+        assert mailbox.ids() == [ids[-1]]
+        new = mailbox.accept_sync(_capture(9))  # and the writer keeps to the new limit
+        assert mailbox.ids() == [new]
     finally:
         mailbox.close()

@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mailcatcher_gui.core.options import open_mailbox, sink_config_from_args
+from mailcatcher_gui.core.store import StoreError
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, add_db, add_sink_options, error, out
 
@@ -50,7 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # captured message" (printed by serve()), not aiosmtpd's chatter.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     config = sink_config_from_args(args)
-    mailbox = open_mailbox(args)
+    try:
+        mailbox = open_mailbox(args)
+    except StoreError as exc:  # a store it cannot write is a startup failure, as a busy port
+        return error(str(exc), EXIT_USAGE)
     try:
         with asyncio.Runner() as runner:
             return runner.run(serve(config, mailbox, verbose=args.verbose))

@@ -7,8 +7,9 @@ cheap summary, and commits every capture that is waiting in one transaction
 the sink's ``250 queued as <id>`` is never sent for a message that is not on
 disk. Summary extraction and the commit run off the event loop, so neither a
 burst nor a 25 MB message stalls the window. When no capture has arrived for
-a moment, the same thread does the store's deferred upkeep (checkpointing
-the WAL, merging the search index) in small steps.
+a moment, the same thread does the store's deferred upkeep (merging the
+search index, checkpointing the WAL and cutting it back to zero bytes) in
+small steps.
 
 Reads (``list``, ``count``, ``get``) run on the caller's thread over the
 store's per-thread reader connections; they have no side effects. Marking a
@@ -17,18 +18,24 @@ message read is the explicit ``mark_read`` call.
 Events (``MessagesAdded`` ...) are plain callbacks, delivered on the thread
 that awaited the write: the event loop for ``accept``, the calling thread for
 the synchronous methods.
+
+``Mailbox`` implements ``core.mailbox_protocol.MailboxProtocol``, the surface
+the window and the CLI use; ``store`` is for the composition root and tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import concurrent.futures
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
+from .mailbox_protocol import Listener, MailboxProtocol
 from .mime.parse import parse_message
 from .mime.summary import summarize
 from .models import (
@@ -40,12 +47,13 @@ from .models import (
     MessagesDeleted,
     MessageSummary,
     OpenedMessage,
+    StoredMessage,
 )
-from .store.database import Store
+from .store.database import Store, StoreError
+
+__all__ = ["Listener", "Mailbox", "MailboxProtocol"]
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[MailboxEvent], None]
 
 # How many waiting captures one transaction may take. Large enough to
 # amortise fsync under a burst, small enough that the first 250 is not held
@@ -69,7 +77,7 @@ _MAX_BATCH = 256
 _GATHER_GAP = 0.00012
 _GATHER_MAX = 0.0015
 _BURST_IDLE = 0.01  # a burst counts as over after this long without a batch
-# The store's deferred upkeep (WAL checkpoint, FTS5 merges; see core.store.database)
+# The store's deferred upkeep (FTS5 merges, WAL checkpoint and truncation; core.store.upkeep)
 # runs in small steps once no capture has arrived for this long.
 _UPKEEP_AFTER_IDLE = 0.2
 
@@ -101,7 +109,9 @@ class _LoopWaiter:
 
     __slots__ = ("loop", "future")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[_WriteResult]
+    ) -> None:
         self.loop = loop
         self.future = future
 
@@ -111,17 +121,19 @@ class _LoopWaiter:
         return not self.future.cancelled()
 
 
-_Waiter = concurrent.futures.Future | _LoopWaiter
+_Waiter = concurrent.futures.Future[_WriteResult] | _LoopWaiter
+_Outcome = tuple[_Waiter, "_WriteResult | None", BaseException | None]
+_LoopOutcome = tuple["asyncio.Future[_WriteResult]", "_WriteResult | None", BaseException | None]
 
 
-def _resolve(outcomes: list[tuple[asyncio.Future, object, BaseException | None]]) -> None:
+def _resolve(outcomes: list[_LoopOutcome]) -> None:
     """On the waiters' loop: hand each ``accept`` its result or exception."""
     for future, result, exc in outcomes:
         if future.done():  # cancelled meanwhile (the session went away)
             continue
         if exc is not None:
             future.set_exception(exc)
-        else:
+        elif result is not None:
             future.set_result(result)
 
 
@@ -130,7 +142,7 @@ class Mailbox:
 
     def __init__(self, store: Store, *, max_messages: int = 0) -> None:
         self._store = store
-        self.max_messages = max_messages
+        self._max_messages = max(0, int(max_messages))
         self._listeners: list[Listener] = []
         self._queue: queue.SimpleQueue[tuple[Capture, _Waiter] | None] = queue.SimpleQueue()
         self._closed = False
@@ -140,6 +152,41 @@ class Mailbox:
     @property
     def store(self) -> Store:
         return self._store
+
+    @property
+    def location(self) -> str:
+        return str(self._store.path)
+
+    # ---- retention -------------------------------------------------------
+
+    @property
+    def retention(self) -> int:
+        """How many messages are kept; 0 = no limit. Change it with ``set_retention``."""
+        return self._max_messages
+
+    def set_retention(self, max_messages: int) -> builtins.list[int]:
+        """Keep at most ``max_messages`` (0 = no limit), pruning the oldest now.
+
+        Without the immediate prune a lowered limit would only take effect
+        when the next message arrived. The writer thread reads the limit for
+        each batch, so a batch in flight prunes by the old or the new one;
+        either way the store's write lock keeps the two prunes apart.
+        """
+        limit = max(0, int(max_messages))
+        self._max_messages = limit
+        pruned = self._store.prune(limit)
+        if pruned:
+            self._emit(MessagesDeleted(tuple(pruned)))
+        return pruned
+
+    @property
+    def max_messages(self) -> int:
+        """The same as ``retention`` (kept for callers written before ``set_retention``)."""
+        return self._max_messages
+
+    @max_messages.setter
+    def max_messages(self, value: int) -> None:
+        self.set_retention(value)
 
     # ---- events -------------------------------------------------------
 
@@ -162,11 +209,11 @@ class Mailbox:
 
     # ---- writes -------------------------------------------------------
 
-    def submit(self, capture: Capture) -> concurrent.futures.Future:
+    def submit(self, capture: Capture) -> concurrent.futures.Future[_WriteResult]:
         """Queue a capture for the writer; the future resolves to a ``_WriteResult``."""
         if self._closed:
             raise RuntimeError("mailbox is closed")
-        fut: concurrent.futures.Future = concurrent.futures.Future()
+        fut: concurrent.futures.Future[_WriteResult] = concurrent.futures.Future()
         self._queue.put((capture, fut))
         return fut
 
@@ -175,7 +222,7 @@ class Mailbox:
         if self._closed:
             raise RuntimeError("mailbox is closed")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future[_WriteResult] = loop.create_future()
         self._queue.put((capture, _LoopWaiter(loop, future)))
         result: _WriteResult = await future
         self._announce(result)
@@ -187,7 +234,7 @@ class Mailbox:
         self._announce(result)
         return result.summary.id
 
-    def accept_many_sync(self, captures: Iterable[Capture]) -> list[int]:
+    def accept_many_sync(self, captures: Iterable[Capture]) -> builtins.list[int]:
         """Queue many captures at once so they share transactions (imports)."""
         futures = [self.submit(c) for c in captures]
         ids: list[int] = []
@@ -267,9 +314,11 @@ class Mailbox:
             return
         try:
             rows = [(c, summarize(c.raw)) for c, _ in live]
-            summaries, pruned = self._store.add(rows, max_messages=self.max_messages)
+            summaries, pruned = self._store.add(rows, max_messages=self._max_messages)
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
-            log.error("storing %d message(s) failed: %s", len(live), exc)
+            # The environment (StoreError) is reported by whoever waited; a bug is logged here.
+            level = logging.DEBUG if isinstance(exc, StoreError) else logging.ERROR
+            log.log(level, "storing %d message(s) failed: %s", len(live), exc)
             self._settle([(w, None, exc) for _, w in live])
             return
         gone = frozenset(pruned)
@@ -281,14 +330,14 @@ class Mailbox:
         )
 
     @staticmethod
-    def _settle(outcomes: list[tuple[_Waiter, object, BaseException | None]]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    def _settle(outcomes: builtins.list[_Outcome]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, builtins.list[_LoopOutcome]] = {}
         for waiter, result, exc in outcomes:
             if isinstance(waiter, _LoopWaiter):
                 by_loop.setdefault(waiter.loop, []).append((waiter.future, result, exc))
             elif exc is not None:
                 waiter.set_exception(exc)
-            else:
+            elif result is not None:
                 waiter.set_result(result)
         for loop, items in by_loop.items():
             try:
@@ -306,10 +355,14 @@ class Mailbox:
         limit: int = 100,
         sort: str = "received_at",
         descending: bool = True,
-    ) -> list[MessageSummary]:
+    ) -> builtins.list[MessageSummary]:
         return self._store.list(
             query=query, offset=offset, limit=limit, sort=sort, descending=descending
         )
+
+    def ids(self, query: str | None = None) -> builtins.list[int]:
+        """Ids of the matching messages, newest first (the default list order)."""
+        return self._store.ids(query)
 
     def count(self, query: str | None = None) -> int:
         return self._store.count(query)
@@ -328,6 +381,10 @@ class Mailbox:
         stored = self._store.get(message_id)
         return OpenedMessage(stored=stored, parsed=parse_message(stored.raw))
 
+    def get_stored(self, message_id: int) -> StoredMessage:
+        """The stored message without parsing it (exports). Raises ``MessageNotFound``."""
+        return self._store.get(message_id)
+
     # ---- flag and delete (explicit, evented) ---------------------------
 
     def mark_read(self, ids: Sequence[int], read: bool = True) -> None:
@@ -335,7 +392,7 @@ class Mailbox:
         if changed:
             self._emit(MessagesChanged(tuple(changed), read))
 
-    def delete(self, ids: Sequence[int]) -> list[int]:
+    def delete(self, ids: Sequence[int]) -> builtins.list[int]:
         deleted = self._store.delete(ids)
         if deleted:
             self._emit(MessagesDeleted(tuple(deleted)))
@@ -364,3 +421,7 @@ class Mailbox:
             log.error("mailbox writer did not finish within %.0f s; closing anyway", timeout)
             return
         self._store.close()
+
+
+if TYPE_CHECKING:  # mypy proves the class keeps the Protocol's promises
+    _implements: type[MailboxProtocol] = Mailbox

@@ -17,7 +17,9 @@ With ``MAILCATCHER_GUI_HOME=/some/dir`` the layout is::
     /some/dir/config/           settings
 
 Nothing here creates directories; callers that write create what they need
-(``ensure_parent``) so that read-only commands never litter the disk.
+(``ensure_parent``) so that read-only commands never litter the disk. What
+they create is private (0700): captured mail holds password-reset links and
+tokens, and other local users have no business listing it.
 """
 
 from __future__ import annotations
@@ -68,8 +70,24 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     return data_dir(environ) / DB_FILENAME
 
 
+PRIVATE_DIR_MODE = 0o700
+
+
 def ensure_parent(path: str | os.PathLike[str]) -> Path:
-    """Create the directory that will hold ``path`` (not ``path`` itself)."""
+    """Create the directory that will hold ``path`` (not ``path`` itself).
+
+    Every folder this creates is 0700. Folders that exist already are left
+    as they are: ``--db ./mail.sqlite3`` must not change a project folder's
+    mode (the store tightens its own files instead).
+    """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    missing: list[Path] = []
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        # mkdir's mode is filtered by the umask; the result must be exactly 0700.
+        os.chmod(folder, PRIVATE_DIR_MODE)
     return p

@@ -1006,7 +1006,7 @@ class MainWindow(QMainWindow):
         old, self.prefs = self.prefs, prefs
         self.settings.set_preferences(prefs)
         self.notifier.enabled = prefs.notifications
-        self.mailbox.max_messages = prefs.retention
+        self.mailbox.set_retention(prefs.retention)
         if hasattr(self.view, "set_allow_remote_default"):
             self.view.set_allow_remote_default(prefs.allow_remote_default)
         if prefs.theme != old.theme:
@@ -1108,7 +1108,7 @@ class MainWindow(QMainWindow):
             "About mailcatcher-gui",
             f"<b>mailcatcher-gui</b> {__version__}<br>"
             "A desktop mail catcher for developers.<br><br>"
-            f"Messages: {html.escape(str(self.mailbox.store.path))}<br>"
+            f"Messages: {html.escape(self.mailbox.location)}<br>"
             f"Settings: {html.escape(str(self.settings.path))}",
         )
 

@@ -412,7 +412,7 @@ class MessageListModel(QAbstractTableModel):
                 return row
         if self._sort == "received_at" and self._descending:
             try:
-                ids = self._mailbox.store.ids(self._query)
+                ids = self._mailbox.ids(self._query)
             except Exception:  # noqa: BLE001 - a lookup aid, not essential
                 log.exception("listing ids failed")
                 return None

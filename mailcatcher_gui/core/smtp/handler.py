@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from aiosmtpd.smtp import Envelope, Session, TLSSetupException
 
 from ..models import Capture
+from ..store.database import StoreError
 from .auth import auth_user
 from .config import SinkConfig, clean_text, format_peer
 
@@ -89,11 +90,13 @@ class SinkHandler:
         server.storing = True
         try:
             message_id = await self._mailbox.accept(capture)
-        except Exception:
-            log.exception(
-                "could not store a %d-byte message from %s; replied 451",
+        except Exception as exc:
+            log.error(
+                "could not store a %d-byte message from %s; replied 451: %s",
                 len(capture.raw),
                 capture.peer,
+                exc,
+                exc_info=not isinstance(exc, StoreError),  # the environment needs no traceback
             )
             return "451 4.3.0 Error: could not store the message, please try again later"
         finally:

@@ -6,16 +6,20 @@ OS before ``add`` returns), which is what the sink's ``250 queued`` promises
 here; only a power loss or OS crash may lose the last few transactions. That
 trade keeps a burst of test mail from waiting on one fsync per message.
 
-Deferred upkeep: the writer does not checkpoint the WAL on commit
-(``wal_autocheckpoint = 0``) and the FTS5 index does not merge its segments
-on commit (``automerge = 0``, migration 4). Both are real work (a checkpoint
-copies pages into the main file and fsyncs it; a merge rewrites index
-segments, and in a big store the merges reach big segments), and on commit
-they landed on the path that gates the ``250``. ``maintain`` does them in
-small steps instead; the Mailbox's writer calls it when no mail has arrived
-for a moment. Bounds for a burst that never pauses: once the WAL passes
-``_WAL_CHECKPOINT_BYTES`` a commit checkpoints anyway, and FTS5's crisis
-merge still caps the segments per level.
+Deferred upkeep (``core.store.upkeep``): commits neither checkpoint the
+WAL nor merge the FTS5 index, because both landed on the path that gates
+the ``250``; ``maintain`` does them in small steps when the Mailbox's writer
+is idle, ending with a WAL truncated to zero bytes. A commit checkpoints only
+past a bound, or early when the disk is nearly full (``StoreConfig``).
+
+Files (``core.store.files``): the database and its ``-wal``/``-shm`` are 0600
+and a folder the store creates is 0700. Opening probes a write (inside a
+transaction that is rolled back), so a read-only file or folder fails at
+startup with one clear ``StoreError`` instead of a server that says
+"listening" and then refuses every message. After every commit the store
+checks (one ``stat``) that the path still names the file it opened: a file
+deleted or replaced while open makes that commit and every later write raise
+``StoreError`` (the sink answers 451, so "250 means stored" stays true).
 
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
@@ -40,6 +44,7 @@ search language in ``core.store.search``.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -50,32 +55,19 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
-from . import migrations
-from .search import FTS_TABLE, compile_query, index_text
+from .connect import BUSY_TIMEOUT_MS, MessageNotFound, StoreError, connect, open_writer
+from .files import StoreConfig
+from .rows import Prepared, summary_from_row, unique_ids
+from .search import FTS_TABLE, compile_query
+from .upkeep import Upkeep
 
-__all__ = ["MessageNotFound", "Store", "StoreError", "SORT_KEYS"]
+__all__ = ["MessageNotFound", "Store", "StoreConfig", "StoreError", "SORT_KEYS"]
 
 log = logging.getLogger(__name__)
 
-_BUSY_TIMEOUT_S = 10.0
-_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the WAL back to this after checkpoints
-# A commit checkpoints by itself only when the WAL has grown past this (a
-# burst with no pause for ``maintain``), which bounds the file. A 2 KB
-# message adds about 20 KB of WAL (each commit logs whole index pages), so a
-# burst checkpoints about every 12,000 messages, and that checkpoint holds the
-# writer for about 0.3 s (128 MB measured 0.16 s). The bound trades disk space
-# for fewer such pauses. A helper thread checkpointing alongside the writer
-# was tried: it cannot bound a WAL that never stops growing (SQLite restarts
-# the WAL only after a checkpoint catches up), and its copying competed with
-# the burst for the same two cores.
-_WAL_CHECKPOINT_BYTES = 4 * _JOURNAL_SIZE_LIMIT
-_MERGE_PAGES = 64  # FTS5 pages one ``maintain`` merge step may write (a few ms)
-_SORT_KEY_CHARS = 200  # sort keys are prefixes: keeps the indexes small
 
 # Public sort names -> indexed column. Every one is indexed as (column, id).
 SORT_KEYS: dict[str, str] = {
@@ -117,28 +109,12 @@ _IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON
 _COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
 _COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class StoreError(Exception):
-    """The environment let us down (cannot open the file, disk full, ...); the message says how."""
-
-
-class MessageNotFound(KeyError):
-    """No message has this id (any more)."""
-
-    def __init__(self, message_id: int) -> None:
-        super().__init__(message_id)
-        self.id = message_id
-
-    def __str__(self) -> str:
-        return f"no message with id {self.id}"
-
 
 class Store:
     """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], config: StoreConfig | None = None) -> None:
+        self._config = config if config is not None else StoreConfig()
         self._tempdir: str | None = None
         if str(path) == ":memory:":
             # A real file (not SQLite's :memory:) so that WAL and several
@@ -151,64 +127,14 @@ class Store:
         self._local = threading.local()
         self._readers_lock = threading.Lock()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
-        # Deferred upkeep (see the module docstring); set by every write.
-        self._wal_dirty = True
-        self._merge_pending = True
+        self._upkeep = Upkeep(self.path, self._config, BUSY_TIMEOUT_MS)
         try:
-            self._writer = self._open()
+            self._writer, self._file = open_writer(self.path)
         except BaseException:
             self._remove_tempdir()
             raise
 
     # ---- connections ---------------------------------------------------
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"Cannot create the folder for the message store {self.path}: {exc.strerror or exc}"
-            ) from exc
-        if self.path.is_dir():
-            raise StoreError(f"Cannot open the message store {self.path}: it is a directory.")
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = self._connect()
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(
-                    f"Cannot open the message store {self.path}: "
-                    f"SQLite refused WAL mode (journal_mode={mode})."
-                )
-            conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see maintain()
-            migrations.migrate(conn, migrations.MIGRATIONS)
-        except migrations.SchemaError as exc:
-            self._close_quietly(conn)
-            raise StoreError(f"Cannot use {self.path} as a message store: {exc}") from exc
-        except sqlite3.Error as exc:
-            self._close_quietly(conn)
-            raise StoreError(f"Cannot open the message store {self.path}: {exc}") from exc
-        except BaseException:
-            self._close_quietly(conn)
-            raise
-        return conn
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=_BUSY_TIMEOUT_S,
-            isolation_level=None,  # autocommit; we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,  # see the module docstring
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     def _reader(self) -> sqlite3.Connection:
         if self._closed:
@@ -221,7 +147,7 @@ class Store:
                 raise StoreError(f"The message store {self.path} is closed.")
             self._close_dead_readers()
             try:
-                conn = self._connect()
+                conn = connect(self.path)
                 conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot open the message store {self.path}: {exc}") from exc
@@ -259,6 +185,8 @@ class Store:
         with self._write_lock, self._errors(action):
             if self._closed:
                 raise StoreError(f"The message store {self.path} is closed.")
+            if self._file.lost is not None:
+                raise StoreError(self._file.lost)
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -269,58 +197,39 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            self._wal_dirty = self._merge_pending = True
-            if self._wal_bytes() > _WAL_CHECKPOINT_BYTES:
-                self._checkpoint(conn)
+            # After the COMMIT: a file deleted before it took this transaction along.
+            lost = self._file.check()
+            if lost is not None:
+                raise StoreError(lost)
+            try:
+                self._upkeep.committed(conn)
+            except sqlite3.Error as exc:  # the commit stands: its caller must not hear otherwise
+                log.warning("checkpoint after a commit to %s failed: %s", self.path, exc)
 
     # ---- deferred upkeep -------------------------------------------------
 
     @property
     def needs_upkeep(self) -> bool:
-        """True while ``maintain`` has work left (a WAL to checkpoint, segments to merge)."""
-        return not self._closed and (self._wal_dirty or self._merge_pending)
+        """True while ``maintain`` has work left (segments to merge, a WAL to checkpoint or cut)."""
+        return not self._closed and self._file.lost is None and self._upkeep.pending
 
     def maintain(self) -> bool:
         """Do one small step of deferred upkeep; returns ``needs_upkeep``.
 
-        A step is one bounded FTS5 merge (``_MERGE_PAGES``) while merging has
-        work, then one PASSIVE checkpoint (it never waits for readers; pages a
-        reader still needs are copied by a later one). Raises ``StoreError``;
-        the work is then dropped until the next write asks for it again, so a
-        full disk cannot make the caller spin.
+        The steps are ``Upkeep.step``: an FTS5 merge, a PASSIVE checkpoint,
+        cutting the WAL to zero bytes; none waits for readers. Raises
+        ``StoreError``; the work is then dropped until the next write asks for
+        it again, so a full disk cannot make the caller spin.
         """
         with self._write_lock:
-            if self._closed:
+            if not self.needs_upkeep:
                 return False
-            conn = self._writer
             try:
-                if self._merge_pending:
-                    before = conn.total_changes
-                    conn.execute(
-                        f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('merge', ?)",
-                        (_MERGE_PAGES,),
-                    )
-                    # FTS5's documented signal: fewer than 2 changes = nothing to merge.
-                    self._merge_pending = conn.total_changes - before >= 2
-                    self._wal_dirty = True
-                    if self._merge_pending:
-                        return True
-                if self._wal_dirty:
-                    self._checkpoint(conn)
+                self._upkeep.step(self._writer)
             except sqlite3.Error as exc:
-                self._wal_dirty = self._merge_pending = False
+                self._upkeep.drop()
                 raise StoreError(f"Could not tidy up {self.path}: {exc}") from exc
         return self.needs_upkeep
-
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        self._wal_dirty = False
-
-    def _wal_bytes(self) -> int:
-        try:
-            return os.stat(f"{self.path}-wal").st_size
-        except OSError:
-            return 0
 
     # ---- writes --------------------------------------------------------
 
@@ -334,7 +243,7 @@ class Store:
         when more rows than ``max_messages`` are added at once). Raises
         ``StoreError`` if nothing could be committed; then nothing was.
         """
-        prepared = [_Prepared.build(capture, summary) for capture, summary in rows]
+        prepared = [Prepared.build(capture, summary) for capture, summary in rows]
         with self._write(f"store {len(prepared)} message(s)") as conn:
             # We hold the only write lock, so the next ids are known: assigning
             # them lets each table be filled with one executemany (about a
@@ -352,6 +261,13 @@ class Store:
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i) for i, p in zip(ids, prepared, strict=True)], pruned
 
+    def prune(self, max_messages: int) -> builtins.list[int]:
+        """Delete the oldest messages beyond ``max_messages`` (0 = unlimited); returns their ids."""
+        if max_messages <= 0:
+            return []
+        with self._write("apply the message limit") as conn:
+            return self._prune(conn, max_messages)
+
     def _prune(self, conn: sqlite3.Connection, max_messages: int) -> list[int]:
         total = conn.execute("SELECT total FROM counters").fetchone()[0]
         excess = total - max_messages
@@ -363,7 +279,7 @@ class Store:
 
     def set_read(self, ids: Sequence[int], read: bool) -> list[int]:
         """Set the read flag; returns the ids (input order) whose flag actually changed."""
-        wanted = _unique_ids(ids)
+        wanted = unique_ids(ids)
         if not wanted:
             return []
         flag = 1 if read else 0
@@ -385,7 +301,7 @@ class Store:
 
     def delete(self, ids: Sequence[int]) -> list[int]:
         """Delete messages (row, raw bytes, search index); returns the ids that existed."""
-        wanted = _unique_ids(ids)
+        wanted = unique_ids(ids)
         if not wanted:
             return []
         with self._write("delete messages") as conn:
@@ -480,7 +396,7 @@ class Store:
         )
         with self._errors("list messages"):
             rows = self._reader().execute(sql, (*compiled.params, limit, offset)).fetchall()
-        return [_summary_from_row(r) for r in rows]
+        return [summary_from_row(r) for r in rows]
 
     def count(self, query: str | None = None) -> int:
         """How many messages match ``query`` (all when None/empty)."""
@@ -500,7 +416,7 @@ class Store:
         with self._errors("count unread messages"):
             return int(self._reader().execute("SELECT unread FROM counters").fetchone()[0])
 
-    def ids(self, query: str | None = None) -> list[int]:
+    def ids(self, query: str | None = None) -> builtins.list[int]:
         """Ids of the matching messages, newest first (the default list order)."""
         compiled = compile_query(query)
         sql = (
@@ -519,7 +435,7 @@ class Store:
             )
         if row is None:
             raise MessageNotFound(id)
-        return _summary_from_row(row)
+        return summary_from_row(row)
 
     def get(self, id: int) -> StoredMessage:
         # One statement, so the row and its bytes come from the same snapshot.
@@ -531,7 +447,7 @@ class Store:
             row = self._reader().execute(sql, (id,)).fetchone()
         if row is None:
             raise MessageNotFound(id)
-        summary = _summary_from_row(row[:15])
+        summary = summary_from_row(row[:15])
         peer, helo, tls, auth_user, transcript, source, raw = row[15:]
         return StoredMessage(
             summary=summary,
@@ -554,10 +470,16 @@ class Store:
     # ---- lifecycle -----------------------------------------------------
 
     def close(self) -> None:
-        """Close every connection (checkpointing the WAL); remove a ``:memory:`` store's file."""
+        """Close every connection (checkpointing the WAL); remove a ``:memory:`` store's file.
+
+        A file lost since the last write is noticed here too, so its stale
+        WAL is not left for the next store opened at the path (see
+        ``core.store.files``).
+        """
         with self._write_lock, self._readers_lock:
             if self._closed:
                 return
+            self._file.check()  # a file lost since the last write: drop its stale WAL
             self._closed = True
             for _, conn in self._readers:
                 self._close_quietly(conn)
@@ -579,191 +501,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
-
-
-# ---- value conversion ----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """One (Capture, Summary) turned into column values, computed outside the lock.
-
-    ``listed`` is the list row the store will announce, complete except for
-    the id, which is only known inside the transaction.
-    """
-
-    message_row: tuple[object, ...]
-    raw: bytes
-    fts_row: tuple[str, ...]
-    listed: MessageSummary
-
-    @classmethod
-    def build(cls, capture: Capture, summary: Summary) -> _Prepared:
-        received_at = _utc(capture.received_at)
-        envelope_from = _clean(capture.envelope_from)
-        envelope_to = tuple(_clean(a) for a in capture.envelope_to)
-        from_ = _clean(summary.from_)
-        to = tuple(_clean(a) for a in summary.to)
-        cc = tuple(_clean(a) for a in summary.cc)
-        subject = _clean(summary.subject)
-        message_id = _clean(summary.message_id)
-        snippet = _clean(summary.snippet)
-        raw = bytes(capture.raw)
-        size = len(raw)
-        attachments = int(summary.attachments)
-        message_row = (
-            _to_micros(received_at),
-            envelope_from,
-            _json_list(envelope_to),
-            from_,
-            _json_list(to),
-            _json_list(cc),
-            subject,
-            summary.date.isoformat() if summary.date is not None else None,
-            message_id,
-            size,
-            int(bool(summary.has_html)),
-            int(bool(summary.has_text)),
-            attachments,
-            snippet,
-            _clean(capture.peer),
-            _clean(capture.helo),
-            _encode_json(capture.tls.to_json()) if capture.tls else None,
-            _clean(capture.auth_user) if capture.auth_user is not None else None,
-            _clean_json_list(capture.transcript),
-            _clean(capture.source),
-            _sort_key(from_ or envelope_from),
-            _sort_key(", ".join(to or cc or envelope_to)),
-            _sort_key(subject),
-        )
-        fts_row = (
-            index_text(subject),
-            index_text("\n".join((from_, envelope_from))),
-            index_text("\n".join((*to, *cc, *envelope_to))),
-            index_text(_clean(summary.body_text)),
-            index_text(_clean(summary.html_text)),
-            index_text("\n".join(_clean(n) for n in summary.attachment_names)),
-        )
-        listed = MessageSummary(
-            id=0,
-            received_at=received_at,
-            envelope_from=envelope_from,
-            envelope_to=envelope_to,
-            from_=from_,
-            to=to,
-            cc=cc,
-            subject=subject,
-            message_id=message_id,
-            size=size,
-            has_html=bool(summary.has_html),
-            has_text=bool(summary.has_text),
-            attachments=attachments,
-            read=False,
-            snippet=snippet,
-        )
-        return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
-
-    def summary(self, message_id: int) -> MessageSummary:
-        return replace(self.listed, id=message_id)
-
-
-def _summary_from_row(row: Sequence[object]) -> MessageSummary:
-    (
-        id_,
-        received_at,
-        envelope_from,
-        envelope_to,
-        from_,
-        to,
-        cc,
-        subject,
-        message_id,
-        size,
-        has_html,
-        has_text,
-        attachments,
-        read,
-        snippet,
-    ) = row
-    return MessageSummary(
-        id=int(id_),  # type: ignore[arg-type]
-        received_at=_from_micros(int(received_at)),  # type: ignore[arg-type]
-        envelope_from=str(envelope_from),
-        envelope_to=tuple(json.loads(envelope_to)),  # type: ignore[arg-type]
-        from_=str(from_),
-        to=tuple(json.loads(to)),  # type: ignore[arg-type]
-        cc=tuple(json.loads(cc)),  # type: ignore[arg-type]
-        subject=str(subject),
-        message_id=str(message_id),
-        size=int(size),  # type: ignore[arg-type]
-        has_html=bool(has_html),
-        has_text=bool(has_text),
-        attachments=int(attachments),  # type: ignore[arg-type]
-        read=bool(read),
-        snippet=str(snippet),
-    )
-
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC; a naive datetime is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _to_micros(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
-
-
-def _clean(text: str) -> str:
-    """``text`` as valid UTF-8 for SQLite.
-
-    Header values decoded with ``surrogateescape`` carry lone surrogates that
-    SQLite cannot store; their bytes are decoded again (invalid sequences
-    become U+FFFD) rather than failing the whole capture.
-    """
-    if text.isascii():  # O(1) in CPython: nothing to repair
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        data = text.encode("utf-8", "surrogatepass")
-    return data.decode("utf-8", "replace")
-
-
-# One encoder for every row: json.dumps(..., ensure_ascii=False) builds a new
-# JSONEncoder per call, a few microseconds each, several times per message.
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _json_list(values: tuple[str, ...]) -> str:
-    return _encode_json(list(values))
-
-
-def _clean_json_list(values: tuple[str, ...]) -> str:
-    """``_json_list`` of the ``_clean``-ed values; one check in the usual all-valid case."""
-    text = _json_list(values)
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _json_list(tuple(_clean(v) for v in values))
-
-
-def _sort_key(text: str) -> str:
-    return text.strip().lstrip("\"'<").casefold()[:_SORT_KEY_CHARS]
-
-
-def _unique_ids(ids: Sequence[int]) -> list[int]:
-    return list(dict.fromkeys(int(i) for i in ids))

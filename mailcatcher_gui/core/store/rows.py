@@ -1,0 +1,209 @@
+"""Rows of the store: a ``(Capture, Summary)`` as column values, and a row back as a summary.
+
+Pure functions, no connection: the ``Store`` computes these outside its
+write lock so the transaction that gates a ``250`` only executes statements.
+Text is repaired for SQLite here (``clean``: lone surrogates from
+``surrogateescape`` header decoding would make SQLite reject the whole row).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..models import Capture, MessageSummary, Summary
+from .search import index_text
+
+__all__ = ["Prepared", "clean", "summary_from_row", "unique_ids"]
+
+_SORT_KEY_CHARS = 200  # sort keys are prefixes: keeps the indexes small
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One (Capture, Summary) turned into column values, computed outside the lock.
+
+    ``listed`` is the list row the store will announce, complete except for
+    the id, which is only known inside the transaction.
+    """
+
+    message_row: tuple[object, ...]
+    raw: bytes
+    fts_row: tuple[str, ...]
+    listed: MessageSummary
+
+    @classmethod
+    def build(cls, capture: Capture, summary: Summary) -> Prepared:
+        received_at = _utc(capture.received_at)
+        envelope_from = clean(capture.envelope_from)
+        envelope_to = tuple(clean(a) for a in capture.envelope_to)
+        from_ = clean(summary.from_)
+        to = tuple(clean(a) for a in summary.to)
+        cc = tuple(clean(a) for a in summary.cc)
+        subject = clean(summary.subject)
+        message_id = clean(summary.message_id)
+        snippet = clean(summary.snippet)
+        raw = bytes(capture.raw)
+        size = len(raw)
+        attachments = int(summary.attachments)
+        message_row = (
+            _to_micros(received_at),
+            envelope_from,
+            _json_list(envelope_to),
+            from_,
+            _json_list(to),
+            _json_list(cc),
+            subject,
+            summary.date.isoformat() if summary.date is not None else None,
+            message_id,
+            size,
+            int(bool(summary.has_html)),
+            int(bool(summary.has_text)),
+            attachments,
+            snippet,
+            clean(capture.peer),
+            clean(capture.helo),
+            _encode_json(capture.tls.to_json()) if capture.tls else None,
+            clean(capture.auth_user) if capture.auth_user is not None else None,
+            clean_json_list(capture.transcript),
+            clean(capture.source),
+            _sort_key(from_ or envelope_from),
+            _sort_key(", ".join(to or cc or envelope_to)),
+            _sort_key(subject),
+        )
+        fts_row = (
+            index_text(subject),
+            index_text("\n".join((from_, envelope_from))),
+            index_text("\n".join((*to, *cc, *envelope_to))),
+            index_text(clean(summary.body_text)),
+            index_text(clean(summary.html_text)),
+            index_text("\n".join(clean(n) for n in summary.attachment_names)),
+        )
+        listed = MessageSummary(
+            id=0,
+            received_at=received_at,
+            envelope_from=envelope_from,
+            envelope_to=envelope_to,
+            from_=from_,
+            to=to,
+            cc=cc,
+            subject=subject,
+            message_id=message_id,
+            size=size,
+            has_html=bool(summary.has_html),
+            has_text=bool(summary.has_text),
+            attachments=attachments,
+            read=False,
+            snippet=snippet,
+        )
+        return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
+
+    def summary(self, message_id: int) -> MessageSummary:
+        return replace(self.listed, id=message_id)
+
+
+def summary_from_row(row: Sequence[Any]) -> MessageSummary:
+    """A ``MessageSummary`` from the columns of ``database._SUMMARY_COLUMNS`` (SQLite values)."""
+    (
+        id_,
+        received_at,
+        envelope_from,
+        envelope_to,
+        from_,
+        to,
+        cc,
+        subject,
+        message_id,
+        size,
+        has_html,
+        has_text,
+        attachments,
+        read,
+        snippet,
+    ) = row
+    return MessageSummary(
+        id=int(id_),
+        received_at=_from_micros(int(received_at)),
+        envelope_from=str(envelope_from),
+        envelope_to=tuple(json.loads(envelope_to)),
+        from_=str(from_),
+        to=tuple(json.loads(to)),
+        cc=tuple(json.loads(cc)),
+        subject=str(subject),
+        message_id=str(message_id),
+        size=int(size),
+        has_html=bool(has_html),
+        has_text=bool(has_text),
+        attachments=int(attachments),
+        read=bool(read),
+        snippet=str(snippet),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _to_micros(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def clean(text: str) -> str:
+    """``text`` as valid UTF-8 for SQLite.
+
+    Header values decoded with ``surrogateescape`` carry lone surrogates that
+    SQLite cannot store; their bytes are decoded again (invalid sequences
+    become U+FFFD) rather than failing the whole capture.
+    """
+    if text.isascii():  # O(1) in CPython: nothing to repair
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace")
+
+
+# One encoder for every row: json.dumps(..., ensure_ascii=False) builds a new
+# JSONEncoder per call, a few microseconds each, several times per message.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_list(values: tuple[str, ...]) -> str:
+    return _encode_json(list(values))
+
+
+def clean_json_list(values: tuple[str, ...]) -> str:
+    """``_json_list`` of the ``_clean``-ed values; one check in the usual all-valid case."""
+    text = _json_list(values)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _json_list(tuple(clean(v) for v in values))
+
+
+def _sort_key(text: str) -> str:
+    return text.strip().lstrip("\"'<").casefold()[:_SORT_KEY_CHARS]
+
+
+def unique_ids(ids: Sequence[int]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in ids))

@@ -38,16 +38,17 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from .core import options
 from .core.mailbox import Mailbox
 from .core.sending import ProfileStore
 from .core.smtp.auth import AuthMode
 from .core.smtp.sink import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
 from .ui.bridge import MailboxBridge
 from .ui.compose import Composer
-from .ui.main_window import MainWindow
 from .ui.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
 from .ui.settings import AppSettings, Preferences
 from .ui.theme import app_icon, apply_theme
+from .ui.window_factory import build_main_window
 
 log = logging.getLogger(__name__)
 
@@ -151,29 +152,27 @@ def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
 
     An option typed on the command line (one that differs from the CLI's
     default) wins; everything else comes from the saved settings.
-    ``ValueError`` (``cli.ConfigError``) for bad option values.
+    ``ValueError`` (``core.options.ConfigError``) for bad option values.
     """
-    from . import cli
-
-    from_args = cli.sink_config_from_args(args)
+    from_args = options.sink_config_from_args(args)
     config = listener_config(from_args, prefs)
 
     def given(name: str, default: object) -> bool:
         value = getattr(args, name, None)
         return value is not None and value != default
 
-    if given("smtp", cli.DEFAULT_SMTP):
+    if given("smtp", options.DEFAULT_SMTP):
         config = replace(config, smtp=from_args.smtp)
     if given("smtps", None):
         config = replace(config, smtps=from_args.smtps)
-    if given("auth", cli.DEFAULT_AUTH):
+    if given("auth", options.DEFAULT_AUTH):
         config = replace(config, auth=from_args.auth)
-    if given("max_size", cli.DEFAULT_MAX_SIZE):
+    if given("max_size", options.DEFAULT_MAX_SIZE):
         config = replace(config, max_size=from_args.max_size)
     if given("tls_cert", None):
         config = replace(config, tls_cert=from_args.tls_cert, tls_key=from_args.tls_key)
     retention = prefs.retention
-    if given("max_messages", cli.DEFAULT_MAX_MESSAGES):
+    if given("max_messages", options.DEFAULT_MAX_MESSAGES):
         retention = int(args.max_messages)
     return config, retention
 
@@ -214,16 +213,19 @@ class GuiApp:
         self.config = sink_config
         self.sink: RunningSink | None = None
         self.sink_error: SinkStartError | None = None
+        #: why the last listener change failed (the old listener may run again)
+        self.listener_failure: SinkStartError | None = None
         self.bridge = MailboxBridge(mailbox)
-        self.window = MainWindow(mailbox, self.bridge, settings, view=view)
-        self.window.prefs = prefs_for_config(self.window.prefs, sink_config, mailbox.max_messages)
+        #: the preferences in force; this object is their only owner (see apply_preferences)
+        self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.max_messages)
+        self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
         self.window.close_requests_quit = True
         self.window.quitRequested.connect(self.request_quit)
-        self.window.listenerSettingsChanged.connect(self._listener_settings_changed)
+        self.window.preferencesChosen.connect(self.apply_preferences)
         self._quit_event: asyncio.Event | None = None
         self._quit_requested = False
         self._lock: asyncio.Lock | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.profiles = profiles or ProfileStore(settings.path.parent)
         # Compose previews HTML with Chromium unless the caller chose a
@@ -251,7 +253,8 @@ class GuiApp:
         except SinkStartError as exc:
             self.sink = None
             self.sink_error = exc
-            log.warning("SMTP sink not started: %s", exc)
+            # Without the command-line advice: the config may come from Settings.
+            log.warning("SMTP sink not started: %s", describe_sink_error(exc))
             self.window.set_sink_error(describe_sink_error(exc))
             return False
         self.config = config
@@ -289,34 +292,55 @@ class GuiApp:
             previous = self.config if self.sink is not None else None
             await self.stop_sink()
             if await self.start_sink(config):
+                self.listener_failure = None
                 return True
-            failure = describe_sink_error(self.sink_error) if self.sink_error else "unknown error"
+            self.listener_failure = self.sink_error
             if previous is not None and previous != config and await self.start_sink(previous):
-                # Keep settings and dialog in line with what really runs.
-                self.window.prefs = prefs_for_config(
-                    self.window.prefs, previous, self.mailbox.max_messages
-                )
-                self.settings.set_preferences(self.window.prefs)
-                self.window.statusBar().showMessage(
-                    f"Could not switch listener: {failure}. Still listening on the previous "
-                    "address.",
-                    15000,
-                )
+                # Keep settings and the dialog in line with what really runs.
+                self._set_prefs(prefs_for_config(self.prefs, previous, self.mailbox.max_messages))
             return False
 
-    def _listener_settings_changed(self, prefs: Preferences) -> None:
-        self.spawn(self.restart_sink(listener_config(self.config, prefs)))
+    # ---- preferences (this is their one owner) -----------------------------------------
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """The user chose ``prefs`` (Settings dialog): save them and apply them everywhere.
+
+        Retention goes to the mailbox, display choices to the window, the
+        theme to the application; a listener change restarts the sink and the
+        window learns how that went (``listener_change_finished``).
+        """
+        old = self.prefs
+        self._set_prefs(prefs)
+        if prefs.theme != old.theme:
+            apply_theme(self.qapp, prefs.theme)
+        if prefs.listener_differs(old):
+            self.spawn(self._change_listener(prefs))
+
+    def _set_prefs(self, prefs: Preferences) -> None:
+        self.prefs = prefs
+        self.settings.set_preferences(prefs)
+        # The composition root may set core state; widgets never do.
+        self.mailbox.max_messages = prefs.retention
+        self.window.show_preferences(prefs)
+
+    async def _change_listener(self, prefs: Preferences) -> None:
+        ok = await self.restart_sink(listener_config(self.config, prefs))
+        error = None
+        if not ok:
+            failure = self.listener_failure
+            error = describe_sink_error(failure) if failure else "unknown error"
+        self.window.listener_change_finished(error)
 
     # ---- tasks and quitting -------------------------------------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` on the loop, keeping a reference until it is done."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())

@@ -36,6 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from mailcatcher_gui import __version__
 from mailcatcher_gui.core import paths
+from mailcatcher_gui.core.options import (  # shared with the window (app.py)
+    DEFAULT_AUTH,
+    DEFAULT_MAX_MESSAGES,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_SMTP,
+    ConfigError,
+    sink_config_from_args,
+)
 
 if TYPE_CHECKING:
     from mailcatcher_gui.core.mailbox import Mailbox
@@ -44,17 +52,6 @@ if TYPE_CHECKING:
     from mailcatcher_gui.core.store.database import Store
 
 PROG = "mailcatcher-gui"
-
-#: Defaults shared by ``gui`` and ``serve``.
-DEFAULT_SMTP = "127.0.0.1:1025"
-#: Like Mailpit: enough history for a long debugging session, small enough
-#: that a runaway test loop cannot fill the disk. 0 = keep everything.
-DEFAULT_MAX_MESSAGES = 10_000
-#: Matches the sink's own default; 0 = unlimited.
-DEFAULT_MAX_SIZE = 50 * 1024 * 1024
-#: Accept AUTH with any credentials (but do not require it), so applications
-#: configured with a username and password work unchanged.
-DEFAULT_AUTH = "any"
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # not found, bad input, environment problem
@@ -72,13 +69,6 @@ class CliError(Exception):
         self.code = code
 
 
-class ConfigError(CliError, ValueError):
-    """Options that do not fit together (``--tls-key`` without ``--tls-cert``...)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_USAGE)
-
-
 # ---------------------------------------------------------------------------
 # Parsed options -> core objects (shared with app.py)
 # ---------------------------------------------------------------------------
@@ -88,48 +78,6 @@ def db_path_from_args(args: argparse.Namespace) -> Path:
     """``--db`` or the default store path (honours ``MAILCATCHER_GUI_HOME``)."""
     db = getattr(args, "db", None)
     return Path(db).expanduser() if db else paths.default_db_path()
-
-
-def sink_config_from_args(args: argparse.Namespace) -> SinkConfig:
-    """Build the sink configuration from ``gui``/``serve`` options.
-
-    Raises ``ConfigError`` (a ``ValueError``) with a user-facing message.
-    Values on ``args`` are the strings the user typed (argparse has already
-    checked each one), so the GUI can show and persist them as given.
-    """
-    from mailcatcher_gui.core.smtp.sink import AuthMode, SinkConfig, parse_hostport
-
-    try:
-        smtp = parse_hostport(getattr(args, "smtp", None) or DEFAULT_SMTP)
-        smtps_text = getattr(args, "smtps", None)
-        smtps = parse_hostport(smtps_text) if smtps_text else None
-        auth = AuthMode.parse(getattr(args, "auth", None) or DEFAULT_AUTH)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    max_size = getattr(args, "max_size", DEFAULT_MAX_SIZE)
-    if max_size is None or max_size < 0:
-        raise ConfigError("--max-size must be 0 (unlimited) or a positive number of bytes")
-    tls_cert = getattr(args, "tls_cert", None)
-    tls_key = getattr(args, "tls_key", None)
-    if tls_key and not tls_cert:
-        raise ConfigError("--tls-key needs --tls-cert")
-    accept_rcpt = getattr(args, "accept_rcpt", None) or None
-    if accept_rcpt is not None:
-        try:
-            re.compile(accept_rcpt)
-        except re.error as exc:
-            raise ConfigError(f"invalid --accept-rcpt pattern {accept_rcpt!r}: {exc}") from exc
-    return SinkConfig(
-        smtp=smtp,
-        smtps=smtps,
-        max_size=max_size,
-        auth=auth,
-        tls_cert=Path(tls_cert).expanduser() if tls_cert else None,
-        tls_key=Path(tls_key).expanduser() if tls_key else None,
-        cert_dir=paths.cert_dir(),
-        accept_rcpt=accept_rcpt,
-        hostname=getattr(args, "hostname", None) or SinkConfig.hostname,
-    )
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -433,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args) or 0)
-    except CliError as exc:
+    except (CliError, ConfigError) as exc:
         return _error(str(exc), exc.code)
     except BrokenPipeError:
         _silence_stdout()

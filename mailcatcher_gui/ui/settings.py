@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -106,7 +107,7 @@ class AppSettings:
 
     def preferences(self) -> Preferences:
         defaults = Preferences()
-        values = {}
+        values: dict[str, Any] = {}  # each coerced to its default's type
         for f in fields(Preferences):
             default = getattr(defaults, f.name)
             raw = self._s.value(f"prefs/{f.name}", default)
@@ -155,10 +156,23 @@ def _coerce(raw: object, default: object) -> object:
 
 
 class SettingsDialog(QDialog):
-    """Edit ``Preferences``; ``preferences()`` returns the validated result."""
+    """Edit ``Preferences``; ``preferences()`` returns the validated result.
+
+    OK emits ``chosen`` with the validated preferences; the dialog applies
+    nothing itself (the composition root owns preferences). With
+    ``wait_for_listener`` set, a change of the SMTP listener keeps the dialog
+    open until the owner reports the outcome (``listener_applied``): a port
+    that cannot be used is then explained here, where the user typed it, and
+    can be corrected at once.
+    """
+
+    #: the user confirmed these ``Preferences`` (validated)
+    chosen = Signal(object)
 
     def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.wait_for_listener = False
+        self.waiting = False
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
         self.setMinimumWidth(520)
@@ -269,6 +283,7 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.buttons = buttons
 
         layout = QVBoxLayout(self)
         layout.addWidget(smtp)
@@ -322,12 +337,42 @@ class SettingsDialog(QDialog):
         return None
 
     def accept(self) -> None:
+        if self.waiting:
+            return
         problem = self.validate()
         if problem:
-            self.error.setText(problem)
-            self.error.show()
+            self.show_error(problem)
             return
+        prefs = self.preferences()
+        if self.wait_for_listener and prefs.listener_differs(self._original):
+            self.waiting = True
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            self.error.setProperty("busy", True)
+            self.error.setText("Starting the SMTP listener…")
+            self.error.show()
+            self.chosen.emit(prefs)
+            return
+        self.chosen.emit(prefs)
         super().accept()
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in full under the form (it wraps; nothing is cut off)."""
+        self.error.setProperty("busy", False)
+        self.error.setText(message)
+        self.error.show()
+
+    def listener_applied(self, error: str | None) -> None:
+        """The owner tried the new listener: close on success, explain a failure."""
+        self.waiting = False
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        if error is None:
+            self.error.hide()
+            super().accept()
+            return
+        self.show_error(
+            f"Could not use the new listener settings: {error}.\n"
+            "Still listening on the previous address. Choose another port, or Cancel."
+        )
 
 
 def _port_box(value: int) -> QSpinBox:

@@ -85,7 +85,7 @@ class MessageTable(QTableView):
         self._anchor: int | None = None
         #: the user's own choice for the To column (header menu); None = automatic
         self.to_column_choice: bool | None = None
-        self._fitted_once = False
+        self._proportional_next = True
 
     # ---- model hookup ------------------------------------------------------------
 
@@ -148,11 +148,15 @@ class MessageTable(QTableView):
             hh.resizeSection(col, hh.sectionSize(col) - give)
             excess -= give
 
+    def refit_on_next_resize(self) -> None:
+        """The layout changes shape: share the width out afresh at the next resize."""
+        self._proportional_next = True
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         if event.oldSize().width() != event.size().width():
-            self.fit_columns(proportional=not self._fitted_once)
-            self._fitted_once = self.viewport().width() > 0
+            self.fit_columns(proportional=self._proportional_next)
+            self._proportional_next = self.viewport().width() <= 0
 
     def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
         # Rows landing above the viewport push the content down; remember

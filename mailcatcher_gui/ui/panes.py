@@ -18,6 +18,14 @@ from .sidebar import Sidebar
 
 #: the list never gets narrower than this from the splitter's own accord
 LIST_MIN_WIDTH = 360
+#: beside the preview, the list gets this much if the window allows (Subject ~250 px)
+LIST_IDEAL_WIDTH = 580
+
+
+def side_sizes(total: int) -> list[int]:
+    """List and preview widths side by side: half each, the list at least ``LIST_IDEAL``."""
+    list_width = max(total // 2, min(LIST_IDEAL_WIDTH, total - 360))
+    return [list_width, total - list_width]
 
 
 class PreviewPane(QScrollArea):
@@ -80,7 +88,13 @@ class WindowPanes(QSplitter):
             self.content.setSizes([total * 2 // 5, total * 3 // 5])
         else:
             total = self.content.width() or 1100
-            self.content.setSizes([total * 9 // 20, total * 11 // 20])
+            self.content.setSizes(side_sizes(total))
+        # New shape, new column shares (From/To proportional again).
+        table = self.message_list.table
+        if table.isVisible():
+            table.fit_columns(proportional=True)
+        else:
+            table.refit_on_next_resize()
 
     def save_state(self) -> tuple[QByteArray, QByteArray]:
         return self.saveState(), self.content.saveState()
@@ -93,4 +107,4 @@ class WindowPanes(QSplitter):
         if content is not None:
             self.content.restoreState(content)
         else:
-            self.content.setSizes([560, 620])
+            self.content.setSizes(side_sizes(1100))

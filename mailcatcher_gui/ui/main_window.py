@@ -274,11 +274,17 @@ class MainWindow(QMainWindow):
             self.settings_dialog.raise_()
             return self.settings_dialog
         dialog = SettingsDialog(self.prefs, self)
+        dialog.wait_for_listener = True  # the app answers with listener_change_finished
         dialog.chosen.connect(self.preferencesChosen.emit)
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._settings_closed)
         self.settings_dialog = dialog
         dialog.open()
         return dialog
+
+    def _settings_closed(self) -> None:
+        dialog, self.settings_dialog = self.settings_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def request_quit(self) -> None:
         self.quitRequested.emit()

@@ -24,16 +24,15 @@ clean-shutdown test and handy for smoke runs).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
@@ -43,17 +42,20 @@ from .core.mailbox import Mailbox
 from .core.sending import ProfileStore
 from .core.smtp.auth import AuthMode
 from .core.smtp.sink import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
+from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
 from .ui.bridge import MailboxBridge
 from .ui.compose import Composer
+from .ui.crash_report import (
+    CrashReporter,
+    install_qt_message_handler,
+    remove_qt_message_handler,
+)
 from .ui.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
 from .ui.settings import AppSettings, Preferences
 from .ui.theme import app_icon, apply_theme
 from .ui.window_factory import build_main_window
 
 log = logging.getLogger(__name__)
-
-#: signal handlers replaced while the window runs, restored afterwards
-previous_handlers: dict[int, object] = {}
 
 QUIT_AFTER_ENV = "MAILCATCHER_GUI_QUIT_AFTER_MS"
 EXIT_NO_DISPLAY = 2
@@ -345,23 +347,37 @@ class GuiApp:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
 
+    def _on_signal(self, signum: int) -> None:
+        log.info("signal %d: quitting", signum)
+        self.request_quit()
+
     def request_quit(self) -> None:
         """Ask ``run`` to finish (window close, Ctrl+Q, tray, signals, test hook)."""
         self._quit_requested = True
         if self._quit_event is not None:
             self._quit_event.set()
 
-    async def run(self, *, show: bool = True) -> int:
-        """Show the window, start the sink, wait for a quit request, stop the sink."""
+    async def run(self, *, show: bool = True, handle_signals: bool = False) -> int:
+        """Show the window, start the sink, wait for a quit request, stop the sink.
+
+        ``handle_signals``: SIGINT/SIGTERM ask to quit. They go through the
+        loop's ``add_signal_handler`` (``signal.set_wakeup_fd`` and the loop's
+        self-pipe, watched by a Qt socket notifier), so a signal wakes the Qt
+        event loop at once -- no polling timer.
+        """
         self._quit_event = asyncio.Event()
         if self._quit_requested:
             self._quit_event.set()
+        loop = asyncio.get_running_loop()
+        handled = _add_signal_handlers(loop, self._on_signal) if handle_signals else []
         if show:
             self.window.show()
         try:
             await self.start_sink()
             await self._quit_event.wait()
         finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
             for task in list(self._tasks):
                 task.cancel()
             if self._tasks:
@@ -432,7 +448,23 @@ def _configure_qapp() -> QApplication:
     return qapp
 
 
-def _install_quit_hooks(gui: GuiApp) -> list[QTimer]:
+def _add_signal_handlers(
+    loop: asyncio.AbstractEventLoop, callback: Callable[[int], None]
+) -> list[int]:
+    """SIGINT/SIGTERM -> ``callback(signum)`` on the loop; the signals handled."""
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback, int(sig))
+        except (NotImplementedError, RuntimeError, ValueError) as exc:  # not main thread/OS
+            log.debug("cannot handle signal %s: %s", sig, exc)
+        else:
+            handled.append(int(sig))
+    return handled
+
+
+def _install_quit_timer(gui: GuiApp) -> list[QTimer]:
+    """The ``MAILCATCHER_GUI_QUIT_AFTER_MS`` test hook."""
     timers: list[QTimer] = []
     delay = os.environ.get(QUIT_AFTER_ENV, "").strip()
     if delay.isdigit():
@@ -441,20 +473,6 @@ def _install_quit_hooks(gui: GuiApp) -> list[QTimer]:
         quit_timer.timeout.connect(gui.request_quit)
         quit_timer.start(int(delay))
         timers.append(quit_timer)
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d: quitting", signum)
-        gui.request_quit()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError, OSError):  # not the main thread / unsupported
-            previous_handlers[sig] = signal.signal(sig, on_signal)
-    # Python runs signal handlers only between bytecodes; while Qt sits in
-    # its C++ loop that needs a nudge now and then.
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(250)
-    timers.append(wake)
     return timers
 
 
@@ -472,8 +490,16 @@ def run_gui(args: Any) -> int:
     from .core import paths
     from .core.store.database import Store, StoreError
 
+    # Crashes must not vanish: hard crashes and uncaught exceptions go to
+    # the crash log, Qt's messages into logging, slot errors into a dialog.
+    crash_path = crash_log_path()
+    fault_file = enable_faulthandler(crash_path)
+    install_qt_message_handler()
     prepare_webengine()
     qapp = _configure_qapp()
+    gui: GuiApp | None = None
+    reporter = CrashReporter(crash_path, QApplication.activeWindow)
+    reporter.install()
     settings = AppSettings.open_default()
     prefs = settings.preferences()
     apply_theme(qapp, prefs.theme)
@@ -482,19 +508,15 @@ def run_gui(args: Any) -> int:
     )
     try:
         config, retention = initial_config(args, prefs)
-    except ValueError as exc:
-        print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
-        return 2
-    try:
         store = Store(args.db)
-    except StoreError as exc:
+    except (ValueError, StoreError) as exc:
         print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
-        return 1
+        _uninstall_crash_handling(reporter, fault_file)
+        return 1 if isinstance(exc, StoreError) else 2
 
     from mailcatcher_gui.ui.event_loop import QtAsyncLoop
 
     mailbox = Mailbox(store, max_messages=retention)
-    gui: GuiApp | None = None
     timers: list[QTimer] = []
     code = 1
     try:
@@ -508,19 +530,22 @@ def run_gui(args: Any) -> int:
                     "use File ▸ Import to store them all.",
                     10000,
                 )
-        timers = _install_quit_hooks(gui)
+        timers = _install_quit_timer(gui)
         with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
-            code = runner.run(gui.run())
+            code = runner.run(gui.run(handle_signals=True))
     finally:
         for t in timers:
             t.stop()
         if gui is not None:
             gui.close()
         mailbox.close()
-        for sig, handler in previous_handlers.items():
-            with contextlib.suppress(ValueError, OSError):
-                signal.signal(sig, handler)
-        previous_handlers.clear()
+        _uninstall_crash_handling(reporter, fault_file)
     del gui, timers
     gc.collect()
     return code
+
+
+def _uninstall_crash_handling(reporter: CrashReporter, fault_file: IO[str] | None) -> None:
+    reporter.uninstall()
+    remove_qt_message_handler()
+    disable_faulthandler(fault_file)

@@ -295,7 +295,7 @@ def test_clear_all_empties_list_and_viewer(qtbot, mailbox, make_window):
     window = make_window()
     select_row(window, 2)
     assert window.view.opened is not None
-    window.clear_all()
+    window.messages.clear_all()
     qtbot.waitUntil(lambda: window.model.rowCount() == 0)
     assert window.view.opened is None
     qtbot.waitUntil(lambda: window.total_count == 0)

@@ -36,10 +36,11 @@ from .actions import BackgroundJob, open_local_message
 from .bridge import MailboxBridge
 from .file_jobs import FileJobs
 from .help import HelpDialogs
+from .message_commands import MessageCommands
 from .message_list import MessageList, SearchField
 from .models import MessageListModel
 from .panes import WindowPanes
-from .settings import AppSettings, Preferences, SettingsDialog
+from .settings import AppSettings, Preferences, SettingsDialog, SettingsFlow
 from .sidebar import Sidebar
 from .status_panel import StatusPanel
 from .theme import app_icon, stylesheet
@@ -53,19 +54,10 @@ from .window_actions import (
     refresh_icons,
     update_enabled,
 )
+from .window_compose import ComposeCommands, ComposeHooks
 from .window_state import restore_window_state, save_window_state
 
 log = logging.getLogger(__name__)
-
-
-class ComposeHooks(Protocol):
-    """What the window needs from the compose side (``ui.compose.Composer``)."""
-
-    def new(self) -> object: ...
-    def reply(self, message_id: int, *, reply_all: bool = False) -> object: ...
-    def forward(self, message_id: int) -> object: ...
-    def edit_as_new(self, message_id: int) -> object: ...
-    def release(self, message_ids: Sequence[int]) -> object: ...
 
 
 class Viewer(Protocol):
@@ -122,11 +114,11 @@ class MainWindow(QMainWindow):
         self.close_requests_quit = False
         #: notify about new mail even while the window is focused (tests; off by default)
         self.notify_when_active = False
-        self.composer: ComposeHooks | None = None
-        self._compose_handler: Callable[[], object] | None = None
+        self.compose_commands = ComposeCommands(self)
         self._shown_id: int | None = None
         self._shown_file: Path | None = None
-        self.settings_dialog: SettingsDialog | None = None
+        self.settings_flow = SettingsFlow(self)
+        self.settings_flow.chosen.connect(self.preferencesChosen.emit)
         self.last_notification: tuple[str, str, int] | None = None
         self.total_count = self.unread_count = 0
 
@@ -148,7 +140,11 @@ class MainWindow(QMainWindow):
 
         self.help = HelpDialogs(self, mailbox.store.path, settings.path)
         self.files = FileJobs(mailbox, self)
+        self.messages = MessageCommands(mailbox, message_list, lambda: self._shown_id, self)
+        self.messages.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
         self.actions_by_name = build_actions(self, self, message_list)
+        self.compose_commands.changed.connect(self._update_action_state)
+        self.compose_commands.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
         for name, action in self.actions_by_name.items():
             setattr(self, f"act_{name}", action)
         build_menus(self.menuBar(), self.actions_by_name)
@@ -230,19 +226,7 @@ class MainWindow(QMainWindow):
 
     def listener_change_finished(self, error: str | None) -> None:
         """How the listener change from Settings went (None: it runs)."""
-        dialog = self.settings_dialog
-        if dialog is not None and dialog.isVisible():
-            dialog.listener_applied(error)
-        elif error:
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Could not change the SMTP listener",
-                error,
-                QMessageBox.StandardButton.Ok,
-                self,
-            )
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
+        self.settings_flow.listener_change_finished(error)
         if error:
             self.statusBar().showMessage("Could not switch the listener (see Settings).", 8000)
 
@@ -250,77 +234,45 @@ class MainWindow(QMainWindow):
     def listeners(self) -> list[tuple[str, str, int]]:
         return self.status_panel.listeners
 
+    @property
+    def composer(self) -> ComposeHooks | None:
+        return self.compose_commands.composer
+
     def set_compose_handler(self, handler: Callable[[], object] | None) -> None:
         """Plug the compose pane in: Ctrl+N / File > New Message calls ``handler``."""
-        self._compose_handler = handler
-        self._update_action_state()
-        tip = (
-            "Compose and send a test message (Ctrl+N)"
-            if handler
-            else "Compose is not available yet"
-        )
+        self.compose_commands.set_handler(handler)
+        tip = "Compose and send a test message (Ctrl+N)" if handler else "Not available yet"
         self.actions_by_name["compose"].setToolTip(tip)
 
     def set_composer(self, composer: ComposeHooks | None) -> None:
         """Plug the compose side in: New Message, Reply, Forward, Edit as New, Release."""
-        self.composer = composer
-        self.set_compose_handler(composer.new if composer is not None else None)
+        self.compose_commands.set_composer(composer)
 
     # ---- settings -------------------------------------------------------------------------------
 
     def open_settings(self) -> SettingsDialog:
-        """Show the Settings dialog; what the user confirms goes out as ``preferencesChosen``."""
-        if self.settings_dialog is not None and self.settings_dialog.isVisible():
-            self.settings_dialog.raise_()
-            return self.settings_dialog
-        dialog = SettingsDialog(self.prefs, self)
-        dialog.wait_for_listener = True  # the app answers with listener_change_finished
-        dialog.chosen.connect(self.preferencesChosen.emit)
-        dialog.finished.connect(self._settings_closed)
-        self.settings_dialog = dialog
-        dialog.open()
-        return dialog
+        """Show Settings; what the user confirms goes out as ``preferencesChosen``."""
+        return self.settings_flow.open(self.prefs)
 
-    def _settings_closed(self) -> None:
-        dialog, self.settings_dialog = self.settings_dialog, None
-        if dialog is not None:
-            dialog.deleteLater()
+    @property
+    def settings_dialog(self) -> SettingsDialog | None:
+        return self.settings_flow.dialog
 
     def request_quit(self) -> None:
         self.quitRequested.emit()
 
-    # ---- compose ---------------------------------------------------------------------------------
-
-    def compose(self) -> None:
-        if self._compose_handler is not None:
-            self._compose_handler()
-        else:
-            self.statusBar().showMessage("Compose is not available in this version yet.", 4000)
+    # ---- compose (``ui.window_compose``) ------------------------------------------------------
 
     def compose_from_current(self, what: str) -> object | None:
         """Reply / reply to all / forward / edit as new, from the current message."""
         current = self.message_list.current_id
-        message_id = current if current is not None else self._shown_id
-        if self.composer is None or message_id is None:
-            return None
-        try:
-            if what == "reply":
-                return self.composer.reply(message_id)
-            if what == "reply_all":
-                return self.composer.reply(message_id, reply_all=True)
-            if what == "forward":
-                return self.composer.forward(message_id)
-            return self.composer.edit_as_new(message_id)
-        except MessageNotFound:
-            self.statusBar().showMessage("That message is gone.", 4000)
-            return None
+        target = current if current is not None else self._shown_id
+        return self.compose_commands.from_message(what, target)
 
     def release_selected(self) -> object | None:
         """The "Release To…" action: the selected messages, or the one on screen."""
         ids = self._target_ids() or ([self._shown_id] if self._shown_id is not None else [])
-        if self.composer is None or not ids:
-            return None
-        return self.composer.release(ids)
+        return self.compose_commands.release(ids)
 
     # ---- opening messages ------------------------------------------------------------------------
 
@@ -418,62 +370,11 @@ class MainWindow(QMainWindow):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
-    # ---- message actions -------------------------------------------------------------------------
-
     def _target_ids(self) -> list[int]:
         return self.message_list.selected_ids()
 
-    def mark_selected(self, read: bool) -> None:
-        ids = self._target_ids()
-        if ids:
-            self.mailbox.mark_read(ids, read)
-
-    def delete_selected(self) -> None:
-        ids = self._target_ids()
-        if not ids:
-            return
-        rows = self.message_list.selected_rows()
-        if self.message_list.current_id in ids and rows:
-            self.message_list.reselect_after_delete(rows[0])
-        self.mailbox.delete(ids)
-        self.statusBar().showMessage(
-            f"Deleted {len(ids):,} message{'s' if len(ids) != 1 else ''}", 3000
-        )
-
-    def clear_all(self) -> int:
-        return self.mailbox.clear()
-
-    def clear_all_interactive(self) -> None:
-        total = self.mailbox.count()
-        if not total:
-            return
-        answer = QMessageBox.question(
-            self,
-            "Delete all messages?",
-            f"Delete all {total:,} stored messages? This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.clear_all()
-
     def _current_summary(self) -> MessageSummary | None:
-        if self._shown_id is None:
-            return None
-        try:
-            return self.mailbox.summary(self._shown_id)
-        except MessageNotFound:
-            return None
-
-    def copy_sender(self) -> None:
-        s = self._current_summary()
-        if s is not None:
-            QApplication.clipboard().setText(s.from_ or s.envelope_from)
-
-    def copy_subject(self) -> None:
-        s = self._current_summary()
-        if s is not None:
-            QApplication.clipboard().setText(s.subject)
+        return self.messages.shown_summary()
 
     # ---- files (``ui.file_jobs``) ---------------------------------------------------------------
 
@@ -569,7 +470,7 @@ class MainWindow(QMainWindow):
             has_selection=self.message_list.table.selectionModel().hasSelection() or has_open,
             has_open=has_open,
             has_current=self.message_list.current_id is not None,
-            composing=self._compose_handler is not None,
+            composing=self.compose_commands.handler is not None,
             total=self.total_count,
         )
         update_enabled(self.actions_by_name, state)

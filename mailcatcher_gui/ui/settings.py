@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -373,6 +374,54 @@ class SettingsDialog(QDialog):
             f"Could not use the new listener settings: {error}.\n"
             "Still listening on the previous address. Choose another port, or Cancel."
         )
+
+
+class SettingsFlow(QObject):
+    """One Settings dialog at a time for a window, and the answer to a listener change.
+
+    The dialog's confirmed preferences go out as ``chosen``; the owner (the
+    app) reports a listener change with ``listener_change_finished``: into
+    the open dialog, or -- if the user closed it meanwhile -- a message box.
+    """
+
+    chosen = Signal(object)
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dialog: SettingsDialog | None = None
+
+    def open(self, prefs: Preferences) -> SettingsDialog:
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.raise_()
+            return self.dialog
+        dialog = SettingsDialog(prefs, self.window)
+        dialog.wait_for_listener = True  # the owner answers with listener_change_finished
+        dialog.chosen.connect(self.chosen.emit)
+        dialog.finished.connect(self._closed)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _closed(self) -> None:
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+    def listener_change_finished(self, error: str | None) -> None:
+        dialog = self.dialog
+        if dialog is not None and dialog.isVisible():
+            dialog.listener_applied(error)
+        elif error:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Could not change the SMTP listener",
+                f"{error}. Still listening on the previous address.",
+                QMessageBox.StandardButton.Ok,
+                self.window,
+            )
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
 
 
 def _port_box(value: int) -> QSpinBox:

@@ -135,7 +135,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "compose",
         "&New Message…",
-        "compose",
+        "compose_commands.new",
         keys=(QKeySequence.StandardKey.New,),
         icon="compose",
         icon_text="Compose",
@@ -204,16 +204,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
         role=QAction.MenuRole.QuitRole,
     ),
     ActionSpec(
-        "copy_sender", "Copy &Sender", "copy_sender", keys=("Ctrl+Shift+C",), when=When.OPEN
+        "copy_sender",
+        "Copy &Sender",
+        "messages.copy_sender",
+        keys=("Ctrl+Shift+C",),
+        when=When.OPEN,
     ),
     ActionSpec(
-        "copy_subject", "Copy Su&bject", "copy_subject", keys=("Ctrl+Alt+C",), when=When.OPEN
+        "copy_subject",
+        "Copy Su&bject",
+        "messages.copy_subject",
+        keys=("Ctrl+Alt+C",),
+        when=When.OPEN,
     ),
     ActionSpec("find", "&Find…", "focus_search", keys=(QKeySequence.StandardKey.Find, "/")),
     ActionSpec(
         "mark_read",
         "Mark as &Read",
-        "mark_selected",
+        "messages.mark_selected",
         args=(True,),
         list_keys=("Shift+I",),
         icon="mark-read",
@@ -224,7 +232,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "mark_unread",
         "Mark as &Unread",
-        "mark_selected",
+        "messages.mark_selected",
         args=(False,),
         list_keys=("Shift+U",),
         icon="mark-unread",
@@ -235,7 +243,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "delete",
         "&Delete",
-        "delete_selected",
+        "messages.delete_selected",
         list_keys=(QKeySequence.StandardKey.Delete,),
         icon="delete",
         icon_text="Delete",
@@ -245,7 +253,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "clear",
         "Delete &All Messages…",
-        "clear_all_interactive",
+        "messages.clear_all_interactive",
         keys=("Ctrl+Shift+Del",),
         icon="clear",
         icon_text="Clear",

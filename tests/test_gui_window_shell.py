@@ -263,6 +263,7 @@ def test_the_viewer_does_not_keep_a_message_the_search_left_out(qtbot, mailbox, 
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     assert window.shown_id is None
     assert window.view.opened is None
+    assert window.message_list.current_id is None  # nor is it what Reply would answer
 
 
 def test_the_search_placeholder_fits(qtbot, make_window):

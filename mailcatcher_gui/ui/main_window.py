@@ -350,12 +350,15 @@ class MainWindow(QMainWindow):
             self.sidebar.show_query(text)
             shown = self._shown_id
             if shown is not None and self.model.row_of_id(shown, hint=0) is None:
-                self._clear_view()  # not among the results: do not keep showing it
+                # Not among the results: neither shown nor the target of Reply & co.
+                self.message_list.forget_current()
+                self._clear_view()
         self._update_match_count()
         return ok
 
     def _current_filtered(self, message_id: int) -> None:
         if self._shown_id == message_id and self.model.query:
+            self.message_list.forget_current()
             self._clear_view()
 
     def _update_match_count(self) -> None:

@@ -351,6 +351,7 @@ class SettingsDialog(QDialog):
             self.error.setProperty("busy", True)
             self.error.setText("Starting the SMTP listener…")
             self.error.show()
+            self._grow_to_fit()
             self.chosen.emit(prefs)
             return
         self.chosen.emit(prefs)
@@ -361,6 +362,14 @@ class SettingsDialog(QDialog):
         self.error.setProperty("busy", False)
         self.error.setText(message)
         self.error.show()
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        # The message adds lines: grow rather than squeeze the form above it.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def listener_applied(self, error: str | None) -> None:
         """The owner tried the new listener: close on success, explain a failure."""

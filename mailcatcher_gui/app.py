@@ -24,35 +24,41 @@ clean-shutdown test and handy for smoke runs).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .core.mailbox import Mailbox
 from .core.sending import ProfileStore
-from .core.smtp import PortInUse, RunningSink, SinkConfig, SinkStartError, start_sink
-from .core.smtp.auth import AuthMode
+from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
+from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
 from .ui.bridge import MailboxBridge
 from .ui.compose import Composer
-from .ui.main_window import MainWindow
+from .ui.crash_report import (
+    CrashReporter,
+    install_qt_message_handler,
+    remove_qt_message_handler,
+)
+from .ui.listener_prefs import (
+    describe_sink_error,
+    initial_config,
+    listener_config,
+    prefs_for_config,
+)
 from .ui.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
 from .ui.settings import AppSettings, Preferences
 from .ui.theme import app_icon, apply_theme
+from .ui.window_factory import build_main_window
 
 log = logging.getLogger(__name__)
-
-#: signal handlers replaced while the window runs, restored afterwards
-previous_handlers: dict[int, object] = {}
 
 QUIT_AFTER_ENV = "MAILCATCHER_GUI_QUIT_AFTER_MS"
 EXIT_NO_DISPLAY = 2
@@ -102,90 +108,6 @@ def prepare_webengine(environ: dict[str, str] | None = None) -> bool:
     return True
 
 
-# ---- sink configuration --------------------------------------------------------------
-
-
-def listener_config(base: SinkConfig, prefs: Preferences) -> SinkConfig:
-    """``base`` with the listener options from the Settings dialog."""
-    try:
-        auth = AuthMode.parse(prefs.auth)
-    except ValueError:
-        auth = base.auth
-    host = prefs.smtp_host.strip() or "127.0.0.1"
-    return replace(
-        base,
-        smtp=(host, prefs.smtp_port),
-        smtps=(host, prefs.smtps_port) if prefs.smtps_enabled else None,
-        max_size=prefs.max_size_mb * 1024 * 1024,
-        auth=auth,
-        tls_cert=Path(prefs.tls_cert).expanduser() if prefs.tls_cert else None,
-        tls_key=Path(prefs.tls_key).expanduser() if prefs.tls_key else None,
-    )
-
-
-def prefs_for_config(prefs: Preferences, config: SinkConfig, retention: int) -> Preferences:
-    """``prefs`` showing what actually runs (command-line overrides included).
-
-    The Settings dialog starts from these, so it never shows a port other
-    than the one in use, and confirming it unchanged restarts nothing.
-    """
-    auth = config.auth
-    auth_text = f"{auth.username}:{auth.password}" if auth.kind == "required" else auth.kind
-    mib = 1024 * 1024
-    return replace(
-        prefs,
-        smtp_host=config.smtp[0],
-        smtp_port=config.smtp[1],
-        smtps_enabled=config.smtps is not None,
-        smtps_port=config.smtps[1] if config.smtps is not None else prefs.smtps_port,
-        tls_cert=str(config.tls_cert) if config.tls_cert else "",
-        tls_key=str(config.tls_key) if config.tls_key else "",
-        auth=auth_text,
-        max_size_mb=-(-config.max_size // mib),
-        retention=retention,
-    )
-
-
-def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
-    """The sink configuration and retention for this session.
-
-    An option typed on the command line (one that differs from the CLI's
-    default) wins; everything else comes from the saved settings.
-    ``ValueError`` (``cli.ConfigError``) for bad option values.
-    """
-    from .core import options as cli  # the shared defaults (no import of the CLI)
-
-    from_args = cli.sink_config_from_args(args)
-    config = listener_config(from_args, prefs)
-
-    def given(name: str, default: object) -> bool:
-        value = getattr(args, name, None)
-        return value is not None and value != default
-
-    if given("smtp", cli.DEFAULT_SMTP):
-        config = replace(config, smtp=from_args.smtp)
-    if given("smtps", None):
-        config = replace(config, smtps=from_args.smtps)
-    if given("auth", cli.DEFAULT_AUTH):
-        config = replace(config, auth=from_args.auth)
-    if given("max_size", cli.DEFAULT_MAX_SIZE):
-        config = replace(config, max_size=from_args.max_size)
-    if given("tls_cert", None):
-        config = replace(config, tls_cert=from_args.tls_cert, tls_key=from_args.tls_key)
-    retention = prefs.retention
-    if given("max_messages", cli.DEFAULT_MAX_MESSAGES):
-        retention = int(args.max_messages)
-    return config, retention
-
-
-def describe_sink_error(exc: SinkStartError) -> str:
-    """The sink's message, minus advice that only makes sense on the command line."""
-    if isinstance(exc, PortInUse):
-        host = f"[{exc.host}]" if ":" in exc.host else exc.host
-        return f"port {exc.port} on {host} is already in use (is another mail catcher running?)"
-    return str(exc)
-
-
 # ---- the application object -----------------------------------------------------------
 
 
@@ -214,16 +136,19 @@ class GuiApp:
         self.config = sink_config
         self.sink: RunningSink | None = None
         self.sink_error: SinkStartError | None = None
+        #: why the last listener change failed (the old listener may run again)
+        self.listener_failure: SinkStartError | None = None
         self.bridge = MailboxBridge(mailbox)
-        self.window = MainWindow(mailbox, self.bridge, settings, view=view)
-        self.window.prefs = prefs_for_config(self.window.prefs, sink_config, mailbox.retention)
+        #: the preferences in force; this object is their only owner (see apply_preferences)
+        self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.retention)
+        self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
         self.window.close_requests_quit = True
         self.window.quitRequested.connect(self.request_quit)
-        self.window.listenerSettingsChanged.connect(self._listener_settings_changed)
+        self.window.preferencesChosen.connect(self.apply_preferences)
         self._quit_event: asyncio.Event | None = None
         self._quit_requested = False
         self._lock: asyncio.Lock | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.profiles = profiles or ProfileStore(settings.path.parent)
         # Compose previews HTML with Chromium unless the caller chose a
@@ -251,7 +176,8 @@ class GuiApp:
         except SinkStartError as exc:
             self.sink = None
             self.sink_error = exc
-            log.warning("SMTP sink not started: %s", exc)
+            # Without the command-line advice: the config may come from Settings.
+            log.warning("SMTP sink not started: %s", describe_sink_error(exc))
             self.window.set_sink_error(describe_sink_error(exc))
             return False
         self.config = config
@@ -289,37 +215,62 @@ class GuiApp:
             previous = self.config if self.sink is not None else None
             await self.stop_sink()
             if await self.start_sink(config):
+                self.listener_failure = None
                 return True
-            failure = describe_sink_error(self.sink_error) if self.sink_error else "unknown error"
+            self.listener_failure = self.sink_error
             if previous is not None and previous != config and await self.start_sink(previous):
-                # Keep settings and dialog in line with what really runs.
-                self.window.prefs = prefs_for_config(
-                    self.window.prefs, previous, self.mailbox.retention
-                )
-                self.settings.set_preferences(self.window.prefs)
-                self.window.statusBar().showMessage(
-                    f"Could not switch listener: {failure}. Still listening on the previous "
-                    "address.",
-                    15000,
-                )
+                # Keep settings and the dialog in line with what really runs.
+                self._set_prefs(prefs_for_config(self.prefs, previous, self.mailbox.retention))
             return False
 
-    def _listener_settings_changed(self, prefs: Preferences) -> None:
-        self.spawn(self.restart_sink(listener_config(self.config, prefs)))
+    # ---- preferences (this is their one owner) -----------------------------------------
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """The user chose ``prefs`` (Settings dialog): save them and apply them everywhere.
+
+        Retention goes to the mailbox, display choices to the window, the
+        theme to the application; a listener change restarts the sink and the
+        window learns how that went (``listener_change_finished``).
+        """
+        old = self.prefs
+        self._set_prefs(prefs)
+        if prefs.theme != old.theme:
+            apply_theme(self.qapp, prefs.theme)
+        if prefs.listener_differs(old):
+            self.spawn(self._change_listener(prefs))
+
+    def _set_prefs(self, prefs: Preferences) -> None:
+        self.prefs = prefs
+        self.settings.set_preferences(prefs)
+        # The composition root may set core state; widgets never do.
+        self.mailbox.set_retention(prefs.retention)
+        self.window.show_preferences(prefs)
+
+    async def _change_listener(self, prefs: Preferences) -> None:
+        ok = await self.restart_sink(listener_config(self.config, prefs))
+        error = None
+        if not ok:
+            failure = self.listener_failure
+            error = describe_sink_error(failure) if failure else "unknown error"
+        self.window.listener_change_finished(error)
 
     # ---- tasks and quitting -------------------------------------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` on the loop, keeping a reference until it is done."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
+
+    def _on_signal(self, signum: int) -> None:
+        log.info("signal %d: quitting", signum)
+        self.request_quit()
 
     def request_quit(self) -> None:
         """Ask ``run`` to finish (window close, Ctrl+Q, tray, signals, test hook)."""
@@ -327,17 +278,27 @@ class GuiApp:
         if self._quit_event is not None:
             self._quit_event.set()
 
-    async def run(self, *, show: bool = True) -> int:
-        """Show the window, start the sink, wait for a quit request, stop the sink."""
+    async def run(self, *, show: bool = True, handle_signals: bool = False) -> int:
+        """Show the window, start the sink, wait for a quit request, stop the sink.
+
+        ``handle_signals``: SIGINT/SIGTERM ask to quit. They go through the
+        loop's ``add_signal_handler`` (``signal.set_wakeup_fd`` and the loop's
+        self-pipe, watched by a Qt socket notifier), so a signal wakes the Qt
+        event loop at once -- no polling timer.
+        """
         self._quit_event = asyncio.Event()
         if self._quit_requested:
             self._quit_event.set()
+        loop = asyncio.get_running_loop()
+        handled = _add_signal_handlers(loop, self._on_signal) if handle_signals else []
         if show:
             self.window.show()
         try:
             await self.start_sink()
             await self._quit_event.wait()
         finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
             for task in list(self._tasks):
                 task.cancel()
             if self._tasks:
@@ -408,7 +369,23 @@ def _configure_qapp() -> QApplication:
     return qapp
 
 
-def _install_quit_hooks(gui: GuiApp) -> list[QTimer]:
+def _add_signal_handlers(
+    loop: asyncio.AbstractEventLoop, callback: Callable[[int], None]
+) -> list[int]:
+    """SIGINT/SIGTERM -> ``callback(signum)`` on the loop; the signals handled."""
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback, int(sig))
+        except (NotImplementedError, RuntimeError, ValueError) as exc:  # not main thread/OS
+            log.debug("cannot handle signal %s: %s", sig, exc)
+        else:
+            handled.append(int(sig))
+    return handled
+
+
+def _install_quit_timer(gui: GuiApp) -> list[QTimer]:
+    """The ``MAILCATCHER_GUI_QUIT_AFTER_MS`` test hook."""
     timers: list[QTimer] = []
     delay = os.environ.get(QUIT_AFTER_ENV, "").strip()
     if delay.isdigit():
@@ -417,20 +394,6 @@ def _install_quit_hooks(gui: GuiApp) -> list[QTimer]:
         quit_timer.timeout.connect(gui.request_quit)
         quit_timer.start(int(delay))
         timers.append(quit_timer)
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d: quitting", signum)
-        gui.request_quit()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError, OSError):  # not the main thread / unsupported
-            previous_handlers[sig] = signal.signal(sig, on_signal)
-    # Python runs signal handlers only between bytecodes; while Qt sits in
-    # its C++ loop that needs a nudge now and then.
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(250)
-    timers.append(wake)
     return timers
 
 
@@ -448,8 +411,16 @@ def run_gui(args: Any) -> int:
     from .core import paths
     from .core.store.database import Store, StoreError
 
+    # Crashes must not vanish: hard crashes and uncaught exceptions go to
+    # the crash log, Qt's messages into logging, slot errors into a dialog.
+    crash_path = crash_log_path()
+    fault_file = enable_faulthandler(crash_path)
+    install_qt_message_handler()
     prepare_webengine()
     qapp = _configure_qapp()
+    gui: GuiApp | None = None
+    reporter = CrashReporter(crash_path, QApplication.activeWindow)
+    reporter.install()
     settings = AppSettings.open_default()
     prefs = settings.preferences()
     apply_theme(qapp, prefs.theme)
@@ -458,19 +429,15 @@ def run_gui(args: Any) -> int:
     )
     try:
         config, retention = initial_config(args, prefs)
-    except ValueError as exc:
-        print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
-        return 2
-    try:
         store = Store(args.db)
-    except StoreError as exc:
+    except (ValueError, StoreError) as exc:
         print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
-        return 1
+        _uninstall_crash_handling(reporter, fault_file)
+        return 1 if isinstance(exc, StoreError) else 2
 
     from mailcatcher_gui.ui.event_loop import QtAsyncLoop
 
     mailbox = Mailbox(store, max_messages=retention)
-    gui: GuiApp | None = None
     timers: list[QTimer] = []
     code = 1
     try:
@@ -484,19 +451,22 @@ def run_gui(args: Any) -> int:
                     "use File ▸ Import to store them all.",
                     10000,
                 )
-        timers = _install_quit_hooks(gui)
+        timers = _install_quit_timer(gui)
         with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
-            code = runner.run(gui.run())
+            code = runner.run(gui.run(handle_signals=True))
     finally:
         for t in timers:
             t.stop()
         if gui is not None:
             gui.close()
         mailbox.close()
-        for sig, handler in previous_handlers.items():
-            with contextlib.suppress(ValueError, OSError):
-                signal.signal(sig, handler)
-        previous_handlers.clear()
+        _uninstall_crash_handling(reporter, fault_file)
     del gui, timers
     gc.collect()
     return code
+
+
+def _uninstall_crash_handling(reporter: CrashReporter, fault_file: IO[str] | None) -> None:
+    reporter.uninstall()
+    remove_qt_message_handler()
+    disable_faulthandler(fault_file)

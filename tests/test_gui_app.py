@@ -147,7 +147,7 @@ def test_busy_port_shows_the_problem_and_settings_fix_it(qapp, mailbox, make_gui
             assert window.isVisible()  # the window is up regardless
 
             new_port = free_port()
-            window.apply_preferences(Preferences(smtp_port=new_port))  # as the dialog does
+            window.preferencesChosen.emit(Preferences(smtp_port=new_port))  # as the dialog does
             await wait_for(lambda: gui.sink is not None)
             assert gui.sink.port() == new_port
             assert "Listening on" in window.listener_label.text()
@@ -166,7 +166,7 @@ def test_changing_the_listener_restarts_it_and_a_bad_one_falls_back(qapp, mailbo
     async def scenario():
         first = gui.sink.port()
         second = free_port()
-        window.apply_preferences(Preferences(smtp_port=second))
+        window.preferencesChosen.emit(Preferences(smtp_port=second))
         await wait_for(lambda: gui.sink is not None and gui.sink.port() == second)
         with pytest.raises(OSError):
             await send(first, [simple_message(0)])
@@ -177,14 +177,14 @@ def test_changing_the_listener_restarts_it_and_a_bad_one_falls_back(qapp, mailbo
             blocker.bind((HOST, 0))
             blocker.listen()
             busy = blocker.getsockname()[1]
-            window.apply_preferences(Preferences(smtp_port=busy))
+            window.preferencesChosen.emit(Preferences(smtp_port=busy))
             await wait_for(
                 lambda: "Could not switch" in window.statusBar().currentMessage(), timeout=10
             )
             assert gui.sink is not None and gui.sink.port() == second
             assert "Listening on" in window.listener_label.text()
             # the dialog and the saved settings show what really runs
-            assert window.prefs.smtp_port == second
+            assert window.prefs.smtp_port == second and gui.prefs.smtp_port == second
             assert AppSettings.at(window.settings.path).preferences().smtp_port == second
 
     run_app(qapp, gui, scenario)

@@ -488,7 +488,7 @@ def test_compose_follows_the_sink_when_its_port_changes(qapp, mailbox, make_gui)
         old = gui.sink.port()
         assert f":{old}" in compose.picker.currentText()
         new = free_port()
-        window.apply_preferences(Preferences(smtp_port=new))  # as the Settings dialog does
+        window.preferencesChosen.emit(Preferences(smtp_port=new))  # as the Settings dialog does
         await wait_for(lambda: gui.sink is not None and gui.sink.port() == new)
         assert f":{new}" in compose.picker.currentText()
         assert compose.picker.current_key() == SINK_KEY

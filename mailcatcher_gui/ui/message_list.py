@@ -16,275 +16,32 @@ import contextlib
 from collections.abc import Iterator
 
 from PySide6.QtCore import (
-    QEvent,
+    QByteArray,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QPoint,
-    QRect,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
-    QFont,
-    QFontMetrics,
-    QKeyEvent,
     QKeySequence,
-    QPainter,
-    QPalette,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QMenu,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.store.search import QueryError
+from .message_table import MessageTable
 from .models import Column, MessageListModel
+from .search_field import SEARCH_HELP, SEARCH_HELP_HTML, SearchField
 
-#: default column widths in "average character" units (scaled by the font)
-_COLUMN_CHARS = {
-    Column.ATTACHMENT: 0,
-    Column.FROM: 22,
-    Column.TO: 18,
-    Column.SUBJECT: 40,
-    Column.RECEIVED: 10,
-    Column.SIZE: 8,
-}
-
-SEARCH_HELP = (
-    'Search: words match anywhere (prefix), "exact phrase", from:, to:, subject:, '
-    "has:attachment, has:html, is:unread, is:read, after:YYYY-MM-DD, before:YYYY-MM-DD, "
-    "-term to exclude"
-)
-
-#: The Help > Search Syntax page (the language is ``core.store.search``'s).
-SEARCH_HELP_HTML = """
-<p>All terms must match. Words match as prefixes, case- and accent-insensitively.</p>
-<table cellspacing="6">
-<tr><td><code>invo</code></td>
-<td>a word anywhere: subject, addresses, body, attachment names</td></tr>
-<tr><td><code>"weekly report"</code></td><td>an exact phrase</td></tr>
-<tr><td><code>from:alice</code></td><td>From header or envelope sender</td></tr>
-<tr><td><code>to:bob@example.com</code></td><td>To/Cc header or any envelope recipient</td></tr>
-<tr><td><code>subject:invoice</code></td><td>the subject</td></tr>
-<tr><td><code>has:attachment</code></td>
-<td>also <code>has:html</code>, <code>has:text</code></td></tr>
-<tr><td><code>is:unread</code></td><td>or <code>is:read</code></td></tr>
-<tr><td><code>after:2024-05-01</code></td><td>received on or after that day (UTC);
-<code>before:</code> is exclusive</td></tr>
-<tr><td><code>-term</code></td>
-<td>excludes: <code>-from:bob</code>, <code>-has:attachment</code></td></tr>
-</table>
-"""
-
-
-class SearchField(QLineEdit):
-    """The search box: debounced, shows a bad query in red until it is fixed."""
-
-    #: the text, emitted ``debounce_ms`` after the user stopped typing (or on Enter)
-    queryChanged = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None, *, debounce_ms: int = 200) -> None:
-        super().__init__(parent)
-        self.setObjectName("searchField")
-        self.setPlaceholderText("Search  (from:  to:  subject:  has:attachment  is:unread)")
-        self.setToolTip(SEARCH_HELP)
-        self.setClearButtonEnabled(True)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(debounce_ms)
-        self._timer.timeout.connect(self.flush)
-        self.textChanged.connect(self._on_text_changed)
-        self.returnPressed.connect(self.flush)
-        self._last_emitted = ""
-
-    def set_error(self, message: str | None) -> None:
-        self.setProperty("invalid", bool(message))
-        self.setToolTip(message or SEARCH_HELP)
-        self.style().unpolish(self)
-        self.style().polish(self)
-
-    def _on_text_changed(self, text: str) -> None:
-        if not text:
-            self.flush()  # clearing the search is instant
-        else:
-            self._timer.start()  # restart: wait for a pause in typing
-
-    def flush(self) -> None:
-        """Emit the current text now (Enter, or a programmatic change)."""
-        self._timer.stop()
-        text = self.text()
-        if text != self._last_emitted:
-            self._last_emitted = text
-            self.queryChanged.emit(text)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
-        if event.key() == Qt.Key.Key_Escape and self.text():
-            self.clear()
-            return
-        super().keyPressEvent(event)
-
-
-class MessageTable(QTableView):
-    """A QTableView tuned for a mail list (see the module docstring)."""
-
-    #: Enter/Return on a row
-    activated_by_keyboard = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageTable")
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setShowGrid(False)
-        self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setAlternatingRowColors(True)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.setCornerButtonEnabled(False)
-        self.setTabKeyNavigation(False)
-        vh = self.verticalHeader()
-        vh.hide()
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 12)
-        hh = self.horizontalHeader()
-        hh.setHighlightSections(False)
-        hh.setSectionsMovable(True)
-        hh.setStretchLastSection(False)
-        hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        hh.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        hh.customContextMenuRequested.connect(self._header_menu)
-        self.empty_text = "No messages yet"
-        self.empty_hint = ""
-        self._anchor: int | None = None
-
-    # ---- model hookup ------------------------------------------------------------
-
-    def setModel(self, model) -> None:  # noqa: N802 (Qt API)
-        super().setModel(model)
-        model.rowsAboutToBeInserted.connect(self._before_insert)
-        hh = self.horizontalHeader()
-        bold = QFont(self.font())
-        bold.setBold(True)  # unread rows are bold: size for them
-        fm = QFontMetrics(bold)
-        header_fm = QFontMetrics(hh.font())
-        sort_arrow = 24
-
-        def fit(*samples: str, header: str = "") -> int:
-            text = max(fm.horizontalAdvance(t) for t in samples)
-            return max(text, header_fm.horizontalAdvance(header) + sort_arrow) + 18
-
-        avg = fm.averageCharWidth()
-        hh.setSectionResizeMode(Column.ATTACHMENT, QHeaderView.ResizeMode.Fixed)
-        hh.resizeSection(Column.ATTACHMENT, 30)
-        hh.resizeSection(Column.FROM, max(_COLUMN_CHARS[Column.FROM] * avg, 120))
-        hh.resizeSection(Column.TO, max(_COLUMN_CHARS[Column.TO] * avg, 100))
-        hh.resizeSection(Column.SUBJECT, max(_COLUMN_CHARS[Column.SUBJECT] * avg, 160))
-        hh.resizeSection(Column.RECEIVED, fit("Wed 23:59", "2024-12-31", header="Received"))
-        hh.resizeSection(Column.SIZE, fit("999 KB", "1023 B", header="Size"))
-        hh.setSectionResizeMode(Column.SUBJECT, QHeaderView.ResizeMode.Stretch)
-        hh.setSortIndicator(Column.RECEIVED, Qt.SortOrder.DescendingOrder)
-        self.setSortingEnabled(True)
-
-    def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
-        # Rows landing above the viewport push the content down; remember
-        # where we were so rowsInserted can keep the same messages in view.
-        value = self.verticalScrollBar().value()
-        self._anchor = value if first == 0 and value > 0 else None
-
-    def rowsInserted(self, parent: QModelIndex, first: int, last: int) -> None:  # noqa: N802
-        super().rowsInserted(parent, first, last)
-        if self._anchor is not None:
-            shift = (last - first + 1) * self.verticalHeader().defaultSectionSize()
-            self.updateGeometries()
-            self.verticalScrollBar().setValue(self._anchor + shift)
-            self._anchor = None
-
-    # ---- keys --------------------------------------------------------------------
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
-        key = event.key()
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if mods == Qt.KeyboardModifier.NoModifier and key in (Qt.Key.Key_J, Qt.Key.Key_K):
-            down = key == Qt.Key.Key_J
-            synthetic = QKeyEvent(
-                QEvent.Type.KeyPress,
-                Qt.Key.Key_Down if down else Qt.Key.Key_Up,
-                Qt.KeyboardModifier.NoModifier,
-            )
-            super().keyPressEvent(synthetic)
-            return
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods in (
-            Qt.KeyboardModifier.NoModifier,
-            Qt.KeyboardModifier.KeypadModifier,
-        ):
-            self.activated_by_keyboard.emit()
-            return
-        super().keyPressEvent(event)
-
-    # ---- empty state ---------------------------------------------------------------
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().paintEvent(event)
-        model = self.model()
-        if model is None or model.rowCount() > 0:
-            return
-        painter = QPainter(self.viewport())
-        try:
-            rect = self.viewport().rect().adjusted(24, 0, -24, 0)
-            pal = self.palette()
-            font = painter.font()
-            font.setPointSizeF(font.pointSizeF() * 1.25)
-            painter.setFont(font)
-            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-            fm = painter.fontMetrics()
-            top = rect.top() + rect.height() // 3
-            painter.drawText(
-                QRect(rect.left(), top, rect.width(), fm.height() * 2),
-                int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap),
-                self.empty_text,
-            )
-            if self.empty_hint:
-                painter.setFont(self.font())
-                painter.drawText(
-                    QRect(rect.left(), top + fm.height() * 2, rect.width(), rect.height() // 2),
-                    int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap),
-                    self.empty_hint,
-                )
-        finally:
-            painter.end()
-
-    # ---- header menu ---------------------------------------------------------------
-
-    def _header_menu(self, pos: QPoint) -> None:
-        model = self.model()
-        if model is None:
-            return
-        hh = self.horizontalHeader()
-        menu = QMenu(self)
-        for col in Column:
-            if col is Column.ATTACHMENT:
-                title = "Attachment marker"
-            else:
-                title = str(model.headerData(col, Qt.Orientation.Horizontal))
-            action = QAction(title, menu)
-            action.setCheckable(True)
-            action.setChecked(not hh.isSectionHidden(col))
-            action.setEnabled(col is not Column.SUBJECT)
-            action.toggled.connect(lambda on, c=col: hh.setSectionHidden(c, not on))
-            menu.addAction(action)
-        menu.exec(hh.mapToGlobal(pos))
+__all__ = ["SEARCH_HELP", "SEARCH_HELP_HTML", "MessageList", "MessageTable", "SearchField"]
 
 
 class MessageList(QWidget):
@@ -296,6 +53,8 @@ class MessageList(QWidget):
     selectionChanged = Signal()
     #: a right click on the table at this global position
     contextMenuRequested = Signal(QPoint)
+    #: the open message (id) is no longer in the list (a search left it out, or it went)
+    currentFiltered = Signal(int)
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -304,6 +63,7 @@ class MessageList(QWidget):
         self._last_row = 0
         self._restoring = 0
         self._reselect_row_after_delete: int | None = None
+        self._listen_hint = ""
 
         self.error_label = QLabel(self)
         self.error_label.setObjectName("searchError")
@@ -377,12 +137,28 @@ class MessageList(QWidget):
         self._update_empty_text()
         return True
 
+    def set_empty_hint(self, hint: str) -> None:
+        """What to say under "No messages yet" (where to send mail)."""
+        self._listen_hint = hint
+        self._update_empty_text()
+
     def _update_empty_text(self) -> None:
-        if self._model.query:
-            self.table.empty_text = "No messages match the search"
+        query = self._model.query
+        if query:
+            self.table.empty_text = f"No messages match “{query}”"
+            self.table.empty_hint = "Press Esc in the search field to see all messages."
         else:
             self.table.empty_text = "No messages yet"
+            self.table.empty_hint = self._listen_hint
         self.table.viewport().update()
+
+    def restore_header(self, state: QByteArray) -> None:
+        """Column order, widths and sort from a saved header state, refitted."""
+        hh = self.table.horizontalHeader()
+        hh.restoreState(state)
+        hh.setSectionResizeMode(Column.SUBJECT, QHeaderView.ResizeMode.Stretch)
+        self._model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
+        self.table.fit_columns()
 
     # ---- selection by id -------------------------------------------------------------
 
@@ -446,7 +222,7 @@ class MessageList(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
 
-    def _maybe_open(self, *_args) -> None:
+    def _maybe_open(self, *_args: object) -> None:
         """Open the current row if it is selected and shows another message.
 
         Runs on both current-row and selection changes: focus arriving puts
@@ -486,12 +262,12 @@ class MessageList(QWidget):
                 self._current_id = message_id
                 self.messageOpened.emit(message_id)
 
-    def _begin_model_change(self, *args) -> None:
+    def _begin_model_change(self, *args: object) -> None:
         # Qt moves the current index itself while rows vanish; that is not the
         # user opening a message.
         self._restoring += 1
 
-    def _end_model_change(self, *args) -> None:
+    def _end_model_change(self, *args: object) -> None:
         self._restoring -= 1
         row = self._reselect_row_after_delete
         if row is not None and not self._restoring:
@@ -522,9 +298,11 @@ class MessageList(QWidget):
                 return
         row = self._model.row_of_id(self._current_id, hint=self._last_row)
         if row is None:
-            # Filtered out by a search, or deleted: select nothing, keep the viewer.
+            # Filtered out by a search, or deleted: select nothing; the window
+            # decides about the viewer.
             with self._quiet():
                 self.table.selectionModel().clear()
+            self.currentFiltered.emit(self._current_id)
             return
         self._last_row = row
         self._set_current_quietly(row)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -106,7 +108,7 @@ class AppSettings:
 
     def preferences(self) -> Preferences:
         defaults = Preferences()
-        values = {}
+        values: dict[str, Any] = {}  # each coerced to its default's type
         for f in fields(Preferences):
             default = getattr(defaults, f.name)
             raw = self._s.value(f"prefs/{f.name}", default)
@@ -155,10 +157,23 @@ def _coerce(raw: object, default: object) -> object:
 
 
 class SettingsDialog(QDialog):
-    """Edit ``Preferences``; ``preferences()`` returns the validated result."""
+    """Edit ``Preferences``; ``preferences()`` returns the validated result.
+
+    OK emits ``chosen`` with the validated preferences; the dialog applies
+    nothing itself (the composition root owns preferences). With
+    ``wait_for_listener`` set, a change of the SMTP listener keeps the dialog
+    open until the owner reports the outcome (``listener_applied``): a port
+    that cannot be used is then explained here, where the user typed it, and
+    can be corrected at once.
+    """
+
+    #: the user confirmed these ``Preferences`` (validated)
+    chosen = Signal(object)
 
     def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.wait_for_listener = False
+        self.waiting = False
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
         self.setMinimumWidth(520)
@@ -269,6 +284,7 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.buttons = buttons
 
         layout = QVBoxLayout(self)
         layout.addWidget(smtp)
@@ -322,12 +338,99 @@ class SettingsDialog(QDialog):
         return None
 
     def accept(self) -> None:
+        if self.waiting:
+            return
         problem = self.validate()
         if problem:
-            self.error.setText(problem)
-            self.error.show()
+            self.show_error(problem)
             return
+        prefs = self.preferences()
+        if self.wait_for_listener and prefs.listener_differs(self._original):
+            self.waiting = True
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            self.error.setProperty("busy", True)
+            self.error.setText("Starting the SMTP listener…")
+            self.error.show()
+            self._grow_to_fit()
+            self.chosen.emit(prefs)
+            return
+        self.chosen.emit(prefs)
         super().accept()
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in full under the form (it wraps; nothing is cut off)."""
+        self.error.setProperty("busy", False)
+        self.error.setText(message)
+        self.error.show()
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        # The message adds lines: grow rather than squeeze the form above it.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
+
+    def listener_applied(self, error: str | None) -> None:
+        """The owner tried the new listener: close on success, explain a failure."""
+        self.waiting = False
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        if error is None:
+            self.error.hide()
+            super().accept()
+            return
+        self.show_error(
+            f"Could not use the new listener settings: {error}.\n"
+            "Still listening on the previous address. Choose another port, or Cancel."
+        )
+
+
+class SettingsFlow(QObject):
+    """One Settings dialog at a time for a window, and the answer to a listener change.
+
+    The dialog's confirmed preferences go out as ``chosen``; the owner (the
+    app) reports a listener change with ``listener_change_finished``: into
+    the open dialog, or -- if the user closed it meanwhile -- a message box.
+    """
+
+    chosen = Signal(object)
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dialog: SettingsDialog | None = None
+
+    def open(self, prefs: Preferences) -> SettingsDialog:
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.raise_()
+            return self.dialog
+        dialog = SettingsDialog(prefs, self.window)
+        dialog.wait_for_listener = True  # the owner answers with listener_change_finished
+        dialog.chosen.connect(self.chosen.emit)
+        dialog.finished.connect(self._closed)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _closed(self) -> None:
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+    def listener_change_finished(self, error: str | None) -> None:
+        dialog = self.dialog
+        if dialog is not None and dialog.isVisible():
+            dialog.listener_applied(error)
+        elif error:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Could not change the SMTP listener",
+                f"{error}. Still listening on the previous address.",
+                QMessageBox.StandardButton.Ok,
+                self.window,
+            )
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
 
 
 def _port_box(value: int) -> QSpinBox:

@@ -103,7 +103,9 @@ class FileJobs(QObject):
 
         def work(report: Report, cancelled: Cancelled) -> JobResult:
             if kind == "mbox":
-                return export_mbox(self.mailbox, ids, target, report, cancelled, overwrite=overwrite)
+                return export_mbox(
+                    self.mailbox, ids, target, report, cancelled, overwrite=overwrite
+                )
             return export_eml_folder(self.mailbox, ids, target, report, cancelled)
 
         job = BackgroundJob(

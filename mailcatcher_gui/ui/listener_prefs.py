@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core import options
-from ..core.smtp.auth import AuthMode
 from ..core.smtp import PortInUse, SinkConfig, SinkStartError
+from ..core.smtp.auth import AuthMode
 from .settings import Preferences
 
 

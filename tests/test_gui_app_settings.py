@@ -8,11 +8,11 @@ import socket
 
 import pytest
 from gui_helpers import run_app, wait_for
-from mailcatcher_gui.core.smtp.sink import SinkConfig
 from PySide6.QtGui import QFontMetrics
 from smtp_helpers import HOST, free_port, shared_cert_dir
 
 from mailcatcher_gui.app import build_gui
+from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
 from mailcatcher_gui.ui.message_view import MessageView
 from mailcatcher_gui.ui.settings import AppSettings, Preferences

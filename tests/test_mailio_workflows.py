@@ -217,13 +217,13 @@ def test_cli_and_window_refuse_to_replace_an_mbox_unless_told(tmp_path, capsys, 
 @pytest.mark.gui
 def test_window_imports_a_maildir_folder_and_counts_skipped(qtbot, tmp_path, inputs):
     from mailcatcher_gui.ui.bridge import MailboxBridge
-    from mailcatcher_gui.ui.main_window import MainWindow
     from mailcatcher_gui.ui.message_view import MessageView
     from mailcatcher_gui.ui.settings import AppSettings
+    from mailcatcher_gui.ui.window_factory import build_main_window
 
     mb = Mailbox(Store(tmp_path / "w.sqlite3"))
     bridge = MailboxBridge(mb)
-    window = MainWindow(
+    window = build_main_window(
         mb,
         bridge,
         AppSettings.at(tmp_path / "config" / "settings.ini"),

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, Q
 from ..core.models import OpenedMessage
 from .message_tabs.attachments_tab import AttachmentsTab
 from .message_tabs.dialogs import ViewerDialogs
-from .message_tabs.formatting import mute
 from .message_tabs.header_strip import HeaderStrip
 from .message_tabs.headers_tab import HeadersTab
 from .message_tabs.html_tab import HtmlTab
@@ -24,6 +23,7 @@ from .message_tabs.session_tab import SessionTab
 from .message_tabs.source_tab import SourceTab
 from .message_tabs.structure_tab import StructureTab
 from .message_tabs.text_tab import TextTab
+from .theme import mute
 
 
 class MessageView(QWidget):

@@ -30,7 +30,6 @@ from PySide6.QtGui import (
     QColor,
     QFontDatabase,
     QGuiApplication,
-    QPalette,
     QTextCharFormat,
     QTextCursor,
 )
@@ -52,23 +51,14 @@ from ..core.sending import (
     TranscriptLine,
     render_swaks,
 )
+from .theme import TRANSCRIPT_COLOURS, is_dark
 
 log = logging.getLogger(__name__)
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], asyncio.Task]
 
-#: (light theme, dark theme) colours per kind of line
-_COLOURS = {
-    "client": ("#1f5fbf", "#79a8ff"),
-    "server": ("#1a7f37", "#56d364"),
-    "info": ("#6e7781", "#8b949e"),
-    "error": ("#cf222e", "#ff7b72"),
-    "time": ("#8c959f", "#6e7681"),
-}
-
-
-def is_dark(palette: QPalette) -> bool:
-    return palette.color(QPalette.ColorRole.Base).lightness() < 128
+#: (light theme, dark theme) colours per kind of line (defined in ``theme``)
+_COLOURS = TRANSCRIPT_COLOURS
 
 
 def line_kind(line: TranscriptLine) -> str:

@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 
 from ...core.mailio import write_new_file
 from ...core.models import Attachment
+from ..theme import mute
 from .dialogs import Conflict, ViewerDialogs
-from .formatting import human_size, mute
+from .formatting import human_size
 from .saving import attachment_name, existing_targets, is_risky, replace_file, save_all
 
 _INDEX_ROLE = Qt.ItemDataRole.UserRole

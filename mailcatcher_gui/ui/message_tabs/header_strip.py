@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from ...core.models import OpenedMessage
-from .formatting import format_datetime, human_size, mute, one_line
+from ..theme import mute
+from .formatting import format_datetime, human_size, one_line
 
 
 def message_date(opened: OpenedMessage) -> str:
@@ -54,9 +55,11 @@ class HeaderStrip(QFrame):
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(3)
         grid.addWidget(self.subject, 0, 0, 1, 3)
-        self._cc_key = self._key("Cc")
+        #: the field-name labels ("From", "To", ...), by name
+        self.keys = {name: self._key(name) for name in ("From", "To", "Cc")}
+        self._cc_key = self.keys["Cc"]
         for row, (key, value) in enumerate(
-            ((self._key("From"), self.from_), (self._key("To"), self.to), (self._cc_key, self.cc)),
+            ((self.keys["From"], self.from_), (self.keys["To"], self.to), (self._cc_key, self.cc)),
             start=1,
         ):
             grid.addWidget(key, row, 0, Qt.AlignmentFlag.AlignTop)

@@ -21,6 +21,7 @@ from ...core.mailio import safe_filename
 from ...core.mime.bodies import extension_for
 from ...core.mime.parse import part_payload
 from ...core.models import ParsedMessage, Part
+from ..theme import css, themed_style_sheet
 from .formatting import human_size
 
 COLUMNS = ("Part", "Type", "Charset", "Encoding", "Size", "Filename")
@@ -112,7 +113,7 @@ class StructureTab(QWidget):
         self.defects = QLabel(self)
         self.defects.setObjectName("defects")
         self.defects.setWordWrap(True)
-        self.defects.setStyleSheet("#defects { color: #9a5b00; }")
+        themed_style_sheet(self.defects, lambda t: f"#defects {{ color: {css(t.warning)}; }}")
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 4, 8, 4)

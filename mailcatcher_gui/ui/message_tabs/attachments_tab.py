@@ -24,6 +24,7 @@ from ...core.mailio import write_new_file
 from ...core.models import Attachment
 from ..theme import mute
 from .dialogs import Conflict, ViewerDialogs
+from .embedded import is_embedded_message
 from .formatting import human_size
 from .saving import attachment_name, existing_targets, is_risky, replace_file, save_all
 
@@ -81,6 +82,8 @@ class _Preview(QLabel):
 class AttachmentsTab(QWidget):
     #: paths written by Save / Save All (for the status bar)
     saved = Signal(list)
+    #: an attached message to show in the viewer: its raw bytes and file name
+    openMessage = Signal(bytes, str)
 
     def __init__(self, dialogs: ViewerDialogs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -219,18 +222,25 @@ class AttachmentsTab(QWidget):
         return written
 
     def open_current(self) -> Path | None:
-        """Hand a private copy to the desktop's default application."""
+        """Show an attached message in the viewer; hand anything else (a
+        private copy) to the desktop's default application, offering "Save
+        As…" when nothing there can open it. Returns the private copy."""
         att = self.current()
         if att is None:
             return None
         name = attachment_name(att)
+        if is_embedded_message(att.content_type):
+            self.openMessage.emit(att.data, name)
+            return None
         if is_risky(name) and not self.dialogs.confirm_open_file(self, name):
             return None
         if self._temp_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="mailcatcher-open-"))
         path = write_new_file(self._temp_dir, name, att.data)
-        path.chmod(0o600)
-        self.dialogs.open_url(QUrl.fromLocalFile(str(path)))
+        path.chmod(0o600)  # a private copy in a private folder, not a saved file
+        opened = self.dialogs.open_url(QUrl.fromLocalFile(str(path)))
+        if not opened and self.dialogs.offer_save_instead(self, name):
+            self.save_bytes(name, att.data)
         return path
 
     def shutdown(self) -> None:
@@ -256,7 +266,12 @@ class AttachmentsTab(QWidget):
         self.preview.set_pixmap(None, "No preview")
 
     def _update_buttons(self) -> None:
-        has_current = self.current() is not None
+        current = self.current()
+        has_current = current is not None
         self.save_button.setEnabled(has_current)
         self.open_button.setEnabled(has_current)
+        if current is not None and is_embedded_message(current.content_type):
+            self.open_button.setToolTip("Show this attached message in a viewer window")
+        else:
+            self.open_button.setToolTip("Open with the default application")
         self.save_all_button.setEnabled(bool(self._attachments))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -22,6 +22,7 @@ from ...core.mime.bodies import extension_for
 from ...core.mime.parse import part_payload
 from ...core.models import ParsedMessage, Part
 from ..theme import css, themed_style_sheet
+from .embedded import is_embedded_message
 from .formatting import human_size
 
 COLUMNS = ("Part", "Type", "Charset", "Encoding", "Size", "Filename")
@@ -85,6 +86,9 @@ def payload_of(parsed: ParsedMessage, raw: bytes, part_id: str) -> tuple[str, by
 
 
 class StructureTab(QWidget):
+    #: an embedded message part to show in the viewer: its raw bytes and a name
+    openMessage = Signal(bytes, str)
+
     def __init__(
         self,
         save_bytes: Callable[[str, bytes], Path | None],
@@ -108,8 +112,13 @@ class StructureTab(QWidget):
             self.tree.setColumnWidth(col, width)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
 
+        self.tree.itemDoubleClicked.connect(lambda *_: self.open_current_message())
+
         self.save_button = QPushButton("Save Part…", self)
         self.save_button.clicked.connect(self.save_current_part)
+        self.open_button = QPushButton("Open Message", self)
+        self.open_button.setToolTip("Show the selected attached message in a viewer window")
+        self.open_button.clicked.connect(self.open_current_message)
         self.defects = QLabel(self)
         self.defects.setObjectName("defects")
         self.defects.setWordWrap(True)
@@ -118,6 +127,7 @@ class StructureTab(QWidget):
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 4, 8, 4)
         bar.addWidget(self.defects, 1)
+        bar.addWidget(self.open_button)
         bar.addWidget(self.save_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -176,6 +186,18 @@ class StructureTab(QWidget):
         fallback = f"part-{item.data(0, _PART_ROLE)}" if item is not None else "part"
         return self._save_bytes(safe_filename(name, fallback=fallback), data)
 
+    def open_current_message(self) -> bool:
+        """Show the selected ``message/rfc822`` part in the viewer."""
+        part = self.current_part()
+        if part is None or not is_embedded_message(part.content_type):
+            return False
+        payload = self.current_payload()
+        if payload is None:
+            return False
+        name, data = payload
+        self.openMessage.emit(data, safe_filename(name, fallback=f"part-{part.part_id}.eml"))
+        return True
+
     def _all_items(self) -> list[QTreeWidgetItem]:
         out: list[QTreeWidgetItem] = []
 
@@ -193,6 +215,7 @@ class StructureTab(QWidget):
         part = self.current_part()
         has = part is not None and not part.content_type.startswith("multipart/")
         self.save_button.setEnabled(has)
+        self.open_button.setEnabled(part is not None and is_embedded_message(part.content_type))
         self.save_button.setToolTip(
             "Save the decoded content of the selected part"
             if has

@@ -31,7 +31,7 @@ from .message_tabs.session_tab import SessionTab
 from .message_tabs.source_tab import SourceTab
 from .message_tabs.structure_tab import StructureTab
 from .message_tabs.text_tab import TextTab
-from .theme import mute
+from .theme import css, mute, themed_style_sheet
 
 
 class MessageView(QWidget):
@@ -104,6 +104,13 @@ class MessageView(QWidget):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.setContentsMargins(10, 4, 10, 4)
         self.notice.setWordWrap(True)
+        themed_style_sheet(
+            self.notice,
+            lambda t: (
+                f"#viewerNotice {{ background: {css(t.notice_bg)}; color: {css(t.notice_fg)};"
+                f" border-top: 1px solid {css(t.notice_border)}; }}"
+            ),
+        )
         self.notice.hide()
         content_layout.addWidget(self.notice)
         self._notice_timer = QTimer(self)

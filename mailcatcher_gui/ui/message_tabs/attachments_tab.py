@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -61,7 +61,7 @@ class _Preview(QLabel):
     def has_image(self) -> bool:
         return not self._pixmap.isNull()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._rescale()
 
@@ -151,8 +151,9 @@ class AttachmentsTab(QWidget):
         self.summary.setText(
             f"{n} attachment{'s' if n != 1 else ''}, {human_size(total)}" if n else "No attachments"
         )
-        if self._attachments:
-            self.list.setCurrentItem(self.list.topLevelItem(0))
+        first = self.list.topLevelItem(0)
+        if first is not None:
+            self.list.setCurrentItem(first)
         else:
             self.preview.set_pixmap(None, "")
         self._update_buttons()
@@ -173,7 +174,7 @@ class AttachmentsTab(QWidget):
     def select(self, index: int) -> None:
         for i in range(self.list.topLevelItemCount()):
             item = self.list.topLevelItem(i)
-            if item.data(0, _INDEX_ROLE) == index:
+            if item is not None and item.data(0, _INDEX_ROLE) == index:
                 self.list.setCurrentItem(item)
                 return
 

@@ -9,6 +9,7 @@ app keeps working on a system without QtWebEngine.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
@@ -27,6 +28,10 @@ from ...core.models import ParsedMessage
 from ..theme import Tones, css, themed_style_sheet, tones
 from .dialogs import ViewerDialogs
 from .fallback_html import FallbackHtmlView
+from .renderer import HtmlRenderer
+
+if TYPE_CHECKING:  # imported lazily at run time (QtWebEngine may be missing)
+    from ..web.html_view import WebMessageView
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,9 @@ WIDTH_PRESETS: dict[str, int | None] = {"phone": 375, "tablet": 768, "full": Non
 _PRESET_LABELS = {"phone": "Phone", "tablet": "Tablet", "full": "Full"}
 
 
-def _make_renderer(parent: QWidget, *, allow_remote_default: bool, web_engine: bool):
+def _make_renderer(
+    parent: QWidget, *, allow_remote_default: bool, web_engine: bool
+) -> tuple[WebMessageView | FallbackHtmlView, str]:
     """Chromium if possible; returns (renderer, reason it is not Chromium)."""
     if web_engine:
         try:
@@ -137,9 +144,13 @@ class HtmlTab(QWidget):
         self.remote_bar.hide()
 
         # -- fallback note ----------------------------------------------------
-        self.renderer, reason = _make_renderer(
+        made, reason = _make_renderer(
             self, allow_remote_default=allow_remote_default, web_engine=web_engine
         )
+        #: the renderer's interface (checked: both implementations conform)
+        self.renderer: HtmlRenderer = made
+        #: the same object as the widget in the layout
+        self.renderer_widget: QWidget = made
         self.fallback_note = _Bar("fallbackNote", self)
         themed_style_sheet(self.fallback_note, _fallback_note_style)
         self.fallback_note.label.setText(
@@ -155,8 +166,11 @@ class HtmlTab(QWidget):
         canvas_layout = QHBoxLayout(self.canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
         canvas_layout.setSpacing(0)
-        canvas_layout.addWidget(self.renderer, 1)
-        self.renderer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        canvas_layout.addWidget(self.renderer_widget, 1)
+        self.renderer_widget.setSizePolicy(
+            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding
+        )
+        self._canvas_layout = canvas_layout
 
         # -- hovered link: a browser-style overlay in the bottom-left corner ----
         self.link_label = QLabel(self.canvas)
@@ -224,13 +238,12 @@ class HtmlTab(QWidget):
         self.preset_buttons[key].setChecked(True)
         self.canvas.setStyleSheet(self._canvas_style(tones()))
         if width is None:
-            self.renderer.setMinimumWidth(0)
-            self.renderer.setMaximumWidth(16777215)
+            self.renderer_widget.setMinimumWidth(0)
+            self.renderer_widget.setMaximumWidth(16777215)
         else:
-            self.renderer.setFixedWidth(width)
-        layout = self.canvas.layout()
-        layout.setAlignment(
-            self.renderer, Qt.AlignmentFlag.AlignHCenter if width else Qt.AlignmentFlag(0)
+            self.renderer_widget.setFixedWidth(width)
+        self._canvas_layout.setAlignment(
+            self.renderer_widget, Qt.AlignmentFlag.AlignHCenter if width else Qt.AlignmentFlag(0)
         )
 
     # ---- links ------------------------------------------------------------------

@@ -251,7 +251,9 @@ class StructureTab(QWidget):
     def _all_items(self) -> list[QTreeWidgetItem]:
         out: list[QTreeWidgetItem] = []
 
-        def walk(item: QTreeWidgetItem) -> None:
+        def walk(item: QTreeWidgetItem | None) -> None:
+            if item is None:
+                return
             out.append(item)
             for i in range(item.childCount()):
                 walk(item.child(i))

@@ -132,6 +132,9 @@ class StructureTab(QWidget):
         self._parsed: ParsedMessage | None = None
         self._raw = b""
         self.tree = QTreeWidget(self)
+        # Sections start at the default size and the stretched Filename
+        # column never shrinks below its first size: make that the minimum.
+        self.tree.header().setDefaultSectionSize(MIN_FILENAME)
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setAlternatingRowColors(True)

@@ -55,7 +55,7 @@ from .ui.listener_prefs import (
 )
 from .ui.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
 from .ui.settings import AppSettings, Preferences
-from .ui.theme import app_icon, apply_theme
+from .ui.theme import app_icon, apply_theme, follow_system_scheme
 from .ui.window_factory import build_main_window
 
 log = logging.getLogger(__name__)
@@ -424,9 +424,7 @@ def run_gui(args: Any) -> int:
     settings = AppSettings.open_default()
     prefs = settings.preferences()
     apply_theme(qapp, prefs.theme)
-    qapp.styleHints().colorSchemeChanged.connect(
-        lambda _scheme: apply_theme(qapp, settings.preferences().theme)
-    )
+    follow_system_scheme(qapp, lambda: settings.preferences().theme)
     try:
         config, retention = initial_config(args, prefs)
         store = Store(args.db)

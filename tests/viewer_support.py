@@ -156,6 +156,8 @@ class RecordingDialogs(ViewerDialogs):
         self.conflict_questions: list[list] = []
         self.errors: list[str] = []
         self.save_suggestions: list = []
+        self.save_instead = True
+        self.open_failures: list[str] = []
 
     def confirm_open_link(self, parent, url):
         self.link_questions.append(url)
@@ -182,6 +184,10 @@ class RecordingDialogs(ViewerDialogs):
 
     def show_error(self, parent, title, text):
         self.errors.append(text)
+
+    def offer_save_instead(self, parent, name):
+        self.open_failures.append(name)
+        return self.save_instead
 
 
 class CountingServer:

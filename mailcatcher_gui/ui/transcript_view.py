@@ -25,12 +25,11 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
     QGuiApplication,
-    QPalette,
     QTextCharFormat,
     QTextCursor,
 )
@@ -52,23 +51,14 @@ from ..core.sending import (
     TranscriptLine,
     render_swaks,
 )
+from .theme import TRANSCRIPT_COLOURS, is_dark
 
 log = logging.getLogger(__name__)
 
-Spawn = Callable[[Coroutine[Any, Any, Any]], asyncio.Task]
+Spawn = Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]
 
-#: (light theme, dark theme) colours per kind of line
-_COLOURS = {
-    "client": ("#1f5fbf", "#79a8ff"),
-    "server": ("#1a7f37", "#56d364"),
-    "info": ("#6e7781", "#8b949e"),
-    "error": ("#cf222e", "#ff7b72"),
-    "time": ("#8c959f", "#6e7681"),
-}
-
-
-def is_dark(palette: QPalette) -> bool:
-    return palette.color(QPalette.ColorRole.Base).lightness() < 128
+#: (light theme, dark theme) colours per kind of line (defined in ``theme``)
+_COLOURS = TRANSCRIPT_COLOURS
 
 
 def line_kind(line: TranscriptLine) -> str:
@@ -187,9 +177,9 @@ class TranscriptView(QPlainTextEdit):
         for line in lines:
             self.append_line(line)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
         super().changeEvent(event)
-        if event.type() == event.Type.PaletteChange and self._lines:
+        if event.type() == QEvent.Type.PaletteChange and self._lines:
             self._rerender()
 
 
@@ -434,13 +424,13 @@ class AsyncRunner(QObject):
     def __init__(self, spawn: Spawn | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._spawn: Spawn = spawn or asyncio.ensure_future
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[Any] | None = None
 
     @property
     def busy(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def run(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+    def run(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         if self.busy:
             coro.close()
             raise RuntimeError("already running")
@@ -458,6 +448,6 @@ class AsyncRunner(QObject):
         self.task.cancel()
         return True
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[Any]) -> None:
         if task is self.task:
             self.busyChanged.emit(False)

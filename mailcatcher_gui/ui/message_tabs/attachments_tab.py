@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 
 from ...core.mailio import write_new_file
 from ...core.models import Attachment
+from ..theme import mute
 from .dialogs import Conflict, ViewerDialogs
-from .formatting import human_size, mute
+from .embedded import is_embedded_message
+from .formatting import human_size
 from .saving import attachment_name, existing_targets, is_risky, replace_file, save_all
 
 _INDEX_ROLE = Qt.ItemDataRole.UserRole
@@ -59,7 +61,7 @@ class _Preview(QLabel):
     def has_image(self) -> bool:
         return not self._pixmap.isNull()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._rescale()
 
@@ -80,6 +82,8 @@ class _Preview(QLabel):
 class AttachmentsTab(QWidget):
     #: paths written by Save / Save All (for the status bar)
     saved = Signal(list)
+    #: an attached message to show in the viewer: its raw bytes and file name
+    openMessage = Signal(bytes, str)
 
     def __init__(self, dialogs: ViewerDialogs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,8 +151,9 @@ class AttachmentsTab(QWidget):
         self.summary.setText(
             f"{n} attachment{'s' if n != 1 else ''}, {human_size(total)}" if n else "No attachments"
         )
-        if self._attachments:
-            self.list.setCurrentItem(self.list.topLevelItem(0))
+        first = self.list.topLevelItem(0)
+        if first is not None:
+            self.list.setCurrentItem(first)
         else:
             self.preview.set_pixmap(None, "")
         self._update_buttons()
@@ -169,7 +174,7 @@ class AttachmentsTab(QWidget):
     def select(self, index: int) -> None:
         for i in range(self.list.topLevelItemCount()):
             item = self.list.topLevelItem(i)
-            if item.data(0, _INDEX_ROLE) == index:
+            if item is not None and item.data(0, _INDEX_ROLE) == index:
                 self.list.setCurrentItem(item)
                 return
 
@@ -218,18 +223,25 @@ class AttachmentsTab(QWidget):
         return written
 
     def open_current(self) -> Path | None:
-        """Hand a private copy to the desktop's default application."""
+        """Show an attached message in the viewer; hand anything else (a
+        private copy) to the desktop's default application, offering "Save
+        As…" when nothing there can open it. Returns the private copy."""
         att = self.current()
         if att is None:
             return None
         name = attachment_name(att)
+        if is_embedded_message(att.content_type):
+            self.openMessage.emit(att.data, name)
+            return None
         if is_risky(name) and not self.dialogs.confirm_open_file(self, name):
             return None
         if self._temp_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="mailcatcher-open-"))
         path = write_new_file(self._temp_dir, name, att.data)
-        path.chmod(0o600)
-        self.dialogs.open_url(QUrl.fromLocalFile(str(path)))
+        path.chmod(0o600)  # a private copy in a private folder, not a saved file
+        opened = self.dialogs.open_url(QUrl.fromLocalFile(str(path)))
+        if not opened and self.dialogs.offer_save_instead(self, name):
+            self.save_bytes(name, att.data)
         return path
 
     def shutdown(self) -> None:
@@ -255,7 +267,12 @@ class AttachmentsTab(QWidget):
         self.preview.set_pixmap(None, "No preview")
 
     def _update_buttons(self) -> None:
-        has_current = self.current() is not None
+        current = self.current()
+        has_current = current is not None
         self.save_button.setEnabled(has_current)
         self.open_button.setEnabled(has_current)
+        if current is not None and is_embedded_message(current.content_type):
+            self.open_button.setToolTip("Show this attached message in a viewer window")
+        else:
+            self.open_button.setToolTip("Open with the default application")
         self.save_all_button.setEnabled(bool(self._attachments))

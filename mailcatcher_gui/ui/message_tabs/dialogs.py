@@ -48,7 +48,25 @@ class ViewerDialogs:
         return answer == QMessageBox.StandardButton.Open
 
     def open_url(self, url: QUrl) -> bool:
+        """Hand ``url`` to the desktop; False when nothing could open it
+        (no launcher such as ``xdg-open`` on this system)."""
         return QDesktopServices.openUrl(url)
+
+    def offer_save_instead(self, parent: QWidget | None, name: str) -> bool:
+        """Opening ``name`` failed: say so, and offer "Save As…" as the way out."""
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Cannot open attachment")
+        box.setText(f"No application on this system could open “{name}”.")
+        box.setInformativeText(
+            "Save it to a file and open it from there, or install a desktop "
+            "launcher (xdg-open) for this type."
+        )
+        save = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.setDefaultButton(save)
+        box.exec()
+        return box.clickedButton() is save
 
     def choose_save_path(self, parent: QWidget | None, suggested: Path) -> Path | None:
         """A file to write; Qt's dialog itself asks before replacing one."""

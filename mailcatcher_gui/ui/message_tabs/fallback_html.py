@@ -114,7 +114,8 @@ class FallbackHtmlView(QTextBrowser):
 
     # ---- QTextBrowser hooks -------------------------------------------------
 
-    def loadResource(self, type_: int, url: QUrl):  # noqa: N802 (Qt API)
+    def loadResource(self, type_: int, url: QUrl | str) -> object:  # noqa: N802 (Qt API)
+        url = QUrl(url)  # Qt passes a QUrl; the stubs also allow str
         text = url.toString()
         kind = classify_url(text)
         if kind is UrlKind.CID and self._parsed is not None:

@@ -29,22 +29,3 @@ def one_line(text: str, limit: int = 2000) -> str:
     """Fold whitespace (header values may keep newlines) and cap the length."""
     folded = " ".join(text.split())
     return folded if len(folded) <= limit else folded[: limit - 1] + "…"
-
-
-def mute(widget, amount: float = 0.45) -> None:
-    """Give ``widget`` secondary-text colour: its text colour moved ``amount``
-    towards the background, so it reads as a caption in light and dark themes
-    (QSS ``palette(mid)`` is too faint on some styles)."""
-    from PySide6.QtGui import QColor, QPalette
-
-    palette = widget.palette()
-    fg = palette.color(QPalette.ColorRole.WindowText)
-    bg = palette.color(QPalette.ColorRole.Window)
-    mixed = QColor(
-        round(fg.red() + (bg.red() - fg.red()) * amount),
-        round(fg.green() + (bg.green() - fg.green()) * amount),
-        round(fg.blue() + (bg.blue() - fg.blue()) * amount),
-    )
-    palette.setColor(QPalette.ColorRole.WindowText, mixed)
-    palette.setColor(QPalette.ColorRole.Text, mixed)
-    widget.setPalette(palette)

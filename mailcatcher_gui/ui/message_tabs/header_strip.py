@@ -1,4 +1,10 @@
-"""The strip above the tabs: subject, sender, recipients, date, like a mail client."""
+"""The strip above the tabs: subject, sender, recipients, date, like a mail client.
+
+The third address row is always there: it shows Cc, else Reply-To, else
+nothing, so the tabs below stay put while the user walks through messages
+with and without a Cc. Only a message with both Cc and Reply-To gets a
+fourth row (Reply-To).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from ...core.models import OpenedMessage
-from .formatting import format_datetime, human_size, mute, one_line
+from ..theme import mute
+from .formatting import format_datetime, human_size, one_line
 
 
 def message_date(opened: OpenedMessage) -> str:
@@ -39,6 +46,7 @@ class HeaderStrip(QFrame):
         self.from_ = self._value()
         self.to = self._value()
         self.cc = self._value()
+        self.reply_to = self._value()
         self.date = self._value()
         self.meta = self._value()
         for label in (self.date, self.meta):
@@ -54,13 +62,24 @@ class HeaderStrip(QFrame):
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(3)
         grid.addWidget(self.subject, 0, 0, 1, 3)
-        self._cc_key = self._key("Cc")
-        for row, (key, value) in enumerate(
-            ((self._key("From"), self.from_), (self._key("To"), self.to), (self._cc_key, self.cc)),
-            start=1,
-        ):
+        #: the field-name labels, by name
+        self.keys = {name: self._key(name) for name in ("From", "To", "Cc", "Reply-To")}
+        self._cc_key = self.keys["Cc"]
+        self._grid = grid
+        rows = ((self.keys["From"], self.from_), (self.keys["To"], self.to))
+        for row, (key, value) in enumerate(rows, start=1):
             grid.addWidget(key, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(value, row, 1)
+        grid.addWidget(self._cc_key, 3, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.cc, 3, 1)
+        self._reply_row = 0
+        self._place_reply_to(4)
+        # Row 3 keeps one line even when empty, so the tabs do not move: a
+        # blank widget holds it (a row with only hidden widgets collapses,
+        # spacing and all).
+        self._row_keeper = QWidget(self)
+        self._row_keeper.setFixedSize(0, self.fontMetrics().height())
+        grid.addWidget(self._row_keeper, 3, 2)
         grid.addWidget(self.date, 1, 2)
         grid.addWidget(self.meta, 2, 2)
         grid.setColumnStretch(1, 1)
@@ -88,9 +107,8 @@ class HeaderStrip(QFrame):
         to = one_line(", ".join(s.to) or parsed.header("To") or "", 500)
         self.to.setText(to or ", ".join(s.envelope_to))
         cc = one_line(", ".join(s.cc) or parsed.header("Cc") or "", 500)
-        self.cc.setText(cc)
-        self.cc.setVisible(bool(cc))
-        self._cc_key.setVisible(bool(cc))
+        reply_to = one_line(parsed.header("Reply-To") or "", 500)
+        self._show_optional(cc, reply_to)
         self.date.setText(message_date(opened))
         extras = [human_size(s.size)]
         if parsed.attachments:
@@ -98,9 +116,38 @@ class HeaderStrip(QFrame):
             extras.append(f"{n} attachment{'s' if n != 1 else ''}")
         self.meta.setText(" · ".join(extras))
 
+    def _show_optional(self, cc: str, reply_to: str) -> None:
+        """Cc in the reserved third row; Reply-To there too if there is no Cc,
+        else in a fourth row."""
+        self.cc.setText(cc)
+        self.cc.setVisible(bool(cc))
+        self._cc_key.setVisible(bool(cc))
+        self.reply_to.setText(reply_to)
+        self._place_reply_to(4 if cc else 3)
+        self.reply_to.setVisible(bool(reply_to))
+        self.keys["Reply-To"].setVisible(bool(reply_to))
+
+    def _place_reply_to(self, row: int) -> None:
+        if row == self._reply_row:
+            return
+        key = self.keys["Reply-To"]
+        for widget in (key, self.reply_to):
+            self._grid.removeWidget(widget)
+        self._grid.addWidget(key, row, 0, Qt.AlignmentFlag.AlignTop)
+        self._grid.addWidget(self.reply_to, row, 1)
+        self._reply_row = row
+
+    def shown_fields(self) -> dict[str, str]:
+        """The address rows on screen, by field name (what the user sees)."""
+        out = {"From": self.from_.text(), "To": self.to.text()}
+        if self.cc.text():
+            out["Cc"] = self.cc.text()
+        if self.reply_to.text():
+            out["Reply-To"] = self.reply_to.text()
+        return out
+
     def clear(self) -> None:
         self.subject.setText("")
-        for label in (self.from_, self.to, self.cc, self.date, self.meta):
+        for label in (self.from_, self.to, self.date, self.meta):
             label.setText("")
-        self.cc.hide()
-        self._cc_key.hide()
+        self._show_optional("", "")

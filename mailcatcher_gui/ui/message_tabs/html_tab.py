@@ -9,6 +9,7 @@ app keeps working on a system without QtWebEngine.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
@@ -24,8 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.models import ParsedMessage
+from ..theme import Tones, css, themed_style_sheet, tones
 from .dialogs import ViewerDialogs
 from .fallback_html import FallbackHtmlView
+from .renderer import HtmlRenderer
+
+if TYPE_CHECKING:  # imported lazily at run time (QtWebEngine may be missing)
+    from ..web.html_view import WebMessageView
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,9 @@ WIDTH_PRESETS: dict[str, int | None] = {"phone": 375, "tablet": 768, "full": Non
 _PRESET_LABELS = {"phone": "Phone", "tablet": "Tablet", "full": "Full"}
 
 
-def _make_renderer(parent: QWidget, *, allow_remote_default: bool, web_engine: bool):
+def _make_renderer(
+    parent: QWidget, *, allow_remote_default: bool, web_engine: bool
+) -> tuple[WebMessageView | FallbackHtmlView, str]:
     """Chromium if possible; returns (renderer, reason it is not Chromium)."""
     if web_engine:
         try:
@@ -47,6 +55,22 @@ def _make_renderer(parent: QWidget, *, allow_remote_default: bool, web_engine: b
     else:
         reason = "The Chromium viewer is turned off."
     return FallbackHtmlView(parent, allow_remote_default=allow_remote_default), reason
+
+
+def _remote_bar_style(t: Tones) -> str:
+    return (
+        f"#remoteBar {{ background: {css(t.caution_bg)};"
+        f" border-bottom: 1px solid {css(t.caution_border)}; }}"
+        f"#remoteBar QLabel {{ color: {css(t.caution_fg)}; }}"
+    )
+
+
+def _fallback_note_style(t: Tones) -> str:
+    return (
+        f"#fallbackNote {{ background: {css(t.notice_bg)};"
+        f" border-bottom: 1px solid {css(t.notice_border)}; }}"
+        f"#fallbackNote QLabel {{ color: {css(t.notice_fg)}; }}"
+    )
 
 
 class _Bar(QFrame):
@@ -109,10 +133,7 @@ class HtmlTab(QWidget):
 
         # -- privacy bar ------------------------------------------------------
         self.remote_bar = _Bar("remoteBar", self)
-        self.remote_bar.setStyleSheet(
-            "#remoteBar { background: #fff4ce; border-bottom: 1px solid #e8d9a0; }"
-            "#remoteBar QLabel { color: #5c4b00; }"
-        )
+        themed_style_sheet(self.remote_bar, _remote_bar_style)
         self.load_remote_button = QPushButton("Load remote content", self.remote_bar)
         self.load_remote_button.setToolTip(
             "Fetch the images, styles and fonts this message references on other "
@@ -123,13 +144,15 @@ class HtmlTab(QWidget):
         self.remote_bar.hide()
 
         # -- fallback note ----------------------------------------------------
-        self.renderer, reason = _make_renderer(
+        made, reason = _make_renderer(
             self, allow_remote_default=allow_remote_default, web_engine=web_engine
         )
+        #: the renderer's interface (checked: both implementations conform)
+        self.renderer: HtmlRenderer = made
+        #: the same object as the widget in the layout
+        self.renderer_widget: QWidget = made
         self.fallback_note = _Bar("fallbackNote", self)
-        self.fallback_note.setStyleSheet(
-            "#fallbackNote { background: #e8f0fe; border-bottom: 1px solid #c6d5f5; }"
-        )
+        themed_style_sheet(self.fallback_note, _fallback_note_style)
         self.fallback_note.label.setText(
             f"Simplified HTML view: {reason} Layout may differ from a real mail "
             "client, and remote content cannot be loaded."
@@ -139,11 +162,15 @@ class HtmlTab(QWidget):
         # -- the page, centred on a grey canvas for the narrow presets ---------
         self.canvas = QFrame(self)
         self.canvas.setObjectName("htmlCanvas")
+        themed_style_sheet(self.canvas, self._canvas_style)
         canvas_layout = QHBoxLayout(self.canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
         canvas_layout.setSpacing(0)
-        canvas_layout.addWidget(self.renderer, 1)
-        self.renderer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        canvas_layout.addWidget(self.renderer_widget, 1)
+        self.renderer_widget.setSizePolicy(
+            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding
+        )
+        self._canvas_layout = canvas_layout
 
         # -- hovered link: a browser-style overlay in the bottom-left corner ----
         self.link_label = QLabel(self.canvas)
@@ -195,6 +222,12 @@ class HtmlTab(QWidget):
 
     # ---- width presets -------------------------------------------------------
 
+    def _canvas_style(self, t: Tones) -> str:
+        """A grey canvas around a narrow preset, none at full width."""
+        if WIDTH_PRESETS[getattr(self, "_preset", "full")] is None:
+            return ""
+        return f"#htmlCanvas {{ background: {css(t.canvas)}; }}"
+
     @property
     def width_preset(self) -> str:
         return self._preset
@@ -203,16 +236,14 @@ class HtmlTab(QWidget):
         width = WIDTH_PRESETS[key]
         self._preset = key
         self.preset_buttons[key].setChecked(True)
+        self.canvas.setStyleSheet(self._canvas_style(tones()))
         if width is None:
-            self.canvas.setStyleSheet("")
-            self.renderer.setMinimumWidth(0)
-            self.renderer.setMaximumWidth(16777215)
+            self.renderer_widget.setMinimumWidth(0)
+            self.renderer_widget.setMaximumWidth(16777215)
         else:
-            self.canvas.setStyleSheet("#htmlCanvas { background: #d9dce1; }")
-            self.renderer.setFixedWidth(width)
-        layout = self.canvas.layout()
-        layout.setAlignment(
-            self.renderer, Qt.AlignmentFlag.AlignHCenter if width else Qt.AlignmentFlag(0)
+            self.renderer_widget.setFixedWidth(width)
+        self._canvas_layout.setAlignment(
+            self.renderer_widget, Qt.AlignmentFlag.AlignHCenter if width else Qt.AlignmentFlag(0)
         )
 
     # ---- links ------------------------------------------------------------------

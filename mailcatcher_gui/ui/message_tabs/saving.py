@@ -80,12 +80,33 @@ def existing_targets(directory: Path, attachments: Sequence[Attachment]) -> list
     return out
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows
+    (``os.umask`` can only be read by setting it, which races other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def replace_file(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; replaces a symlink, never follows it."""
+    """Write ``data`` to ``path`` atomically; replaces a symlink, never follows it.
+
+    The file gets the mode any new file of the user gets (0666 minus the
+    umask), like a message saved with ``write_new_file``; the temporary file
+    it starts as is private (``mkstemp``: 0600) until then.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mailcatcher-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

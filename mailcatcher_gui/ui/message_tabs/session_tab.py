@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QW
 
 from ...core.mime.recipients import envelope_only_recipients
 from ...core.models import OpenedMessage
+from ..theme import Tones, css, follow_palette, tones
 from .formatting import format_datetime, one_line
 
 
@@ -47,8 +48,10 @@ def _list(values: list[str] | tuple[str, ...]) -> str:
     return "<br>".join(shown)
 
 
-def session_html(opened: OpenedMessage) -> str:
-    """The facts table as Qt rich text (escaped: every value is untrusted)."""
+def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
+    """The facts table as Qt rich text (escaped: every value is untrusted),
+    coloured for ``colours`` (default: the current theme)."""
+    t = colours if colours is not None else tones()
     stored = opened.stored
     s = stored.summary
     to_hdr = _header_values(opened, "To")
@@ -92,9 +95,9 @@ def session_html(opened: OpenedMessage) -> str:
     style = (
         "<style>table { border-collapse: collapse; } "
         "th { text-align: left; padding: 10px 0 4px 0; font-size: large; } "
-        "td.k { color: #777; padding: 2px 16px 2px 0; white-space: nowrap; } "
-        "td.v { padding: 2px 0; } .bcc { color: #b3261e; font-weight: bold; } "
-        ".none { color: #999; }</style>"
+        f"td.k {{ color: {css(t.secondary)}; padding: 2px 16px 2px 0; white-space: nowrap; }} "
+        f"td.v {{ padding: 2px 0; }} .bcc {{ color: {css(t.danger)}; font-weight: bold; }} "
+        f".none {{ color: {css(t.secondary)}; }}</style>"
     )
     return style + "<table>" + "".join(rows) + "</table>"
 
@@ -137,6 +140,15 @@ class SessionTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.bcc: list[str] = []
+        self._opened: OpenedMessage | None = None
+        # The table's colours are baked into its rich text: re-render it
+        # when the theme changes.
+        follow_palette(self.facts, lambda _w: self._render())
+
+    def _render(self) -> None:
+        html_text = session_html(self._opened) if self._opened is not None else ""
+        if self.facts.text() != html_text:
+            self.facts.setText(html_text)
 
     def show_opened(self, opened: OpenedMessage) -> None:
         s = opened.stored.summary
@@ -144,10 +156,12 @@ class SessionTab(QWidget):
             s.envelope_to,
             [*_header_values(opened, "To"), *_header_values(opened, "Cc"), *s.to, *s.cc],
         )
-        self.facts.setText(session_html(opened))
+        self._opened = opened
+        self._render()
         self.transcript.setPlainText("\n".join(opened.stored.transcript))
 
     def clear(self) -> None:
         self.bcc = []
+        self._opened = None
         self.facts.clear()
         self.transcript.clear()

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QV
 
 from ...core.mime.htmltext import html_to_text
 from ...core.models import ParsedMessage
-from .formatting import mute
+from ..theme import mute
 
 
 def text_for(parsed: ParsedMessage) -> tuple[str, str]:

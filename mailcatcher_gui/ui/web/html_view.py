@@ -13,7 +13,7 @@ and virtuals to them.
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QAction, QColor, QContextMenuEvent, QGuiApplication
 from PySide6.QtWebEngineCore import (
     QWebEngineNewWindowRequest,
@@ -95,7 +95,7 @@ class MessagePage(QWebEnginePage):
 
     link_requested = Signal(QUrl)
 
-    def __init__(self, profile: QWebEngineProfile, parent=None) -> None:
+    def __init__(self, profile: QWebEngineProfile, parent: QObject | None = None) -> None:
         super().__init__(profile, parent)
         self.setBackgroundColor(QColor("white"))
         # target=_blank and middle clicks ask for a new window; treat those
@@ -103,8 +103,9 @@ class MessagePage(QWebEnginePage):
         self.newWindowRequested.connect(self._on_new_window)
 
     def acceptNavigationRequest(  # noqa: N802 (Qt API)
-        self, url: QUrl, nav_type: QWebEnginePage.NavigationType, is_main_frame: bool
+        self, url: QUrl | str, nav_type: QWebEnginePage.NavigationType, is_main_frame: bool
     ) -> bool:
+        url = QUrl(url)  # Qt passes a QUrl; the stubs also allow str
         verdict = navigation_verdict(
             qurl_text(url),
             _NAV_KINDS.get(nav_type, "other"),
@@ -121,7 +122,13 @@ class MessagePage(QWebEnginePage):
         if verdict is NavigationVerdict.EXTERNAL and request.isUserInitiated():
             self.link_requested.emit(QUrl(url))
 
-    def javaScriptConsoleMessage(self, level, message, line, source) -> None:  # noqa: N802
+    def javaScriptConsoleMessage(  # noqa: N802 (Qt API)
+        self,
+        level: QWebEnginePage.JavaScriptConsoleMessageLevel,
+        message: str,
+        line: int,
+        source: str,
+    ) -> None:
         # Pages cannot run scripts; what remains (CSP reports, blocked loads)
         # is expected noise and must not reach the Qt log as warnings.
         return
@@ -188,7 +195,7 @@ class WebMessageView(QWebEngineView):
         return self.registry.blocked(self._token) if self._token else BlockedRemote()
 
     def remote_allowed(self) -> bool:
-        return bool(self._token) and self.registry.allow_remote(self._token)
+        return self._token is not None and self.registry.allow_remote(self._token)
 
     def allow_remote_for_current(self) -> None:
         """ "Load remote content" for the message on screen: allow and reload."""

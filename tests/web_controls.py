@@ -1,0 +1,52 @@
+"""Positive controls for "nothing reached the network" tests.
+
+A privacy test that asserts a server saw no request is only as good as the
+time it waited. Instead of sleeping, such tests load the same HTML in a
+plain Chromium page (no app policy: JavaScript on, no interceptor, no CSP)
+pointed at a second counting server, *after* the app's page has finished
+loading, and wait until that control server has seen the requests. Any
+request the app's page would have made was issued earlier (during its own
+load), over the same loopback, so once the control's requests have arrived
+the app's would have too. The control also proves the HTML really does make
+those requests in Chromium, so the test cannot pass because of a typo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QUrl
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+
+CONTROL_TIMEOUT = 20_000
+
+
+class _QuietPage(QWebEnginePage):
+    """A default page whose console messages (failed font decodes, CSS
+    served for a navigation...) stay out of the Qt log, which fails tests."""
+
+    def javaScriptConsoleMessage(self, level, message, line, source) -> None:  # noqa: N802
+        return
+
+
+@contextmanager
+def plain_page() -> Iterator[QWebEnginePage]:
+    """An off-the-record Chromium page with Chromium's defaults."""
+    profile = QWebEngineProfile()
+    page = _QuietPage(profile)
+    try:
+        yield page
+    finally:
+        page.deleteLater()
+        profile.deleteLater()
+
+
+def control_fetches(qtbot, html: str, server, expected: Iterable[str]) -> None:
+    """Load HTML in a plain page with SERVER as its origin; wait until the
+    server has seen every path in EXPECTED (fails the test otherwise)."""
+    want = set(expected)
+    with plain_page() as page:
+        page.setHtml(html, QUrl(f"{server.base}/"))
+        qtbot.waitUntil(lambda: want <= set(server.requests), timeout=CONTROL_TIMEOUT)
+        page.triggerAction(QWebEnginePage.WebAction.Stop)

@@ -31,14 +31,18 @@ class _QuietPage(QWebEnginePage):
 
 
 @contextmanager
-def plain_page() -> Iterator[QWebEnginePage]:
-    """An off-the-record Chromium page with Chromium's defaults."""
+def plain_page(qtbot) -> Iterator[QWebEnginePage]:
+    """An off-the-record Chromium page with Chromium's defaults.
+
+    The page is gone before its profile goes (Qt warns otherwise).
+    """
     profile = QWebEngineProfile()
     page = _QuietPage(profile)
     try:
         yield page
     finally:
-        page.deleteLater()
+        with qtbot.waitSignal(page.destroyed, timeout=CONTROL_TIMEOUT):
+            page.deleteLater()
         profile.deleteLater()
 
 
@@ -46,7 +50,7 @@ def control_fetches(qtbot, html: str, server, expected: Iterable[str]) -> None:
     """Load HTML in a plain page with SERVER as its origin; wait until the
     server has seen every path in EXPECTED (fails the test otherwise)."""
     want = set(expected)
-    with plain_page() as page:
+    with plain_page(qtbot) as page:
         page.setHtml(html, QUrl(f"{server.base}/"))
         qtbot.waitUntil(lambda: want <= set(server.requests), timeout=CONTROL_TIMEOUT)
         page.triggerAction(QWebEnginePage.WebAction.Stop)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import CORPUS_DIR, CORPUS_ENV, REPO, REQUIRE_CORPUS_ENV, corpus_manifest
@@ -39,7 +40,7 @@ def _pytest(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProces
     )
 
 
-def test_missing_corpus_skips_corpus_tests_with_the_reason(tmp_path):
+def test_missing_corpus_skips_corpus_tests_with_the_reason(tmp_path: Path) -> None:
     nowhere = tmp_path / "no-corpus-here"
     run = _pytest({CORPUS_ENV: str(nowhere)})
     out = run.stdout + run.stderr
@@ -50,7 +51,7 @@ def test_missing_corpus_skips_corpus_tests_with_the_reason(tmp_path):
     assert "error" not in out.lower(), out
 
 
-def test_required_corpus_missing_is_an_error(tmp_path):
+def test_required_corpus_missing_is_an_error(tmp_path: Path) -> None:
     nowhere = tmp_path / "no-corpus-here"
     run = _pytest({CORPUS_ENV: str(nowhere), REQUIRE_CORPUS_ENV: "1"})
     assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error
@@ -59,7 +60,7 @@ def test_required_corpus_missing_is_an_error(tmp_path):
 
 
 @pytest.mark.corpus
-def test_override_points_at_another_folder(tmp_path):
+def test_override_points_at_another_folder(tmp_path: Path) -> None:
     """MAILCATCHER_CORPUS=DIR is used as given: a copy of the cid-inline
     files and a manifest naming only them, in a folder of its own, runs
     exactly those cases."""

@@ -18,6 +18,9 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from pytestqt.qtbot import QtBot
+
+from tests.viewer_support import CountingServer
 
 CONTROL_TIMEOUT = 20_000
 
@@ -26,12 +29,18 @@ class _QuietPage(QWebEnginePage):
     """A default page whose console messages (failed font decodes, CSS
     served for a navigation...) stay out of the Qt log, which fails tests."""
 
-    def javaScriptConsoleMessage(self, level, message, line, source) -> None:  # noqa: N802
+    def javaScriptConsoleMessage(  # noqa: N802 (Qt API)
+        self,
+        level: QWebEnginePage.JavaScriptConsoleMessageLevel,
+        message: str,
+        line: int,
+        source: str,
+    ) -> None:
         return
 
 
 @contextmanager
-def plain_page(qtbot) -> Iterator[QWebEnginePage]:
+def plain_page(qtbot: QtBot) -> Iterator[QWebEnginePage]:
     """An off-the-record Chromium page with Chromium's defaults.
 
     The page is gone before its profile goes (Qt warns otherwise).
@@ -46,7 +55,9 @@ def plain_page(qtbot) -> Iterator[QWebEnginePage]:
         profile.deleteLater()
 
 
-def control_fetches(qtbot, html: str, server, expected: Iterable[str]) -> None:
+def control_fetches(
+    qtbot: QtBot, html: str, server: CountingServer, expected: Iterable[str]
+) -> None:
     """Load HTML in a plain page with SERVER as its origin; wait until the
     server has seen every path in EXPECTED (fails the test otherwise)."""
     want = set(expected)

@@ -822,9 +822,9 @@ def test_import_reports_bad_paths_but_imports_the_rest(tmp_path, capsys):
     assert _raws(db1) == [SAMPLES[0]]
 
 
-def test_corpus_import_and_mbox_round_trip(corpus, tmp_path, capsys):
+def test_corpus_import_and_mbox_round_trip(corpus, corpus_dir, tmp_path, capsys):
     """The whole corpus folder in, byte for byte; out as one mbox and back in."""
-    root = REPO.parent / "shared" / "corpus"
+    root = corpus_dir
     db1 = tmp_path / "one.sqlite3"
     assert main(["messages", "import", str(root), "--db", str(db1), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -33,8 +33,6 @@ from mailcatcher_gui.core.store.database import Store
 
 pytestmark = pytest.mark.slow
 
-CORPUS_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
-
 
 def expected_stored(raw: bytes) -> bytes:
     return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
@@ -67,7 +65,7 @@ def _send_all(port: int, files: list[Path]) -> tuple[dict[Path, int], dict[Path,
     return ids, refused
 
 
-def test_corpus_over_smtp_then_every_show_mode(corpus, tmp_path, capsysbinary):
+def test_corpus_over_smtp_then_every_show_mode(corpus, corpus_dir, tmp_path, capsysbinary):
     home = tmp_path / "home"
     home.mkdir()
     log = tmp_path / "serve.log"
@@ -137,7 +135,7 @@ def test_corpus_over_smtp_then_every_show_mode(corpus, tmp_path, capsysbinary):
         f"{with_defects} with parser defects, {no_text} without text, {no_html} without HTML"
     )
     print(report)
-    problems = [f"refused {p.relative_to(CORPUS_ROOT)}: {why}" for p, why in refused.items()]
-    problems += [f"changed {p.relative_to(CORPUS_ROOT)}: {why}" for p, why in changed.items()]
+    problems = [f"refused {p.relative_to(corpus_dir)}: {why}" for p, why in refused.items()]
+    problems += [f"changed {p.relative_to(corpus_dir)}: {why}" for p, why in changed.items()]
     assert not problems, report + "\n" + "\n".join(problems)
     assert parse_ok == len(corpus)

@@ -35,6 +35,37 @@ def pair():
     b.close()
 
 
+def next_round(loop) -> None:
+    """Run until a callback scheduled now has run: a FIFO barrier, not a pause."""
+    done = loop.create_future()
+    loop.call_soon(done.set_result, None)
+    loop.run_until_complete(asyncio.wait_for(done, 10))
+
+
+def control_reader_fires(loop) -> None:
+    """Positive control instead of a pause: make a fresh socket readable and
+    run until its reader has fired. A reader still attached to a socket that
+    was made readable before this one would have fired by then too. The round
+    after frees the control's own retired notifier."""
+    c, d = socket.socketpair()
+    c.setblocking(False)
+    try:
+        fired = loop.create_future()
+
+        def on_ready() -> None:
+            c.recv(100)
+            loop.remove_reader(c.fileno())
+            fired.set_result(None)
+
+        loop.add_reader(c.fileno(), on_ready)
+        d.send(b"control")
+        loop.run_until_complete(asyncio.wait_for(fired, 10))
+        next_round(loop)
+    finally:
+        c.close()
+        d.close()
+
+
 def test_the_test_helper_runs_our_loop(qapp):
     with qasync_loop(qapp) as loop:
         assert isinstance(loop, QtAsyncLoop)
@@ -46,7 +77,7 @@ def test_callbacks_run_in_fifo_order_and_cancelled_ones_never(qapp):
         handles = [loop.call_soon(seen.append, i) for i in range(50)]
         handles[7].cancel()
         handles[30].cancel()
-        loop.run_until_complete(asyncio.sleep(0.05))
+        next_round(loop)
         assert seen == [i for i in range(50) if i not in (7, 30)]
 
 
@@ -62,7 +93,7 @@ def test_a_failing_callback_is_reported_and_the_round_goes_on(qapp):
         loop.call_soon(seen.append, "before")
         loop.call_soon(boom)
         loop.call_soon(seen.append, "after")
-        loop.run_until_complete(asyncio.sleep(0.05))
+        next_round(loop)
         assert seen == ["before", "after"]
         assert [type(e) for e in reported] == [ValueError]
 
@@ -79,12 +110,18 @@ def test_callbacks_scheduled_during_a_round_run_after_qt_events(qapp):
             if not qt_ticks:  # reschedule until a Qt timer got through
                 loop.call_soon(spin)
 
+        fired = loop.create_future()
+
+        def tick() -> None:
+            qt_ticks.append(spins)
+            fired.set_result(None)
+
         timer = QTimer()
         timer.setSingleShot(True)
-        timer.timeout.connect(lambda: qt_ticks.append(spins))
+        timer.timeout.connect(tick)
         timer.start(0)
         loop.call_soon(spin)
-        loop.run_until_complete(asyncio.sleep(0.2))
+        loop.run_until_complete(asyncio.wait_for(fired, 10))
         assert qt_ticks, "the Qt timer never fired while callbacks kept coming"
         assert spins >= 1
 
@@ -130,15 +167,19 @@ def test_reader_removed_from_its_own_callback_is_freed_next_round(qapp, pair):
         a, b = pair
         got: list[bytes] = []
 
+        first = loop.create_future()
+
         def on_readable() -> None:
             got.append(a.recv(100))
             loop.remove_reader(a.fileno())  # from inside its own signal
+            if not first.done():
+                first.set_result(None)
 
         loop.add_reader(a.fileno(), on_readable)
         b.send(b"one")
-        loop.run_until_complete(asyncio.sleep(0.1))
+        loop.run_until_complete(asyncio.wait_for(first, 10))
         b.send(b"two")  # nobody listens any more
-        loop.run_until_complete(asyncio.sleep(0.1))
+        control_reader_fires(loop)
         assert got == [b"one"]
         assert loop._retired == []  # noqa: SLF001 - freed by a later round
 
@@ -151,15 +192,19 @@ def test_replacing_a_reader_runs_only_the_new_callback(qapp, pair):
         def old() -> None:
             seen.append("old")
 
+        ran = loop.create_future()
+
         def new() -> None:
             seen.append("new")
             a.recv(100)
             loop.remove_reader(a.fileno())
+            ran.set_result(None)
 
         loop.add_reader(a.fileno(), old)
         loop.add_reader(a.fileno(), new)
         b.send(b"x")
-        loop.run_until_complete(asyncio.sleep(0.1))
+        loop.run_until_complete(asyncio.wait_for(ran, 10))
+        control_reader_fires(loop)
         assert seen == ["new"]
 
 
@@ -176,7 +221,15 @@ def test_a_failing_reader_is_reported_and_the_loop_goes_on(qapp, pair):
 
         loop.add_reader(a.fileno(), on_readable)
         b.send(b"x")
-        assert loop.run_until_complete(asyncio.sleep(0.1, result="alive")) == "alive"
+
+        async def goes_on_after_the_failure() -> str:
+            while not reported:  # a condition, polled while the loop runs
+                await asyncio.sleep(0.01)
+            return "alive"
+
+        assert loop.run_until_complete(asyncio.wait_for(goes_on_after_the_failure(), 10)) == (
+            "alive"
+        )
         assert [type(e) for e in reported] == [ValueError]
 
 

@@ -340,7 +340,6 @@ def test_header_injection_is_refused_naming_the_field_and_nothing_is_sent(
 ):
     gui = make_gui()
     window = gui.window
-    connections_before: list[int] = []
 
     async def scenario():
         compose = gui.composer.new()
@@ -350,7 +349,6 @@ def test_header_injection_is_refused_naming_the_field_and_nothing_is_sent(
             compose.add_header_row("X-Note", value)
         else:
             getattr(compose, where).setText(value)
-        connections_before.append(len(gui.sink.listeners))
         report = await compose.start_send()
         assert report.failure is not None
         assert report.failure.stage is FailureStage.INPUT
@@ -365,7 +363,6 @@ def test_header_injection_is_refused_naming_the_field_and_nothing_is_sent(
         # No SMTP session was even opened.
         assert not any(t.startswith("EHLO") for t in compose.transcript.view.texts())
         assert compose.transcript.summary.state == "error"
-        await asyncio.sleep(0.2)
         assert mailbox.count() == 0 and window.model.rowCount() == 0
         # Editing the field clears the mark.
         if where != "header":
@@ -375,13 +372,28 @@ def test_header_injection_is_refused_naming_the_field_and_nothing_is_sent(
             widget.backspace()
             widget.textEdited.emit(widget.text())
             assert not widget.property("invalid")
+        # Positive control instead of a pause: a valid message from a second
+        # compose window to the same sink opens a session (its transcript has
+        # EHLO) and arrives. Had the refused one been sent earlier, it would
+        # have been stored first; only the control is.
+        control = gui.composer.new()
+        control.to.setText("dev@example.com")
+        control.subject.setText("Control")
+        control_report = await control.start_send()
+        assert control_report.ok, control_report.failure
+        assert any(t.startswith("EHLO") for t in control.transcript.view.texts())
+        await wait_for(lambda: window.model.rowCount() == 1)
+        assert mailbox.count() == 1
+        assert [s.subject for s in mailbox.list()] == ["Control"]
 
     run_app(qapp, gui, scenario, require_sink=True)
 
 
 def test_cancel_stops_a_send_to_a_server_that_never_answers(qapp, mailbox, make_gui, profiles):
     with SilentPort() as silent:
-        profiles.save(RelayProfile(name="Silent", port=silent.port, connect_timeout=30))
+        # The send would wait this long for a greeting that never comes.
+        silent_timeout = 60
+        profiles.save(RelayProfile(name="Silent", port=silent.port, connect_timeout=silent_timeout))
         gui = make_gui()
 
         async def scenario():
@@ -391,17 +403,24 @@ def test_cancel_stops_a_send_to_a_server_that_never_answers(qapp, mailbox, make_
             compose.subject.setText("never arrives")
             started = time.monotonic()
             task = compose.start_send()
-            # Lines stream in while the send is still running.
-            await wait_for(lambda: len(compose.transcript.view.lines) >= 1)
+            # Lines stream in while the send is still running: wait until it
+            # is connected, i.e. waiting for a greeting that never comes
+            # within silent_timeout, so "not done" below is a real state.
+            await wait_for(lambda: "Connected to 127.0.0.1." in compose.transcript.view.texts())
+            # Pacing only, not a proof: cancelling in the first instant after
+            # the connect leaks the client socket (a ResourceWarning at the next
+            # gc, seen under CPU load); a defect in the sending path, reported.
             await asyncio.sleep(0.3)
             assert not task.done() and compose.runner.busy
             assert compose.transcript.view.texts()[0].startswith("Trying 127.0.0.1")
             assert compose.transcript.summary.state == "running"
             assert compose.act_cancel.isEnabled()
             compose.act_cancel.trigger()
-            await wait_for(task.done, timeout=5)
+            await wait_for(task.done, timeout=silent_timeout / 2)
             assert task.cancelled()
-            assert time.monotonic() - started < 5
+            # Cancelled by the user, not ended by the timeout (the bound is
+            # relative to it, so a busy machine cannot make this flake).
+            assert time.monotonic() - started < silent_timeout / 2
             assert compose.cancelled
             summary = compose.transcript.summary
             assert summary.state == "cancelled" and "cancelled" in summary.text()

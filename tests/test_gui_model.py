@@ -279,17 +279,18 @@ def test_big_store_scrolls_to_the_end_touching_few_pages(qtbot, mailbox, total):
     table.show()
     qtbot.waitExposed(table)
 
-    t0 = time.perf_counter()
+    # CPU time, not wall time: other processes on a busy machine do not count.
+    t0 = time.process_time()
     QApplication.processEvents()
-    first_paint = time.perf_counter() - t0
+    first_paint = time.process_time() - t0
     assert model.rowCount() == total
     assert model.page_fetches <= 2  # only what is on screen
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     table.scrollToBottom()
     table.viewport().repaint()
     QApplication.processEvents()
-    to_end = time.perf_counter() - t0
+    to_end = time.process_time() - t0
     assert model.page_fetches <= 4
     bottom = table.indexAt(table.viewport().rect().bottomLeft() + table.viewport().rect().topLeft())
     last = model.index(total - 1, Column.SUBJECT)
@@ -304,8 +305,8 @@ def test_big_store_scrolls_to_the_end_touching_few_pages(qtbot, mailbox, total):
     assert model.page_fetches - before <= 6
     assert len(model._cache) <= model.max_cached_rows
     print(
-        f"fill {fill_seconds:.1f}s, first paint {first_paint * 1000:.0f} ms, "
-        f"to end {to_end * 1000:.0f} ms, pages {model.page_fetches}"
+        f"fill {fill_seconds:.1f}s, first paint {first_paint * 1000:.0f} ms CPU, "
+        f"to end {to_end * 1000:.0f} ms CPU, pages {model.page_fetches}"
     )
     assert first_paint < 1.0 and to_end < 1.0
 

@@ -17,27 +17,14 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS_DIR
+from conftest import require_corpus
 
 from mailcatcher_gui.core.mime.parse import parse_message, part_headers, part_payload
 from mailcatcher_gui.core.models import Attachment, Header, ParsedMessage, Part
 
 
-def _manifest() -> dict[str, set[str]]:
-    rows = (CORPUS_DIR / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    out = {}
-    for row in rows:
-        cols = row.split("\t")
-        out[cols[0]] = set(cols[4].split(","))
-    return out
-
-
-def _tagged(tag: str) -> list[str]:
-    return sorted(f for f, tags in _manifest().items() if tag in tags)
-
-
 def _parse_file(rel: str) -> tuple[bytes, ParsedMessage]:
-    raw = (CORPUS_DIR / rel).read_bytes()
+    raw = (require_corpus() / rel).read_bytes()
     return raw, parse_message(raw)
 
 
@@ -150,7 +137,7 @@ def test_tree_matches_python_email_where_python_sees_no_defect(corpus: list[Path
 # facts from specific corpus files
 
 
-@pytest.mark.parametrize("rel", _tagged("cid-inline"))
+@pytest.mark.corpus_tagged("cid-inline")
 def test_cid_references_in_html_resolve_to_inline_attachments(rel: str) -> None:
     _raw, pm = _parse_file(rel)
     refs = set(re.findall(r"""cid:([^"'\s>)]+)""", pm.html or "", re.I))
@@ -167,6 +154,7 @@ def test_cid_references_in_html_resolve_to_inline_attachments(rel: str) -> None:
         assert att.size > 0
 
 
+@pytest.mark.corpus
 def test_cid_inline_exact_attachment() -> None:
     _raw, pm = _parse_file("enmime/mail/html-mime-inline.eml")
     assert pm.text == "Test of text section"
@@ -183,11 +171,13 @@ def test_cid_inline_exact_attachment() -> None:
     assert "cid:8B8481A2-25CA-4886-9B5A-8EB9115DD064@skynet" in pm.html
 
 
+@pytest.mark.corpus
 def test_rfc2231_continuations_with_charset() -> None:
     _raw, pm = _parse_file("mikel-mail/multi_charset/japanese_attachment_long_name.eml")
     assert [a.filename for a in pm.attachments] == ["かきくけこ" * 5 + ".txt"]
 
 
+@pytest.mark.corpus
 def test_rfc2231_latin1_filename_wins_over_rfc2047_name() -> None:
     _raw, pm = _parse_file("mikel-mail/attachment_emails/attachment_with_quoted_filename.eml")
     (att,) = pm.attachments
@@ -195,6 +185,7 @@ def test_rfc2231_latin1_filename_wins_over_rfc2047_name() -> None:
     assert att.content_type == "image/jpeg" and att.inline
 
 
+@pytest.mark.corpus
 def test_rfc2231_utf8_filename_and_cid() -> None:
     _raw, pm = _parse_file("nodemailer-mailparser/nodemailer.eml")
     gif = pm.attachment_by_cid("nyan@example.com")
@@ -203,19 +194,21 @@ def test_rfc2231_utf8_filename_and_cid() -> None:
     assert "notes.txt" in [a.filename for a in pm.attachments]
 
 
+@pytest.mark.corpus
 def test_unknown_charset_falls_back_and_is_reported() -> None:
     _raw, pm = _parse_file("mikel-mail/plain_emails/raw_email10.eml")
     assert pm.text is not None and pm.text.startswith("Test test. Hi. Waving.")
     assert any("unknown charset 'X-UNKNOWN'" in d for d in pm.defects), pm.defects
 
 
-@pytest.mark.parametrize("rel", _tagged("unknown-charset"))
+@pytest.mark.corpus_tagged("unknown-charset")
 def test_every_unknown_charset_message_has_a_body(rel: str) -> None:
     _raw, pm = _parse_file(rel)
     check_invariants(pm)
     assert pm.text or pm.html
 
 
+@pytest.mark.corpus
 def test_utf8_labelled_as_x_mac_cyrillic_is_read_as_utf8() -> None:
     _raw, pm = _parse_file("php-mime-mail-parser/issue230.eml")
     assert pm.text is not None and pm.text.startswith("ACADEMIC NEWSLETTER #11")
@@ -224,6 +217,7 @@ def test_utf8_labelled_as_x_mac_cyrillic_is_read_as_utf8() -> None:
     assert "2: declared x-mac-cyrillic but the bytes are utf-8" in pm.defects
 
 
+@pytest.mark.corpus
 def test_address_group_headers() -> None:
     _raw, pm = _parse_file("mikel-mail/error_emails/empty_group_lists.eml")
     assert pm.header("To") == "undisclosed recipients: ;"
@@ -231,7 +225,7 @@ def test_address_group_headers() -> None:
     assert pm.header("to") is not None and pm.header("to").startswith("xxxxxxxxxxxxxxxxxxx:;")
 
 
-@pytest.mark.parametrize("rel", _tagged("python-email-api-raises"))
+@pytest.mark.corpus_tagged("python-email-api-raises")
 def test_messages_where_python_email_raises(rel: str) -> None:
     raw, pm = _parse_file(rel)
     check_invariants(pm)
@@ -239,12 +233,14 @@ def test_messages_where_python_email_raises(rel: str) -> None:
     assert pm.parts[0].size == 0 or pm.parts[0].content_type != "multipart/mixed"
 
 
+@pytest.mark.corpus
 def test_from_header_that_makes_python_raise_value_error() -> None:
     _raw, pm = _parse_file("enmime/mail/qp-utf8-header-recursed.eml")
     assert pm.header("From").startswith("James Hillyerd <jamehi03@jamehi03lx.noa.com>")
     assert pm.header("Subject") == "MIME UTF8 Test ¢ More Text"
 
 
+@pytest.mark.corpus
 def test_broken_multiparts_where_python_get_content_raises_keyerror() -> None:
     _raw, pm = _parse_file("stalwart-mail-parser/malformed/013.eml")
     assert pm.text == "hello, world"
@@ -254,6 +250,7 @@ def test_broken_multiparts_where_python_get_content_raises_keyerror() -> None:
     assert "1: StartBoundaryNotFound (multipart/mixed shown as text/plain)" in pm.defects
 
 
+@pytest.mark.corpus
 def test_path_traversal_filename_is_reported_as_written() -> None:
     raw, pm = _parse_file("php-mime-mail-parser/m0124.eml")
     (att,) = pm.attachments
@@ -263,11 +260,13 @@ def test_path_traversal_filename_is_reported_as_written() -> None:
     assert pm.header("From") == 'ФГУП "СибНИА им.С.А.Чаплыгина"" <user@domain.ru>'
 
 
+@pytest.mark.corpus
 def test_slash_in_filename() -> None:
     _raw, pm = _parse_file("php-mime-mail-parser/issue133.eml")
     assert [a.filename for a in pm.attachments] == ["attach/01"]
 
 
+@pytest.mark.corpus
 def test_nested_rfc822_is_one_attachment_with_its_parts_in_the_tree() -> None:
     raw, pm = _parse_file("mikel-mail/attachment_emails/attachment_message_rfc822.eml")
     assert [(p.part_id, p.content_type) for p in pm.parts] == [
@@ -294,6 +293,7 @@ def test_nested_rfc822_is_one_attachment_with_its_parts_in_the_tree() -> None:
     assert part_headers(raw, "9.9") is None and part_payload(raw, "9.9") is None
 
 
+@pytest.mark.corpus
 def test_message_that_is_only_an_embedded_message_uses_its_body() -> None:
     _raw, pm = _parse_file("cpython/msg_11.eml")
     assert pm.parts[0].content_type == "message/rfc822"
@@ -301,12 +301,14 @@ def test_message_that_is_only_an_embedded_message_uses_its_body() -> None:
     assert [a.filename for a in pm.attachments] == ["An enclosed message.eml"]
 
 
+@pytest.mark.corpus
 def test_base64_encoded_embedded_message_is_expanded() -> None:
     _raw, pm = _parse_file("james-mime4j/base64encoded-rfc822message-nested.eml")
     assert [p.content_type for p in pm.parts] == ["message/rfc822", "message/rfc822", "text/plain"]
     assert pm.text is not None and pm.text.startswith("Text body")
 
 
+@pytest.mark.corpus
 def test_outlook_msg_ole_file_is_one_binary_attachment() -> None:
     raw, pm = _parse_file("spamscope-mail-parser/mail_outlook_1.eml")
     assert raw.startswith(b"\xd0\xcf\x11\xe0")
@@ -318,6 +320,7 @@ def test_outlook_msg_ole_file_is_one_binary_attachment() -> None:
     assert any("Outlook .msg" in d for d in pm.defects)
 
 
+@pytest.mark.corpus
 def test_mbox_from_line_is_not_a_header() -> None:
     raw, pm = _parse_file("flanker/bounce/zed.eml")
     assert raw.startswith(b"From ")
@@ -325,6 +328,7 @@ def test_mbox_from_line_is_not_a_header() -> None:
     assert pm.text is not None
 
 
+@pytest.mark.corpus
 def test_8bit_header_bytes_are_decoded_without_surrogates_in_values() -> None:
     raw, pm = _parse_file("zbateson-mail-mime-parser/invalid-charset.eml")
     assert pm.header("To") == '"Jürgen Schmürgen" <schmuergen@example.com>'

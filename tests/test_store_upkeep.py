@@ -6,6 +6,7 @@ writer calls it once mail pauses.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -97,30 +98,47 @@ def test_the_mailbox_writer_does_the_upkeep_once_mail_pauses(
 def test_mail_arriving_during_idle_upkeep_is_stored_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Upkeep runs in small steps and yields to the next capture between steps."""
+    """Upkeep runs in small steps and yields to the next capture between steps.
+
+    The upkeep is made long (UPKEEP_STEPS slow steps), and the proof counts
+    steps, not seconds: a capture arriving during upkeep is stored after at
+    most the step in progress, while the rest of the upkeep is still ahead
+    (a writer that finished the upkeep first would have run them all).
+    """
     monkeypatch.setattr(mailbox_module, "_UPKEEP_AFTER_IDLE", 0.01)
+    upkeep_steps = 20
     steps: list[float] = []
+    started = threading.Event()
+    finished = threading.Event()
     original = Store.maintain
 
-    def counting_maintain(self: Store) -> bool:
+    def slow_long_maintain(self: Store) -> bool:
         steps.append(time.monotonic())
+        started.set()
         time.sleep(0.05)  # a slow step, so the capture surely arrives during one
-        return original(self)
+        more = original(self)
+        if len(steps) < upkeep_steps:
+            self._merge_pending = True  # noqa: SLF001 - keep the upkeep going
+            return True
+        if not more:
+            finished.set()
+        return more
 
-    monkeypatch.setattr(Store, "maintain", counting_maintain)
+    monkeypatch.setattr(Store, "maintain", slow_long_maintain)
     mailbox = Mailbox(Store(tmp_path / "m.sqlite3"))
     try:
         mailbox.accept_sync(make(1)[0])
-        deadline = time.monotonic() + 10
-        while not steps:
-            assert time.monotonic() < deadline, "upkeep never started"
-            time.sleep(0.005)
-        started = time.monotonic()
+        assert started.wait(10), "upkeep never started"
+        before = len(steps)
         mailbox.accept_sync(make(2)[0])
-        assert time.monotonic() - started < 1.0  # at most about one 50 ms step
-        while mailbox.store.needs_upkeep:  # and the upkeep finishes afterwards
-            assert time.monotonic() < deadline, "upkeep never finished"
-            time.sleep(0.01)
+        after = len(steps)
+        # At most one more step began before the capture was stored (the
+        # queue check and a step's start can race), never the whole upkeep.
+        assert after - before <= 1, (before, after)
+        assert after < upkeep_steps and mailbox.store.needs_upkeep
+        # ... and the upkeep finishes afterwards.
+        assert finished.wait(30), "upkeep never finished"
+        assert len(steps) >= upkeep_steps
         assert mailbox.count() == 2
     finally:
         mailbox.close()

@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS_DIR
+from conftest import require_corpus
 
 from mailcatcher_gui.core.mime import summary as summary_module
 from mailcatcher_gui.core.mime.htmltext import html_to_text
@@ -30,7 +30,7 @@ from mailcatcher_gui.core.models import Summary
 
 
 def _summ(rel: str) -> Summary:
-    return summarize((CORPUS_DIR / rel).read_bytes())
+    return summarize((require_corpus() / rel).read_bytes())
 
 
 def _check_types(s: Summary) -> None:
@@ -109,6 +109,7 @@ def test_dates_match_email_utils_where_it_parses(corpus: list[Path]) -> None:
 # header facts
 
 
+@pytest.mark.corpus
 def test_address_groups() -> None:
     s = _summ("mikel-mail/error_emails/empty_group_lists.eml")
     assert s.to == ("undisclosed recipients:;",)
@@ -118,6 +119,7 @@ def test_address_groups() -> None:
     assert s.cc == ("The Postmaster <postmaster@mm1.sprynet.com>",)
 
 
+@pytest.mark.corpus
 def test_one_entry_per_address_decoded() -> None:
     s = _summ("nodemailer-mailparser/nodemailer.eml")
     assert s.from_ == "Andris Kreata <andris@kreata.ee>"
@@ -126,6 +128,7 @@ def test_one_entry_per_address_decoded() -> None:
     assert s.date == datetime(2016, 10, 13, 11, 39, 48, tzinfo=UTC)
 
 
+@pytest.mark.corpus
 def test_rfc2047_display_name_and_missing_date() -> None:
     s = _summ("php-mime-mail-parser/m0124.eml")
     assert s.from_ == 'ФГУП "СибНИА им.С.А.Чаплыгина"" <user@domain.ru>'
@@ -134,11 +137,13 @@ def test_rfc2047_display_name_and_missing_date() -> None:
     assert s.attachment_names == ("1234/../../1234.txt",)
 
 
+@pytest.mark.corpus
 def test_8bit_from_header() -> None:
     s = _summ("flanker/from-encoding.eml")
     assert s.from_ == "Ingo Lütkebohle <ingo@blank.pages.de>"
 
 
+@pytest.mark.corpus
 def test_malformed_address_lists_are_split() -> None:
     s = _summ("enmime/mail/malformed-multiple-address-header-values.eml")
     assert s.from_ == "Bob Dunite <bob@extern>, Bobby Dunite <bobby@extern>"
@@ -148,12 +153,14 @@ def test_malformed_address_lists_are_split() -> None:
     assert s.to[0] == "Mary Smith <mary@example.net>"  # obsolete source route dropped
 
 
+@pytest.mark.corpus
 def test_message_id_and_timezone() -> None:
     s = _summ("mikel-mail/rfc2822/example01.eml")
     assert s.message_id == "<1234@local.machine.example>"
     assert s.date == datetime(1997, 11, 21, 9, 55, 6, tzinfo=timezone(timedelta(hours=-6)))
 
 
+@pytest.mark.corpus
 def test_snippet_from_html_when_there_is_no_text() -> None:
     s = _summ("enmime/mail/html-only-inline.eml")
     assert not s.has_text and s.has_html
@@ -161,6 +168,7 @@ def test_snippet_from_html_when_there_is_no_text() -> None:
     assert s.attachment_names == ("favicon.png",)
 
 
+@pytest.mark.corpus
 def test_outlook_msg_file() -> None:
     s = _summ("spamscope-mail-parser/mail_outlook_1.eml")
     assert (s.subject, s.from_, s.to, s.has_text, s.has_html) == ("", "", (), False, False)

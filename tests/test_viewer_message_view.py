@@ -14,6 +14,7 @@ from tests.viewer_support import (
     counting_server,
     make_opened,
 )
+from tests.web_controls import control_fetches
 
 pytestmark = [pytest.mark.gui, WEB_ENV_LOG_IGNORE]
 
@@ -73,10 +74,11 @@ def test_text_tab_prefers_plain_and_toggles_wrap(qtbot, view):
 
 @pytest.mark.web
 def test_remote_default_applies_to_next_message(qtbot, view):
-    with counting_server() as server:
+    with counting_server() as server, counting_server() as control:
         html = f'<img src="{server.base}/r.png">'
         show(qtbot, view, make_opened(html=html))
-        qtbot.wait(300)
+        # Positive control, not a pause (tests/web_controls.py).
+        control_fetches(qtbot, f'<img src="{control.base}/r.png">', control, {"/r.png"})
         assert server.requests == []
         assert view.html_tab.remote_bar.isVisible()
         view.set_allow_remote_default(True)
@@ -85,7 +87,7 @@ def test_remote_default_applies_to_next_message(qtbot, view):
         qtbot.waitUntil(lambda: "/s.png" in server.requests, timeout=10_000)
         view.set_allow_remote_default(False)
         show(qtbot, view, make_opened(html=f'<img src="{server.base}/t.png">', message_id=3))
-        qtbot.wait(300)
+        control_fetches(qtbot, f'<img src="{control.base}/t.png">', control, {"/t.png"})
         assert "/t.png" not in server.requests
 
 

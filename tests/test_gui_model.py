@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
 from mailcatcher_gui.core.mime.summary import summarize
+from mailcatcher_gui.core.models import MessageSummary, Summary
 from mailcatcher_gui.core.store.search import QueryError
 from mailcatcher_gui.ui.bridge import MailboxBridge
 from mailcatcher_gui.ui.message_list import MessageTable
@@ -19,10 +20,10 @@ from mailcatcher_gui.ui.models import (
     IdRole,
     MessageListModel,
     SummaryRole,
-    display_address,
-    display_addresses,
     format_received,
     format_size,
+    recipients_text,
+    sender_text,
 )
 
 pytestmark = pytest.mark.gui
@@ -66,10 +67,43 @@ def test_format_received_is_relative():
     assert format_received(old, now) == old.strftime("%Y-%m-%d")
 
 
-def test_display_address_prefers_the_name():
-    assert display_address('"Alice Example" <alice@example.com>') == "Alice Example"
-    assert display_address("bob@example.com") == "bob@example.com"
-    assert display_addresses(["A <a@x.org>", "b@x.org"]) == "A, b@x.org"
+def test_list_address_text_prefers_the_names_of_the_ingested_pairs():
+    # Through summarize(), the way every stored row gets its addresses (the old
+    # test fed '"Alice Example" <...>', a quoted string the pipeline never makes).
+    raw = (
+        b'From: "Example, Alice" <alice@example.com>\r\n'
+        b"To: =?utf-8?q?B=C3=B6b=2C_Jr=2E?= <bob@example.com>, carol@example.com\r\n"
+        b"Subject: hi\r\n\r\nbody\r\n"
+    )
+    s = _listed(summarize(raw))
+    assert sender_text(s) == "Example, Alice"
+    assert recipients_text(s) == "Böb, Jr., carol@example.com"
+    # No header addresses: the envelope speaks.
+    bare = _listed(summarize(b"Subject: none\r\n\r\nbody\r\n"))
+    assert sender_text(bare) == "env@example.com"
+    assert recipients_text(bare) == "rcpt@example.com, other@example.com"
+
+
+def _listed(summary: Summary) -> MessageSummary:
+    return MessageSummary(
+        id=1,
+        received_at=datetime(2025, 1, 1, tzinfo=UTC),
+        envelope_from="env@example.com",
+        envelope_to=("rcpt@example.com", "other@example.com"),
+        from_=summary.from_,
+        to=summary.to,
+        cc=summary.cc,
+        subject=summary.subject,
+        message_id="",
+        size=1,
+        has_html=False,
+        has_text=True,
+        attachments=0,
+        read=False,
+        from_addrs=summary.from_addrs,
+        to_addrs=summary.to_addrs,
+        cc_addrs=summary.cc_addrs,
+    )
 
 
 # ---- the Qt model contract ----------------------------------------------------------------

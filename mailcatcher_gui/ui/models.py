@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from email.utils import getaddresses, parseaddr
 from enum import IntEnum
 from pathlib import Path
 
@@ -50,7 +49,7 @@ from PySide6.QtGui import QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from ..core.mailbox import Mailbox
-from ..core.models import MessageSummary
+from ..core.models import MessageSummary, address_labels
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +126,19 @@ def format_received(when: datetime, now: datetime | None = None) -> str:
     return local.strftime("%Y-%m-%d")
 
 
-def display_address(value: str) -> str:
-    """The display name of ``"Name <addr>"`` (or the address when there is none)."""
-    name, addr = parseaddr(value)
-    return (name or addr or value).strip()
+def sender_text(s: MessageSummary) -> str:
+    """The From column: display names from the stored pairs, else the envelope sender.
+
+    The names come from the ingest summary's ``(name, address)`` pairs; the
+    ``"Name <addr>"`` text is never parsed again (``Smith, John <j@x>`` is
+    one sender, which only the pairs can say).
+    """
+    return address_labels(s.from_addrs) or s.envelope_from or "(unknown sender)"
 
 
-def display_addresses(values: Iterable[str]) -> str:
-    values = list(values)
-    try:
-        pairs = getaddresses(values)
-    except Exception:  # noqa: BLE001 - display only; fall back to the raw text
-        return ", ".join(values)
-    names = [(name or addr).strip() for name, addr in pairs if name or addr]
-    return ", ".join(names) if names else ", ".join(values)
+def recipients_text(s: MessageSummary) -> str:
+    """The To column: display names of To, else the envelope recipients."""
+    return address_labels(s.to_addrs) or ", ".join(s.envelope_to)
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -165,8 +163,8 @@ def display_texts(s: MessageSummary) -> tuple[str, ...]:
     """The DisplayRole text of every column of ``s`` (indexed by ``Column``)."""
     return (
         "",
-        display_address(s.from_) if s.from_ else s.envelope_from or "(unknown sender)",
-        display_addresses(s.to) if s.to else ", ".join(s.envelope_to),
+        sender_text(s),
+        recipients_text(s),
         " ".join(s.subject.split()) if s.subject else "(no subject)",
         format_received(s.received_at),
         format_size(s.size),

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailcatcher_gui import __version__
 from mailcatcher_gui.core import paths
+from mailcatcher_gui.core.units import format_size
 
 if TYPE_CHECKING:
     from mailcatcher_gui.core.mailbox import Mailbox
@@ -543,12 +544,8 @@ def _body(text: str) -> str:
 
 
 def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "K", "M", "G"):
-        if size < 1024 or unit == "G":
-            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return str(n)  # pragma: no cover
+    """The app's one size format (``core.units.format_size``)."""
+    return format_size(n)
 
 
 def _fit(text: str, width: int) -> str:

@@ -85,6 +85,7 @@ from ..core.sending import (
     SendRequest,
     send,
 )
+from ..core.units import format_size
 from .profiles_dialog import (
     SINK_KEY,
     DestinationError,
@@ -465,12 +466,8 @@ def preview_message(html: str, inline: Sequence[DraftAttachment]) -> ParsedMessa
 
 
 def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+    """The app's one size format (``core.units.format_size``)."""
+    return format_size(n)
 
 
 def cid_for(filename: str, taken: set[str]) -> str:

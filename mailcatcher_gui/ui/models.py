@@ -50,6 +50,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core.mailbox import Mailbox
 from ..core.models import MessageSummary, address_labels
+from ..core.units import format_size
 
 log = logging.getLogger(__name__)
 
@@ -95,18 +96,6 @@ DEFAULT_SORT = "received_at"
 
 
 # ---- display formatting --------------------------------------------------------
-
-
-def format_size(size: int) -> str:
-    """Bytes as a short human string: ``"512 B"``, ``"4.2 KB"``, ``"13 MB"``."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def format_received(when: datetime, now: datetime | None = None) -> str:

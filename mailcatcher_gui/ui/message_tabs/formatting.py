@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ...core.units import format_size
+
 
 def human_size(n: int) -> str:
-    """``512 B``, ``2.0 KB``, ``25.0 MB`` (binary multiples, one decimal)."""
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1024
-        if value < 1024 or unit == "GB":
-            return f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    """``512 B``, ``2.0 KB``, ``25.0 MB``: the app's one size format (``core.units``)."""
+    return format_size(n)
 
 
 def format_datetime(dt: datetime | None) -> str:

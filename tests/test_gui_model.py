@@ -337,7 +337,7 @@ def test_big_store_scrolls_to_the_end_touching_few_pages(qtbot, mailbox, total):
         table.verticalScrollBar().setValue(int(table.verticalScrollBar().maximum() * fraction))
         table.viewport().repaint()
     assert model.page_fetches - before <= 6
-    assert len(model._cache) <= model.max_cached_rows
+    assert len(model.window.rows) <= model.max_cached_rows
     print(
         f"fill {fill_seconds:.1f}s, first paint {first_paint * 1000:.0f} ms, "
         f"to end {to_end * 1000:.0f} ms, pages {model.page_fetches}"
@@ -351,3 +351,31 @@ def test_invalid_parent_has_no_children(qapp, mailbox):
     assert model.rowCount(model.index(0, 0)) == 0
     assert model.columnCount(model.index(0, 0)) == 0
     assert model.rowCount(QModelIndex()) == 3
+
+
+def test_the_model_dies_when_dropped_not_in_the_cycle_collector(qtbot, mailbox, bridge):
+    """No reference cycle through the Qt-free window: the cycle collector may run
+    on any thread (the mailbox writer's) and must never be the one to destroy a
+    QObject with live timers ("Timers cannot be stopped from another thread")."""
+    import gc
+
+    fill_store(mailbox.store, 5)
+    gc.collect()
+    gc.disable()
+    try:
+        gone, window = _a_busy_model_dropped(qtbot, mailbox, bridge)
+        assert gone() is None and window() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
+def _a_busy_model_dropped(qtbot, mailbox, bridge):
+    import weakref
+
+    model = MessageListModel(mailbox, coalesce_ms=10)
+    connect(model, bridge)
+    model.summary_at(0)
+    mailbox.accept_sync(capture(1))
+    qtbot.waitUntil(lambda: model.rowCount() == 6)
+    assert model._settle_timer.isActive()  # a live timer, as after any burst
+    return weakref.ref(model), weakref.ref(model.window)  # and the last reference goes

@@ -167,21 +167,24 @@ def _complete_addresses(obj: Summary | MessageSummary) -> None:
 
     The ingest summary and the store give both; a value built by hand (tests,
     a file opened from disk by an older caller) may give only the text, or
-    only the pairs. Either way the two sides agree afterwards.
+    only the pairs. Either way the two sides agree afterwards. (Spelled out
+    per field: this runs for every row the list reads.)
     """
     if obj.from_addrs:
         if not obj.from_:
             object.__setattr__(obj, "from_", format_addresses(obj.from_addrs))
     elif obj.from_:
         object.__setattr__(obj, "from_addrs", (address_from_display(obj.from_),))
-    for text_name, pairs_name in (("to", "to_addrs"), ("cc", "cc_addrs")):
-        text: tuple[str, ...] = getattr(obj, text_name)
-        pairs: tuple[Address, ...] = getattr(obj, pairs_name)
-        if pairs:
-            if not text:
-                object.__setattr__(obj, text_name, tuple(a.formatted() for a in pairs))
-        elif text:
-            object.__setattr__(obj, pairs_name, _addresses_from_display(text))
+    if obj.to_addrs:
+        if not obj.to:
+            object.__setattr__(obj, "to", tuple(a.formatted() for a in obj.to_addrs))
+    elif obj.to:
+        object.__setattr__(obj, "to_addrs", _addresses_from_display(obj.to))
+    if obj.cc_addrs:
+        if not obj.cc:
+            object.__setattr__(obj, "cc", tuple(a.formatted() for a in obj.cc_addrs))
+    elif obj.cc:
+        object.__setattr__(obj, "cc_addrs", _addresses_from_display(obj.cc))
 
 
 @dataclass(frozen=True, slots=True)

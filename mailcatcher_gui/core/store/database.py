@@ -776,7 +776,7 @@ def _clean_addresses(addrs: tuple[Address, ...]) -> tuple[Address, ...]:
 
 
 def _addresses_json(addrs: tuple[Address, ...]) -> str:
-    return _encode_json([[a.name, a.addr] for a in addrs])
+    return _encode_json(addrs)  # an Address is a (name, addr) tuple: [[name, addr], ...]
 
 
 def _pair(item: object) -> Address | None:

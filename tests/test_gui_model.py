@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
 from mailcatcher_gui.core.mime.summary import summarize
+from mailcatcher_gui.core.models import MessageSummary, Summary
 from mailcatcher_gui.core.store.search import QueryError
 from mailcatcher_gui.ui.bridge import MailboxBridge
 from mailcatcher_gui.ui.message_list import MessageTable
@@ -19,10 +20,10 @@ from mailcatcher_gui.ui.models import (
     IdRole,
     MessageListModel,
     SummaryRole,
-    display_address,
-    display_addresses,
     format_received,
     format_size,
+    recipients_text,
+    sender_text,
 )
 
 pytestmark = pytest.mark.gui
@@ -46,11 +47,12 @@ def bridge(qapp, mailbox):
 
 
 def test_format_size_is_short_and_human():
+    # The one formatter of core.units (tests/test_units.py has the full table).
     assert format_size(0) == "0 B"
     assert format_size(512) == "512 B"
     assert format_size(1536) == "1.5 KB"
-    assert format_size(200 * 1024) == "200 KB"
-    assert format_size(25 * 1024 * 1024) == "25 MB"
+    assert format_size(200 * 1024) == "200.0 KB"
+    assert format_size(25 * 1024 * 1024) == "25.0 MB"
     assert format_size(3 * 1024**3) == "3.0 GB"
 
 
@@ -66,10 +68,43 @@ def test_format_received_is_relative():
     assert format_received(old, now) == old.strftime("%Y-%m-%d")
 
 
-def test_display_address_prefers_the_name():
-    assert display_address('"Alice Example" <alice@example.com>') == "Alice Example"
-    assert display_address("bob@example.com") == "bob@example.com"
-    assert display_addresses(["A <a@x.org>", "b@x.org"]) == "A, b@x.org"
+def test_list_address_text_prefers_the_names_of_the_ingested_pairs():
+    # Through summarize(), the way every stored row gets its addresses (the old
+    # test fed '"Alice Example" <...>', a quoted string the pipeline never makes).
+    raw = (
+        b'From: "Example, Alice" <alice@example.com>\r\n'
+        b"To: =?utf-8?q?B=C3=B6b=2C_Jr=2E?= <bob@example.com>, carol@example.com\r\n"
+        b"Subject: hi\r\n\r\nbody\r\n"
+    )
+    s = _listed(summarize(raw))
+    assert sender_text(s) == "Example, Alice"
+    assert recipients_text(s) == "Böb, Jr., carol@example.com"
+    # No header addresses: the envelope speaks.
+    bare = _listed(summarize(b"Subject: none\r\n\r\nbody\r\n"))
+    assert sender_text(bare) == "env@example.com"
+    assert recipients_text(bare) == "rcpt@example.com, other@example.com"
+
+
+def _listed(summary: Summary) -> MessageSummary:
+    return MessageSummary(
+        id=1,
+        received_at=datetime(2025, 1, 1, tzinfo=UTC),
+        envelope_from="env@example.com",
+        envelope_to=("rcpt@example.com", "other@example.com"),
+        from_=summary.from_,
+        to=summary.to,
+        cc=summary.cc,
+        subject=summary.subject,
+        message_id="",
+        size=1,
+        has_html=False,
+        has_text=True,
+        attachments=0,
+        read=False,
+        from_addrs=summary.from_addrs,
+        to_addrs=summary.to_addrs,
+        cc_addrs=summary.cc_addrs,
+    )
 
 
 # ---- the Qt model contract ----------------------------------------------------------------
@@ -303,7 +338,7 @@ def test_big_store_scrolls_to_the_end_touching_few_pages(qtbot, mailbox, total):
         table.verticalScrollBar().setValue(int(table.verticalScrollBar().maximum() * fraction))
         table.viewport().repaint()
     assert model.page_fetches - before <= 6
-    assert len(model._cache) <= model.max_cached_rows
+    assert len(model.window.rows) <= model.max_cached_rows
     print(
         f"fill {fill_seconds:.1f}s, first paint {first_paint * 1000:.0f} ms CPU, "
         f"to end {to_end * 1000:.0f} ms CPU, pages {model.page_fetches}"
@@ -317,3 +352,31 @@ def test_invalid_parent_has_no_children(qapp, mailbox):
     assert model.rowCount(model.index(0, 0)) == 0
     assert model.columnCount(model.index(0, 0)) == 0
     assert model.rowCount(QModelIndex()) == 3
+
+
+def test_the_model_dies_when_dropped_not_in_the_cycle_collector(qtbot, mailbox, bridge):
+    """No reference cycle through the Qt-free window: the cycle collector may run
+    on any thread (the mailbox writer's) and must never be the one to destroy a
+    QObject with live timers ("Timers cannot be stopped from another thread")."""
+    import gc
+
+    fill_store(mailbox.store, 5)
+    gc.collect()
+    gc.disable()
+    try:
+        gone, window = _a_busy_model_dropped(qtbot, mailbox, bridge)
+        assert gone() is None and window() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
+def _a_busy_model_dropped(qtbot, mailbox, bridge):
+    import weakref
+
+    model = MessageListModel(mailbox, coalesce_ms=10)
+    connect(model, bridge)
+    model.summary_at(0)
+    mailbox.accept_sync(capture(1))
+    qtbot.waitUntil(lambda: model.rowCount() == 6)
+    assert model._settle_timer.isActive()  # a live timer, as after any burst
+    return weakref.ref(model), weakref.ref(model.window)  # and the last reference goes

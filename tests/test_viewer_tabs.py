@@ -8,9 +8,9 @@ import time
 import pytest
 
 from mailcatcher_gui.core.models import Part, TlsInfo
+from mailcatcher_gui.core.units import format_size
 from mailcatcher_gui.ui.message_tabs.attachments_tab import AttachmentsTab
 from mailcatcher_gui.ui.message_tabs.dialogs import Conflict
-from mailcatcher_gui.ui.message_tabs.formatting import human_size
 from mailcatcher_gui.ui.message_tabs.header_strip import HeaderStrip
 from mailcatcher_gui.ui.message_tabs.headers_tab import HeadersTab, raw_header_block
 from mailcatcher_gui.ui.message_tabs.session_tab import SessionTab
@@ -109,12 +109,12 @@ def test_source_25mb_opens_fast_and_can_show_all(qtbot):
     # preview does not touch the rest (decoding all of it would be ~100x).
     assert preview_cpu < 4 * reference_cpu + 0.02, (
         f"showing a 25 MB source took {preview_cpu:.3f}s CPU, "
-        f"a {human_size(PREVIEW_BYTES)} one {reference_cpu:.3f}s"
+        f"a {format_size(PREVIEW_BYTES)} one {reference_cpu:.3f}s"
     )
     assert tab.truncated
     assert tab.show_all_button.isVisible()
-    assert tab.show_all_button.text() == f"Show all ({human_size(len(raw))})"
-    assert human_size(len(raw)) == "25.0 MB"
+    assert tab.show_all_button.text() == f"Show all ({format_size(len(raw))})"
+    assert format_size(len(raw)) == "25.0 MB"
     assert len(tab.editor.toPlainText()) <= PREVIEW_BYTES
     started = time.process_time()
     tab.show_all()
@@ -170,7 +170,7 @@ def test_structure_tree_and_save_part(qtbot, tmp_path):
     assert plain.text(2) == "utf-8" and plain.text(3) == "quoted-printable"
     pdf_item = root.child(1)
     assert pdf_item.text(5) == "../../report.pdf"
-    assert pdf_item.text(4) == human_size(len(b"%PDF-1.4 fake"))
+    assert pdf_item.text(4) == format_size(len(b"%PDF-1.4 fake"))
 
     tree.setCurrentItem(root)
     assert not tab.save_button.isEnabled()  # a multipart has no content of its own

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailcatcher_gui.core.options import open_mailbox, open_store
+from mailcatcher_gui.core.units import format_size
 
 from .common import (
     EXIT_ERROR,
@@ -145,7 +146,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             out(
                 f"{unread} {s.id:>5}  {_when(s)}  {_fit(s.from_ or s.envelope_from, 28)}  "
                 f"{_fit(to, 28)}  {' '.join(s.subject.split()) or '(no subject)'}"
-                f"  ({_human_size(s.size)}{attach})"
+                f"  ({format_size(s.size)}{attach})"
             )
         total = store.count(args.search)
         if total > len(summaries) + args.offset:
@@ -200,7 +201,7 @@ def show_message(store: Store, message_id: int, mode: str = "summary") -> None:
 def _show_summary(opened: OpenedMessage) -> None:
     stored, parsed = opened.stored, opened.parsed
     s = stored.summary
-    out(f"Message {s.id} ({'read' if s.read else 'unread'}, {_human_size(s.size)})")
+    out(f"Message {s.id} ({'read' if s.read else 'unread'}, {format_size(s.size)})")
     origin = f" from {stored.peer}" if stored.peer else ""
     if stored.helo:
         origin += f" (HELO {stored.helo})"
@@ -221,7 +222,7 @@ def _show_summary(opened: OpenedMessage) -> None:
         out("Attachments:")
         for a in parsed.attachments:
             flag = " inline" if a.inline else ""
-            out(f"  [{a.index}] {a.filename} ({a.content_type}, {_human_size(a.size)}{flag})")
+            out(f"  [{a.index}] {a.filename} ({a.content_type}, {format_size(a.size)}{flag})")
     if parsed.defects:
         out(f"Defects:    {len(parsed.defects)} (see --json)")
     out()
@@ -416,15 +417,6 @@ def _body(text: str) -> str:
     (``--raw`` is the way to get the bytes as they are)."""
     text = text.replace("\r\n", "\n")
     return text if text.endswith("\n") else text + "\n"
-
-
-def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "K", "M", "G"):
-        if size < 1024 or unit == "G":
-            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return str(n)  # pragma: no cover
 
 
 def _fit(text: str, width: int) -> str:

@@ -7,9 +7,79 @@ receiver's back. Nothing here does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Address(NamedTuple):
+    """One mailbox of an address header: the decoded display name and the address.
+
+    The one address model of the app. ``core.mime.addresses`` makes these from
+    the raw header, once, at ingest; the store keeps them as ``[name, addr]``
+    pairs; every consumer reads the two parts from here instead of re-parsing
+    a ``"Name <addr>"`` string (which is ambiguous: an unquoted display string
+    cannot say whether ``Smith, John <j@x>`` is one mailbox or two).
+
+    ``addr`` is what stood between the angle brackets, or the bare address.
+    Junk is kept rather than dropped, so ``addr`` may lack an ``@`` (a bare
+    word, an empty group such as ``undisclosed-recipients:;``); consumers that
+    need a deliverable address check for the ``@``. ``name`` is ``""`` when
+    the header had none.
+    """
+
+    name: str
+    addr: str
+
+    @property
+    def label(self) -> str:
+        """What a list shows: the display name, else the address."""
+        return self.name or self.addr
+
+    def formatted(self) -> str:
+        """``"Name <addr>"`` (unquoted, for reading) or just the one part there is.
+
+        This is the text of the JSON CLI contract (``from``, ``to``, ``cc``)
+        and of tooltips; it is never parsed again (see ``address_from_display``
+        for the one exception, rows stored before the pairs were).
+        """
+        if self.name and self.addr and self.name != self.addr:
+            return f"{self.name} <{self.addr}>"
+        return self.addr or self.name
+
+
+def format_addresses(addrs: Iterable[Address]) -> str:
+    """``Address.formatted`` of each, joined with ``", "`` (the ``from`` text)."""
+    return ", ".join(a.formatted() for a in addrs)
+
+
+def address_labels(addrs: Iterable[Address]) -> str:
+    """The display names (or addresses) joined with ``", "``: what the list shows."""
+    return ", ".join(label for label in (a.label for a in addrs) if label)
+
+
+def address_from_display(text: str) -> Address:
+    """Undo ``Address.formatted`` for one entry that was stored as text only.
+
+    Only for values written before the pairs were kept (older stores, or a
+    value object built from strings, as tests do). It splits at the *last*
+    ``" <"`` of a string ending in ``">"``, the exact inverse of
+    ``formatted``, so a name such as ``John <Admin>`` or ``Smith, John`` comes
+    back whole. It is not a header parser: a joined multi-address ``from``
+    string comes back as one entry.
+    """
+    if text.endswith(">"):
+        name, sep, addr = text[:-1].rpartition(" <")
+        if sep and name:
+            return Address(name, addr)
+        if text.startswith("<"):
+            return Address("", text[1:-1])
+    return Address("", text)
+
+
+def _addresses_from_display(values: Iterable[str]) -> tuple[Address, ...]:
+    return tuple(address_from_display(v) for v in values if v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +141,8 @@ class Summary:
     parse waits until a message is opened.
     """
 
-    from_: str = ""  # decoded, "Name <addr>" or "addr"
-    to: tuple[str, ...] = ()
+    from_: str = ""  # decoded, "Name <addr>" or "addr" (``format_addresses(from_addrs)``)
+    to: tuple[str, ...] = ()  # ``Address.formatted`` of each of ``to_addrs``
     cc: tuple[str, ...] = ()
     subject: str = ""
     date: datetime | None = None  # the Date: header, if it parses
@@ -84,6 +154,37 @@ class Summary:
     snippet: str = ""  # first ~200 chars of the text (or HTML-as-text) body, whitespace folded
     body_text: str = ""  # text body for the FTS index, capped
     html_text: str = ""  # HTML stripped to text for the FTS index, capped
+    from_addrs: tuple[Address, ...] = ()  # the structured From (see ``Address``)
+    to_addrs: tuple[Address, ...] = ()
+    cc_addrs: tuple[Address, ...] = ()
+
+    def __post_init__(self) -> None:
+        _complete_addresses(self)
+
+
+def _complete_addresses(obj: Summary | MessageSummary) -> None:
+    """Fill whichever side of (text, pairs) the caller left out.
+
+    The ingest summary and the store give both; a value built by hand (tests,
+    a file opened from disk by an older caller) may give only the text, or
+    only the pairs. Either way the two sides agree afterwards. (Spelled out
+    per field: this runs for every row the list reads.)
+    """
+    if obj.from_addrs:
+        if not obj.from_:
+            object.__setattr__(obj, "from_", format_addresses(obj.from_addrs))
+    elif obj.from_:
+        object.__setattr__(obj, "from_addrs", (address_from_display(obj.from_),))
+    if obj.to_addrs:
+        if not obj.to:
+            object.__setattr__(obj, "to", tuple(a.formatted() for a in obj.to_addrs))
+    elif obj.to:
+        object.__setattr__(obj, "to_addrs", _addresses_from_display(obj.to))
+    if obj.cc_addrs:
+        if not obj.cc:
+            object.__setattr__(obj, "cc", tuple(a.formatted() for a in obj.cc_addrs))
+    elif obj.cc:
+        object.__setattr__(obj, "cc_addrs", _addresses_from_display(obj.cc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +206,13 @@ class MessageSummary:
     attachments: int
     read: bool
     snippet: str = ""
+    #: the structured addresses; ``from_``/``to``/``cc`` are their formatted text
+    from_addrs: tuple[Address, ...] = ()
+    to_addrs: tuple[Address, ...] = ()
+    cc_addrs: tuple[Address, ...] = ()
+
+    def __post_init__(self) -> None:
+        _complete_addresses(self)
 
     def to_json(self) -> dict[str, Any]:
         return {

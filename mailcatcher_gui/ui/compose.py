@@ -49,7 +49,7 @@ from ..core.sending.drafting import (
     quote,
     re_subject,
 )
-from .compose_attachments import cid_for, human_size
+from .compose_attachments import cid_for
 from .compose_preview import PREVIEW_NOTE, make_preview, preview_message
 from .compose_window import ComposeWindow
 from .profiles_dialog import (
@@ -75,7 +75,6 @@ __all__ = [
     "format_mailbox",
     "forward_fields",
     "fwd_subject",
-    "human_size",
     "make_preview",
     "one_line",
     "preview_message",

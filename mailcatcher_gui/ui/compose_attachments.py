@@ -29,15 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.sending import DraftAttachment
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+from ..core.units import format_size
 
 
 def cid_for(filename: str, taken: set[str]) -> str:
@@ -186,7 +178,7 @@ class AttachmentsPane(QWidget):
                     or "application/octet-stream"
                 )
                 cid = f"cid:{a.content_id}" if kind == "inline" else "—"
-                item = QTreeWidgetItem([a.filename, ctype, human_size(len(a.data)), cid])
+                item = QTreeWidgetItem([a.filename, ctype, format_size(len(a.data)), cid])
                 item.setData(0, Qt.ItemDataRole.UserRole, (kind, index))
                 item.setToolTip(0, a.filename)
                 self.list.addTopLevelItem(item)

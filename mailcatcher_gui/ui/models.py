@@ -1,39 +1,26 @@
-"""The message list model: a window onto the store, never the whole table.
+"""The message list's Qt model: a thin adapter of ``core.message_window``.
 
-A mail catcher left running for a week can hold 100,000 messages, so the
-model keeps only a count and a bounded cache of rows. A row is fetched from
-the store a page at a time (``LIMIT/OFFSET`` in the store's own sort order)
-the first time a view asks for it; the cache is trimmed around the rows in
-use. Row numbers are positions in the store's ordering, so the store is the
-single source of truth and the model can never drift from it for long:
+The logic of the list (a bounded cache of pages over the store, how a burst
+of new mail becomes one insertion at the top, retention pruning, the
+re-count when the mail stops) lives in the Qt-free ``MessageWindow`` and is
+unit-tested without Qt. This module adds what only a Qt model has:
 
-* Read/unread changes patch cached rows in place (``dataChanged``).
-* A user's delete removes exactly the known rows (``beginRemoveRows``).
-* New mail is not inserted message by message: events are collected and a
-  short timer coalesces a burst into one ``beginInsertRows(0..n)``. In the
-  default newest-first order without a search, the ``MessagesAdded`` events
-  carry exactly the rows that land on top: the cached rows are shifted down
-  and the new summaries prepended, so a burst costs no store reads and no
-  repaint of rows that did not change. Retention pruning below a cached top
-  block is announced as rows removed at the end. Anything the events cannot
-  place (a search, another order, rows that sort below the top) falls back
-  to re-counting the store and dropping the cache; for any order other than
-  newest-first the view re-finds its selected message by id afterwards. When
-  the mail stops, the count is checked against the store once more.
-* Display strings are computed once per message (cached by id), not for
-  every cell of every repaint.
+* the ``beginInsertRows``/``endInsertRows``/``dataChanged`` calls, made from
+  the window's ``RowEvents`` before and after each change, so a view keeps
+  its selection and scroll position while a burst lands on top;
+* the two coalescing timers (a burst is applied every ``coalesce_ms``, or
+  ``burst_coalesce_ms`` while mail keeps coming; one re-count after it);
+* presentation: display strings computed once per message (cached by id,
+  not per cell per repaint), bold unread rows, the paper-clip icon, tooltips.
 
 The view owns selection-by-id; the model offers ``id_at`` and ``row_of_id``.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+import weakref
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from email.utils import getaddresses, parseaddr
 from enum import IntEnum
 from pathlib import Path
 
@@ -50,9 +37,9 @@ from PySide6.QtGui import QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from ..core.mailbox import Mailbox
-from ..core.models import MessageSummary
-
-log = logging.getLogger(__name__)
+from ..core.message_window import MessageWindow
+from ..core.models import MessageSummary, address_labels
+from ..core.units import format_size
 
 ASSETS = Path(__file__).resolve().parent.parent / "resources"
 
@@ -92,22 +79,8 @@ IdRole = Qt.ItemDataRole.UserRole + 1
 #: Role carrying the whole ``MessageSummary`` of a row.
 SummaryRole = Qt.ItemDataRole.UserRole + 2
 
-DEFAULT_SORT = "received_at"
-
 
 # ---- display formatting --------------------------------------------------------
-
-
-def format_size(size: int) -> str:
-    """Bytes as a short human string: ``"512 B"``, ``"4.2 KB"``, ``"13 MB"``."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def format_received(when: datetime, now: datetime | None = None) -> str:
@@ -127,20 +100,19 @@ def format_received(when: datetime, now: datetime | None = None) -> str:
     return local.strftime("%Y-%m-%d")
 
 
-def display_address(value: str) -> str:
-    """The display name of ``"Name <addr>"`` (or the address when there is none)."""
-    name, addr = parseaddr(value)
-    return (name or addr or value).strip()
+def sender_text(s: MessageSummary) -> str:
+    """The From column: display names from the stored pairs, else the envelope sender.
+
+    The names come from the ingest summary's ``(name, address)`` pairs; the
+    ``"Name <addr>"`` text is never parsed again (``Smith, John <j@x>`` is
+    one sender, which only the pairs can say).
+    """
+    return address_labels(s.from_addrs) or s.envelope_from or "(unknown sender)"
 
 
-def display_addresses(values: Iterable[str]) -> str:
-    values = list(values)
-    try:
-        pairs = getaddresses(values)
-    except Exception:  # noqa: BLE001 - display only; fall back to the raw text
-        return ", ".join(values)
-    names = [(name or addr).strip() for name, addr in pairs if name or addr]
-    return ", ".join(names) if names else ", ".join(values)
+def recipients_text(s: MessageSummary) -> str:
+    """The To column: display names of To, else the envelope recipients."""
+    return address_labels(s.to_addrs) or ", ".join(s.envelope_to)
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -165,30 +137,75 @@ def display_texts(s: MessageSummary) -> tuple[str, ...]:
     """The DisplayRole text of every column of ``s`` (indexed by ``Column``)."""
     return (
         "",
-        display_address(s.from_) if s.from_ else s.envelope_from or "(unknown sender)",
-        display_addresses(s.to) if s.to else ", ".join(s.envelope_to),
+        sender_text(s),
+        recipients_text(s),
         " ".join(s.subject.split()) if s.subject else "(no subject)",
         format_received(s.received_at),
         format_size(s.size),
     )
 
 
-def _ranges(rows: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted rows -> contiguous (first, last) ranges."""
-    out: list[tuple[int, int]] = []
-    for r in rows:
-        if out and r == out[-1][1] + 1:
-            out[-1] = (out[-1][0], r)
-        else:
-            out.append((r, r))
-    return out
-
-
 # ---- the model -------------------------------------------------------------------
 
 
+class _QtRowEvents:
+    """``RowEvents`` -> the Qt model's begin/end calls and ``dataChanged``.
+
+    Holds the model weakly: a reference cycle (model -> window -> events ->
+    model) would leave the model to Python's cycle collector, which may run
+    on any thread (the mailbox writer's, say) and destroy a QObject with
+    live timers there. Without the cycle the model dies on the thread that
+    drops it, as a QObject must.
+    """
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, model: MessageListModel) -> None:
+        self._ref = weakref.ref(model)
+
+    def _m(self) -> MessageListModel:
+        model = self._ref()
+        if model is None:  # pragma: no cover - the model owns the window that calls this
+            raise RuntimeError("message list model is gone")
+        return model
+
+    def begin_insert(self, first: int, last: int) -> None:
+        self._m().beginInsertRows(QModelIndex(), first, last)
+
+    def end_insert(self) -> None:
+        self._m().endInsertRows()
+
+    def begin_remove(self, first: int, last: int) -> None:
+        self._m().beginRemoveRows(QModelIndex(), first, last)
+
+    def end_remove(self) -> None:
+        self._m().endRemoveRows()
+
+    def begin_reset(self) -> None:
+        self._m().beginResetModel()
+
+    def end_reset(self) -> None:
+        self._m().endResetModel()
+
+    def changed(self, first: int, last: int, *, read_only: bool) -> None:
+        m = self._m()
+        top, bottom = m.index(first, 0), m.index(last, len(Column) - 1)
+        if read_only:
+            m.dataChanged.emit(top, bottom, _READ_ROLES)
+        else:
+            m.dataChanged.emit(top, bottom)
+
+
+_READ_ROLES = [Qt.ItemDataRole.FontRole, Qt.ItemDataRole.DisplayRole]
+
+
 class MessageListModel(QAbstractTableModel):
-    """Windowed table over ``Mailbox.list`` (see the module docstring)."""
+    """The Qt adapter of a :class:`MessageWindow` (see the module docstring).
+
+    The window decides which rows exist and when they change; this class
+    turns that into Qt's model calls, owns the two coalescing timers, and
+    presents a row (display strings, font, icon, tooltip).
+    """
 
     #: emitted after a coalesced sync with the number of rows added (may be <= 0)
     synced = Signal(int)
@@ -205,32 +222,13 @@ class MessageListModel(QAbstractTableModel):
     ) -> None:
         super().__init__(parent)
         self._mailbox = mailbox
-        self.page_size = page_size
-        self.max_cached_rows = max(max_cached_rows, page_size * 4)
-        self._query: str | None = None
-        self._sort = DEFAULT_SORT
         self._sort_column = Column.RECEIVED
-        self._descending = True
-        self._cache: dict[int, MessageSummary | None] = {}
-        #: ids in the cache (a superset is fine): most deletions (retention
-        #: pruning) concern rows that are not cached, and this says so
-        #: without a scan of the cache per event
-        self._cached_ids: set[int] = set()
         #: message id -> display strings (valid as long as the message exists
         #: and the day has not changed: "14:03" means today)
         self._texts: dict[int, tuple[str, ...]] = {}
         self._texts_day = date.today()
-        # Events not yet applied by ``sync`` (see the module docstring).
-        self._pending_added: list[MessageSummary] = []
-        self._pending_removed = 0  # deleted rows that were not cached
-        self._pending_unknown = False  # something only a re-count can place
-        self._max_seen_id = 0
         self.coalesce_ms = coalesce_ms
         self.burst_coalesce_ms = max(burst_coalesce_ms, coalesce_ms)
-        self._last_sync = 0.0
-        self._hot_row = 0
-        #: how many pages were read from the store (for tests and diagnostics)
-        self.page_fetches = 0
         self._sync_timer = QTimer(self)
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(coalesce_ms)
@@ -240,11 +238,22 @@ class MessageListModel(QAbstractTableModel):
         self._settle_timer.setSingleShot(True)
         self._settle_timer.setInterval(max(4 * coalesce_ms, 300))
         self._settle_timer.timeout.connect(self._settle)
-        self._count = self._safe_count()
         self._bold: QFont | None = None
         self._clip: QIcon | None = None
+        self._window = MessageWindow(
+            mailbox,
+            _QtRowEvents(self),
+            ids=mailbox.ids,  # (a bound method of the mailbox: no cycle back to self)
+            page_size=page_size,
+            max_cached_rows=max_cached_rows,
+        )
 
     # ---- properties ---------------------------------------------------------
+
+    @property
+    def window(self) -> MessageWindow:
+        """The Qt-free state this model adapts."""
+        return self._window
 
     @property
     def mailbox(self) -> Mailbox:
@@ -252,28 +261,41 @@ class MessageListModel(QAbstractTableModel):
 
     @property
     def query(self) -> str | None:
-        return self._query
+        return self._window.query
 
     @property
     def sort_key(self) -> str:
-        return self._sort
+        return self._window.sort_key
 
     @property
     def descending(self) -> bool:
-        return self._descending
+        return self._window.descending
 
     @property
     def sort_column(self) -> Column:
         return self._sort_column
 
+    @property
+    def page_size(self) -> int:
+        return self._window.page_size
+
+    @property
+    def max_cached_rows(self) -> int:
+        return self._window.max_cached_rows
+
+    @property
+    def page_fetches(self) -> int:
+        """How many pages were read from the store (for tests and diagnostics)."""
+        return self._window.page_fetches
+
     def new_mail_on_top(self) -> bool:
         """Whether freshly received mail sorts to row 0 in the current order."""
-        return self._descending and self._sort in ("received_at", "id")
+        return self._window.new_mail_on_top()
 
     # ---- Qt model interface ----------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._count
+        return 0 if parent.isValid() else self._window.count
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(Column)
@@ -289,7 +311,7 @@ class MessageListModel(QAbstractTableModel):
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ):
+    ) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         col = Column(section)
@@ -303,13 +325,14 @@ class MessageListModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Called for every role of every visible cell on every repaint: keep
         # it to dictionary lookups (the display strings are cached per id).
         row = index.row()
-        if not 0 <= row < self._count:
+        w = self._window
+        if not 0 <= row < w.count:
             return None
-        s = self._cache.get(row)
+        s = w.rows.get(row)
         if s is None:
             s = self.summary_at(row)
             if s is None:
@@ -349,7 +372,7 @@ class MessageListModel(QAbstractTableModel):
     def _texts_of(self, s: MessageSummary) -> tuple[str, ...]:
         texts = self._texts.get(s.id)
         if texts is None:
-            if len(self._texts) >= 2 * self.max_cached_rows:
+            if len(self._texts) >= 2 * self._window.max_cached_rows:
                 self._texts.clear()
             texts = self._texts[s.id] = display_texts(s)
         return texts
@@ -357,195 +380,61 @@ class MessageListModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(Column):
             return
-        key = SORT_KEYS[Column(column)]
         descending = order == Qt.SortOrder.DescendingOrder
-        if key == self._sort and descending == self._descending:
+        key = SORT_KEYS[Column(column)]
+        if key == self._window.sort_key and descending == self._window.descending:
             return
-        self.beginResetModel()
-        self._sort = key
         self._sort_column = Column(column)
-        self._descending = descending
-        self._cache.clear()
-        self._cached_ids.clear()
-        self._forget_pending()
-        self._count = self._safe_count()
-        self.endResetModel()
+        self._settle_timer.stop()
+        self._window.set_sort(key, descending)
 
     # ---- row access ------------------------------------------------------------
 
     def summary_at(self, row: int) -> MessageSummary | None:
         """The summary shown at ``row``, fetching its page on a cache miss."""
-        if not 0 <= row < self._count:
-            return None
-        s = self._cache.get(row)
-        if s is None and row not in self._cache:
-            self._fetch_page(row)
-            s = self._cache.get(row)
-        return s
+        if row not in self._window.rows:
+            self._check_day()  # a page read is the moment "today" may have moved on
+        return self._window.summary_at(row)
 
     def id_at(self, row: int) -> int | None:
         s = self.summary_at(row)
         return s.id if s is not None else None
 
     def cached_row_of_id(self, message_id: int) -> int | None:
-        for row, s in self._cache.items():
-            if s is not None and s.id == message_id:
-                return row
-        return None
+        return self._window.cached_row_of_id(message_id)
 
     def row_of_id(self, message_id: int, hint: int | None = None) -> int | None:
-        """Where ``message_id`` is in the current order, or None.
-
-        Looks in the cache, then in the pages around ``hint``; in the default
-        newest-first order it falls back to the store's id list (one query).
-        """
-        row = self.cached_row_of_id(message_id)
-        if row is not None:
-            return row
-        if hint is not None and self._count:
-            hint = min(max(hint, 0), self._count - 1)
-            for probe in (hint, hint - self.page_size, hint + self.page_size):
-                if 0 <= probe < self._count:
-                    self.summary_at(probe)
-            row = self.cached_row_of_id(message_id)
-            if row is not None:
-                return row
-        if self._sort == "received_at" and self._descending:
-            try:
-                ids = self._mailbox.ids(self._query)
-            except Exception:  # noqa: BLE001 - a lookup aid, not essential
-                log.exception("listing ids failed")
-                return None
-            try:
-                row = ids.index(message_id)
-            except ValueError:
-                return None
-            return row if row < self._count else None
-        return None
-
-    def _fetch_page(self, row: int) -> None:
-        self._hot_row = row
-        self._check_day()
-        start = (row // self.page_size) * self.page_size
-        limit = min(self.page_size, self._count - start)
-        try:
-            rows = self._mailbox.list(
-                query=self._query,
-                offset=start,
-                limit=limit,
-                sort=self._sort,
-                descending=self._descending,
-            )
-        except Exception:  # noqa: BLE001 - a failed read must not take the view down
-            log.exception("reading messages %d..%d failed", start, start + limit)
-            rows = []
-        self.page_fetches += 1
-        self._trim_cache(row)
-        for i in range(limit):
-            # Rows the store no longer has (deleted meanwhile) cache as None
-            # until the pending sync shrinks the model.
-            self._cache[start + i] = rows[i] if i < len(rows) else None
-        self._cached_ids.update(s.id for s in rows)
-
-    def _trim_cache(self, around: int) -> None:
-        if len(self._cache) + self.page_size <= self.max_cached_rows:
-            return
-        keep = self.max_cached_rows // 2
-        self._cache = {r: s for r, s in self._cache.items() if abs(r - around) < keep}
-        self._reindex_ids()
-
-    def _reindex_ids(self) -> None:
-        self._cached_ids = {s.id for s in self._cache.values() if s is not None}
+        """Where ``message_id`` is in the current order, or None (see ``MessageWindow``)."""
+        return self._window.row_of_id(message_id, hint)
 
     # ---- changes -----------------------------------------------------------------
 
     def set_query(self, query: str | None) -> None:
         """Filter by the store's search syntax; raises ``QueryError`` and leaves
         the model untouched when the query is invalid."""
-        q = (query or "").strip() or None
-        count = self._mailbox.count(q)  # validates before anything changes
-        self.beginResetModel()
-        self._query = q
-        self._count = count
-        self._cache.clear()
-        self._cached_ids.clear()
-        self._forget_pending()
+        self._window.set_query(query)
+        self._settle_timer.stop()
         self._sync_timer.stop()
-        self.endResetModel()
 
     def refresh(self) -> None:
         """Drop everything cached and re-count (e.g. after an import)."""
-        self.beginResetModel()
-        self._cache.clear()
-        self._cached_ids.clear()
         self._texts.clear()
-        self._forget_pending()
-        self._count = self._safe_count()
+        self._window.refresh()
+        self._settle_timer.stop()
         self._sync_timer.stop()
-        self.endResetModel()
 
     def on_messages_added(self, summaries: Sequence[MessageSummary] = ()) -> None:
-        if summaries and self._query is None and self.new_mail_on_top():
-            self._pending_added.extend(summaries)
-            self._max_seen_id = max(self._max_seen_id, max(s.id for s in summaries))
-        else:
-            self._pending_unknown = True
-        self.schedule_sync()
+        if self._window.messages_added(summaries):
+            self.schedule_sync()
 
     def on_messages_deleted(self, ids: Sequence[int]) -> None:
-        wanted = set(ids)
-        for i in wanted:
+        for i in ids:
             self._texts.pop(i, None)
-        if wanted.isdisjoint(self._cached_ids):
-            rows = []
-        else:
-            rows = sorted(r for r, s in self._cache.items() if s is not None and s.id in wanted)
-            self._cached_ids -= wanted
-        rest = wanted - {self._cache[r].id for r in rows}  # type: ignore[union-attr]
-        for first, last in reversed(_ranges(rows)):
-            n = last - first + 1
-            self.beginRemoveRows(QModelIndex(), first, last)
-            self._count -= n
-            self._cache = {
-                (r if r < first else r - n): s
-                for r, s in self._cache.items()
-                if not first <= r <= last
-            }
-            self.endRemoveRows()
-        if rest and self._pending_added:
-            # Added and deleted before the list showed them.
-            gone = {s.id for s in self._pending_added if s.id in rest}
-            if gone:
-                self._pending_added = [s for s in self._pending_added if s.id not in gone]
-                rest -= gone
-        if not rest:
-            return
-        # Deleted rows we had not cached (retention pruning, mostly) are
-        # placed by the next sync.
-        if self._query is None and self.new_mail_on_top():
-            if not self._max_seen_id:
-                self._max_seen_id = self._newest_stored_id()
-            # Retention may prune a message in the very batch that stored it;
-            # that one was never announced, so it never was a row. (Should
-            # this guess be off, ``_settle`` re-counts when the mail stops.)
-            self._pending_removed += sum(1 for i in rest if i <= self._max_seen_id)
-        else:
-            self._pending_unknown = True
-        self.schedule_sync()
+        if self._window.messages_deleted(ids):
+            self.schedule_sync()
 
     def on_messages_changed(self, ids: Sequence[int], read: bool) -> None:
-        wanted = set(ids)
-        rows = []
-        for r, s in self._cache.items():
-            if s is not None and s.id in wanted and s.read != read:
-                self._cache[r] = replace(s, read=read)
-                rows.append(r)
-        for first, last in _ranges(sorted(rows)):
-            self.dataChanged.emit(
-                self.index(first, 0),
-                self.index(last, len(Column) - 1),
-                [Qt.ItemDataRole.FontRole, Qt.ItemDataRole.DisplayRole],
-            )
+        self._window.messages_changed(ids, read)
 
     def on_mailbox_cleared(self) -> None:
         self.refresh()
@@ -560,138 +449,24 @@ class MessageListModel(QAbstractTableModel):
         return self._sync_timer.isActive()
 
     def sync(self) -> None:
-        """Apply the collected events in one structural change (two at most).
-
-        Uses the events alone when they say where every row goes (see the
-        module docstring); otherwise re-counts the store: growth is announced
-        as rows inserted at the top (exact for the newest-first order),
-        shrinkage as rows removed at the end, and the cache is dropped so
-        every visible row is re-read.
-        """
+        """Apply the collected events now (see ``MessageWindow.sync``)."""
         self._sync_timer.stop()
         self._check_day()
-        added, self._pending_added = self._pending_added, []
-        removed, self._pending_removed = self._pending_removed, 0
-        unknown, self._pending_unknown = self._pending_unknown, False
-        now = time.monotonic()
-        busy = bool(added or removed or unknown) and now - self._last_sync < 1.0
-        self._sync_timer.setInterval(self.burst_coalesce_ms if busy else self.coalesce_ms)
-        self._last_sync = now
-        before = self._count
-        if (
-            not unknown
-            and self._query is None
-            and self.new_mail_on_top()
-            and self._apply_events(added, removed)
-        ):
+        result = self._window.sync()
+        self._sync_timer.setInterval(self.burst_coalesce_ms if result.busy else self.coalesce_ms)
+        if result.by_events:
             self._settle_timer.start()
-            self.synced.emit(self._count - before)
-            return
-        self._recount()
-
-    def _apply_events(self, added: list[MessageSummary], removed: int) -> bool:
-        """Insert ``added`` on top and drop ``removed`` uncached rows; False
-        (nothing changed) when the events alone cannot say where rows go."""
-        old = self._count
-        top = self._cache.get(0)
-        if added:
-            if not old or top is None:
-                return False
-            if self._sort == "id":
-                added.sort(key=lambda s: s.id, reverse=True)
-                if added[-1].id <= top.id:
-                    return False
-            else:
-                added.sort(key=lambda s: (s.received_at, s.id), reverse=True)
-                last = added[-1]
-                if (last.received_at, last.id) <= (top.received_at, top.id):
-                    return False
-        if removed and (top is None or removed > old):
-            return False
-        n = len(added)
-        if n:
-            self.beginInsertRows(QModelIndex(), 0, n - 1)
-            cache: dict[int, MessageSummary | None] = dict(enumerate(added))
-            cache.update((r + n, s) for r, s in self._cache.items())
-            self._cache = cache
-            self._cached_ids.update(s.id for s in added)
-            self._hot_row += n
-            self._count = old + n
-            self.endInsertRows()
-        if removed:
-            # Rows 0..prefix-1 are all cached, so every uncached row that
-            # went away was below them: to the view, rows vanish at the end
-            # and the ones after the cached block change.
-            prefix = 0
-            while prefix in self._cache:
-                prefix += 1
-            # (More removals than uncached rows cannot be; ``_settle`` would
-            # find such a mismatch.)
-            new_count = max(self._count - removed, prefix)
-            if new_count < self._count:
-                self.beginRemoveRows(QModelIndex(), new_count, self._count - 1)
-                self._cache = {r: s for r, s in self._cache.items() if r < prefix}
-                self._reindex_ids()
-                self._count = new_count
-                self.endRemoveRows()
-            if prefix < new_count:
-                self.dataChanged.emit(
-                    self.index(prefix, 0), self.index(new_count - 1, len(Column) - 1)
-                )
-        self._trim_cache(self._hot_row)
-        return True
+        else:
+            self._settle_timer.stop()
+        self.synced.emit(result.delta)
 
     def _settle(self) -> None:
         """The mail stopped: make sure the event-driven count matches the store."""
         if self._sync_timer.isActive():
             return
-        if self._safe_count() != self._count:
-            log.debug("message list drifted from the store; re-counting")
-            self._recount()
-
-    def _recount(self) -> None:
-        self._settle_timer.stop()
-        new_count = self._safe_count()
-        delta = new_count - self._count
-        if delta > 0:
-            self.beginInsertRows(QModelIndex(), 0, delta - 1)
-            self._count = new_count
-            self._cache.clear()
-            self._cached_ids.clear()
-            self.endInsertRows()
-        elif delta < 0:
-            self.beginRemoveRows(QModelIndex(), new_count, self._count - 1)
-            self._count = new_count
-            self._cache.clear()
-            self._cached_ids.clear()
-            self.endRemoveRows()
-        else:
-            self._cache.clear()
-            self._cached_ids.clear()
-        if self._count:
-            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(Column) - 1))
-        self.synced.emit(delta)
-
-    def _forget_pending(self) -> None:
-        self._pending_added = []
-        self._pending_removed = 0
-        self._pending_unknown = False
-        self._settle_timer.stop()
-
-    def _newest_stored_id(self) -> int:
-        try:
-            newest = self._mailbox.list(limit=1, sort="id", descending=True)
-        except Exception:  # noqa: BLE001 - only a hint; the settle re-count corrects
-            log.exception("reading the newest message failed")
-            return 0
-        return newest[0].id if newest else 0
-
-    def _safe_count(self) -> int:
-        try:
-            return self._mailbox.count(self._query)
-        except Exception:  # noqa: BLE001 - keep the window alive; the log says why
-            log.exception("counting messages failed")
-            return 0
+        delta = self._window.settle()
+        if delta is not None:
+            self.synced.emit(delta)
 
     # ---- presentation ---------------------------------------------------------------
 

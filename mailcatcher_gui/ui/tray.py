@@ -18,8 +18,7 @@ from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from ..core.models import MessageSummary
-from .models import display_address
+from ..core.models import MessageSummary, address_labels
 
 
 class BurstNotifier(QObject):
@@ -58,7 +57,7 @@ class BurstNotifier(QObject):
             return
         newest = max(pending, key=lambda s: (s.received_at, s.id))
         if len(pending) == 1:
-            sender = display_address(newest.from_) if newest.from_ else newest.envelope_from
+            sender = address_labels(newest.from_addrs) or newest.envelope_from
             title = f"New message from {sender or 'unknown sender'}"
             body = newest.subject or "(no subject)"
         else:

@@ -1,4 +1,4 @@
-"""Address-list headers (From, To, Cc) -> one display string per mailbox.
+"""Address-list headers (From, To, Cc) -> one ``(display name, address)`` pair per mailbox.
 
 ``email.headerregistry`` raises on real mail (``'Group' object has no
 attribute 'local_part'``, ``ValueError`` on odd From lines) and
@@ -9,16 +9,36 @@ quoted strings, comments, ``<angle-addr>``, groups (``name: a, b;``),
 semicolons used as separators, and the common unquoted ``Last, First
 <addr>`` mistake (a piece with no ``@`` is glued to the next one). Display
 names are RFC 2047-decoded *after* splitting, so an encoded comma cannot
-split an address. Output is ``"Name <addr>"`` or ``"addr"``; an empty group
-such as ``undisclosed-recipients:;`` is kept as written so the list does
-not look empty.
+split an address. Output is a list of :class:`~mailcatcher_gui.core.models.Address`
+pairs (the app's one address model); an empty group such as
+``undisclosed-recipients:;`` is kept as written (as the ``addr`` of a pair
+with no name) so the list does not look empty.
+
+Every consumer takes the pairs from here (or from the stored summary), never
+from ``email.utils`` on a display string: ``"Smith, John (Sales)" <j@x>``,
+an encoded ``Müller, Hans`` and ``"John <Admin>" <j@x>`` are one mailbox
+each, which a re-parse of the unquoted display text cannot know.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from .words import decode_words
+from ..models import Address, ParsedMessage, address_labels, format_addresses
+from .words import decode_words, header_bytes_to_str, unfold
+
+__all__ = [
+    "MAX_CHARS",
+    "Address",
+    "addr_specs",
+    "address_labels",
+    "format_addresses",
+    "header_addresses",
+    "parse_address_list",
+    "parse_addresses",
+    "parse_header_values",
+]
 
 _TOKEN = re.compile(
     r"""
@@ -58,7 +78,7 @@ def _fold(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def _display(mb: _Mailbox) -> str:
+def _pair(mb: _Mailbox) -> Address:
     if mb.angle is not None:
         addr = _fold(mb.angle)
         if addr.startswith("@") and ":" in addr:  # obsolete source route: <@relay:user@host>
@@ -72,9 +92,12 @@ def _display(mb: _Mailbox) -> str:
         if "@" not in addr:
             # A bare phrase (no address at all): show it decoded.
             addr = _fold(decode_words(addr))
-    if name and addr and name != addr:
-        return f"{name} <{addr}>"
-    return addr or name
+    return _address(name, addr)
+
+
+def _address(name: str, addr: str) -> Address:
+    # A name that only repeats the address adds nothing (``a@b <a@b>``).
+    return Address("" if name == addr else name, addr)
 
 
 # The common single-mailbox forms, handled without the tokenizer (ingest speed):
@@ -89,31 +112,84 @@ _SIMPLE = re.compile(
 MAX_CHARS = 256 * 1024  # longer lists are cut (roughly 10,000 addresses)
 
 
-def parse_address_list(value: str, limit: int = 10_000) -> list[str]:
-    """Split an unfolded, not yet RFC 2047-decoded header value into display strings."""
+def parse_addresses(value: str, limit: int = 10_000) -> list[Address]:
+    """Split an unfolded, not yet RFC 2047-decoded header value into mailboxes.
+
+    Names are decoded after the split, so an encoded comma stays inside its
+    name. Never raises: on a tokenizer failure the decoded text comes back as
+    one pair (shown rather than lost).
+    """
     if len(value) > MAX_CHARS:
         value = value[:MAX_CHARS]
     m = _SIMPLE.fullmatch(value)
     if m is not None:
         if m.group("bare") is not None:
-            return [m.group("bare")]
+            return [Address("", m.group("bare"))]
         addr = m.group("a")
         name = m.group("q") if m.group("q") is not None else m.group("p")
         if name and "=?" in name:
             name = decode_words(name)
         name = _fold(name) if name else ""
-        if name and addr and name != addr:
-            return [f"{name} <{addr}>"]
-        return [addr or name] if (addr or name) else []
+        return [_address(name, addr)] if (addr or name) else []
     try:
         return _parse(value, limit)
     except Exception:  # noqa: BLE001 - show the raw text rather than nothing
         text = _fold(decode_words(value))
-        return [text] if text else []
+        return [Address("", text)] if text else []
 
 
-def _parse(value: str, limit: int) -> list[str]:
-    out: list[str] = []
+def parse_address_list(value: str, limit: int = 10_000) -> list[str]:
+    """``parse_addresses`` as ``"Name <addr>"`` text (for reading, never to re-parse)."""
+    return [a.formatted() for a in parse_addresses(value, limit)]
+
+
+def parse_header_values(values: Iterable[str], limit: int = 10_000) -> list[Address]:
+    """The mailboxes of several raw header values (e.g. every ``To`` and ``Cc``).
+
+    ``values`` are the header values *as in the message*: not RFC 2047-decoded
+    (``Header.raw`` of a parsed message, folding and surrogate-escaped 8-bit
+    bytes allowed). A decoded value (``Header.value``) must not be used: an
+    encoded ``Doe, Jane`` would split in two.
+    """
+    out: list[Address] = []
+    for value in values:
+        if not value:
+            continue
+        if not value.isascii():
+            # Header.raw keeps 8-bit bytes as surrogates; read them the way
+            # the ingest summary does (UTF-8, else windows-1252).
+            value = header_bytes_to_str(value.encode("utf-8", "surrogateescape"))
+        out.extend(parse_addresses(unfold(value), limit - len(out)))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def addr_specs(values: Iterable[str]) -> list[str]:
+    """The bare addresses (``addr`` with an ``@``) of raw header values, in order.
+
+    For callers that need only where mail would go (an envelope built from
+    ``To``/``Cc``/``Bcc`` on import, a Return-Path): ``<>`` and junk without an
+    ``@`` give nothing.
+    """
+    return [a.addr for a in parse_header_values(values) if "@" in a.addr]
+
+
+def header_addresses(parsed: ParsedMessage, *names: str) -> list[Address]:
+    """The deliverable mailboxes (``addr`` with an ``@``) of the named headers.
+
+    Every occurrence of each header counts, in message order (``To`` and
+    ``Cc`` may each appear more than once). Read from the raw values, so an
+    encoded name with a comma stays one mailbox. Made for reply / reply-all
+    / "who are we" decisions and the Bcc check: pairs, ready to use.
+    """
+    wanted = {n.lower() for n in names}
+    raw = [h.raw for h in parsed.headers if h.name.lower() in wanted]
+    return [a for a in parse_header_values(raw) if "@" in a.addr]
+
+
+def _parse(value: str, limit: int) -> list[Address]:
+    out: list[Address] = []
     boxes: list[_Mailbox] = []  # mailboxes of the current run (to glue "Last, First <a>")
     cur = _Mailbox()
     group: str | None = None
@@ -140,7 +216,7 @@ def _parse(value: str, limit: int) -> list[str]:
             if group is not None:
                 if group_members == 0:
                     out.extend(_flush(boxes))
-                    out.append(f"{group}:;")
+                    out.append(Address("", f"{group}:;"))
                 group = None
         elif c == '"':
             cur.phrase.append(_unquote(tok))
@@ -164,14 +240,14 @@ def _parse(value: str, limit: int) -> list[str]:
     finish()
     if group is not None and group_members == 0:
         out.extend(_flush(boxes))
-        out.append(f"{group}:;")
+        out.append(Address("", f"{group}:;"))
     out.extend(_flush(boxes))
-    return [a for a in out if a][:limit]
+    return [a for a in out if a.name or a.addr][:limit]
 
 
-def _flush(boxes: list[_Mailbox]) -> list[str]:
-    """Display strings for ``boxes``, gluing address-less pieces onto the next one."""
-    out: list[str] = []
+def _flush(boxes: list[_Mailbox]) -> list[Address]:
+    """Pairs for ``boxes``, gluing address-less pieces onto the next one."""
+    out: list[Address] = []
     carry: list[str] = []
     for i, mb in enumerate(boxes):
         bare = mb.angle is None and "@" not in "".join(mb.phrase)
@@ -184,8 +260,9 @@ def _flush(boxes: list[_Mailbox]) -> list[str]:
         if mb.angle is None and not mb.comment:
             words = "".join(mb.phrase).split()
             if len(words) > 1 and all("@" in w for w in words):
-                out.extend(words)  # "a@x b@y": a missing comma between two addresses
+                # "a@x b@y": a missing comma between two addresses
+                out.extend(Address("", w) for w in words)
                 continue
-        out.append(_display(mb))
+        out.append(_pair(mb))
     boxes.clear()
     return out

@@ -167,6 +167,7 @@ def _decode_text(data: bytes, label: str | None) -> tuple[str, str | None]:
             return text, note
         used = "utf-8" if _is_utf8(data) else FALLBACK
         return text, f"unknown charset {label.strip()!r}, decoded as {used}"
+    declared = (label or "").strip()  # resolve() found a codec, so there was a label
     if codec == "ascii":
         # Declared us-ascii but 8-bit bytes present: almost always UTF-8 or
         # windows-1252 written by software that never set the charset.
@@ -174,7 +175,7 @@ def _decode_text(data: bytes, label: str | None) -> tuple[str, str | None]:
     if not codec.startswith(("utf-", "utf_")) and not data.isascii() and _is_utf8(data):
         # Legacy charset declared, but the 8-bit bytes form valid UTF-8: real
         # text in a legacy charset almost never does, mislabelled UTF-8 often.
-        return data.decode("utf-8"), f"declared {label.strip()} but the bytes are utf-8"
+        return data.decode("utf-8"), f"declared {declared} but the bytes are utf-8"
     try:
         text = data.decode(codec)
     except UnicodeDecodeError:
@@ -184,13 +185,13 @@ def _decode_text(data: bytes, label: str | None) -> tuple[str, str | None]:
             text = text[1:]
         return text, None
     if codec != "utf-8" and _is_utf8(data):
-        return data.decode("utf-8"), f"bytes are not valid {label.strip()}, decoded as utf-8"
+        return data.decode("utf-8"), f"bytes are not valid {declared}, decoded as utf-8"
     if codec == "utf-8":
         return (
             data.decode(FALLBACK, "replace"),
             f"bytes are not valid utf-8, decoded as {FALLBACK}",
         )
-    return data.decode(codec, "replace"), f"invalid {label.strip()} bytes replaced"
+    return data.decode(codec, "replace"), f"invalid {declared} bytes replaced"
 
 
 def _is_utf8(data: bytes) -> bool:

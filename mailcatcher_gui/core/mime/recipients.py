@@ -4,30 +4,37 @@ A mail catcher sees the SMTP envelope (``RCPT TO``), which a recipient's
 mail client never does. Addresses in the envelope but in neither ``To`` nor
 ``Cc`` are the blind-copy recipients: exactly what a developer checks when
 testing "Bcc the auditor" features. Pure functions, no Qt.
+
+The header side comes as :class:`Address` pairs (the stored summary's
+``to_addrs``/``cc_addrs``, or ``parse_header_values`` of the raw headers);
+plain strings are still accepted and split with the same tolerant parser,
+never with ``email.utils``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from email.utils import getaddresses
+
+from ..models import Address
+from .addresses import parse_header_values
 
 
-def addresses_in(header_values: Iterable[str]) -> list[str]:
-    """Bare addresses from address-list header values, lower-cased, in order.
+def addresses_in(header_values: Iterable[Address | str]) -> list[str]:
+    """Bare addresses, lower-cased, in order, without duplicates.
 
-    Tolerates junk: whatever ``email.utils.getaddresses`` cannot make an
-    address of is skipped rather than raising.
+    ``header_values`` are pairs, or raw (not RFC 2047-decoded) header values.
+    Whatever is not an address (an empty group, a bare word, ``<>``) is
+    skipped rather than raising.
     """
     out: list[str] = []
-    values = [v for v in header_values if v]
-    try:
-        pairs = getaddresses(values)
-    except Exception:  # noqa: BLE001 - malformed headers must not break the view
-        pairs = []
-    for _, addr in pairs:
-        addr = addr.strip().strip("<>").strip().lower()
-        if addr and "@" in addr and addr not in out:
-            out.append(addr)
+    seen: set[str] = set()
+    for value in header_values:
+        pairs = [value] if isinstance(value, Address) else parse_header_values([value])
+        for pair in pairs:
+            addr = normalize_address(pair.addr)
+            if addr and "@" in addr and addr not in seen:
+                seen.add(addr)
+                out.append(addr)
     return out
 
 
@@ -35,8 +42,10 @@ def normalize_address(addr: str) -> str:
     return addr.strip().strip("<>").strip().lower()
 
 
-def envelope_only_recipients(envelope_to: Iterable[str], header_values: Iterable[str]) -> list[str]:
-    """Envelope recipients absent from the given To/Cc header values.
+def envelope_only_recipients(
+    envelope_to: Iterable[str], header_values: Iterable[Address | str]
+) -> list[str]:
+    """Envelope recipients absent from the given To/Cc addresses.
 
     Compared case-insensitively (the local part is technically case-sensitive,
     but no real system treats ``Bob@x`` and ``bob@x`` as two people, and a

@@ -25,9 +25,10 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 
-from ..models import Summary
-from .addresses import parse_address_list
+from ..models import Address, Summary, format_addresses
+from .addresses import parse_addresses
 from .bodies import attachment_filename, select_bodies
 from .charset import decode_text, meta_charset
 from .decode import IDENTITY, decode_prefix
@@ -62,7 +63,7 @@ _MONTHS = {
 
 def summarize(raw: bytes) -> Summary:
     """Extract a :class:`Summary` from ``raw``. Never raises."""
-    out: dict = {}
+    out: dict[str, Any] = {}  # Summary keyword arguments, filled step by step
     try:
         _fill(raw, out)
     except Exception:  # noqa: BLE001 - partial facts beat a lost message
@@ -73,7 +74,7 @@ def summarize(raw: bytes) -> Summary:
         return Summary()
 
 
-def _fill(raw: bytes, out: dict) -> None:
+def _fill(raw: bytes, out: dict[str, Any]) -> None:
     tree = build_tree(raw, nested_decode_limit=NESTED_DECODE_LIMIT)
     root = tree.root
     fields: dict[str, list[bytes]] = {}
@@ -95,13 +96,19 @@ def _fill(raw: bytes, out: dict) -> None:
         out["subject"] = decode_words(subject).strip()
     sender = text_of("from")
     if sender is not None:
-        addrs = parse_address_list(sender)
-        out["from_"] = ", ".join(addrs) if addrs else decode_words(sender).strip()
+        addrs = parse_addresses(sender)
+        if not addrs:  # e.g. only a comment: show the decoded text as it is
+            text = decode_words(sender).strip()
+            addrs = [Address("", text)] if text else []
+        out["from_addrs"] = tuple(addrs)
+        out["from_"] = format_addresses(addrs)
     for key in ("to", "cc"):
         vals = fields.get(key)
         if vals:
             joined = ", ".join(unfold(header_bytes_to_str(v[:LIST_LIMIT])) for v in vals)
-            out[key] = tuple(parse_address_list(joined))
+            pairs = tuple(parse_addresses(joined))
+            out[f"{key}_addrs"] = pairs
+            out[key] = tuple(a.formatted() for a in pairs)
     mid = text_of("message-id")
     if mid is not None:
         out["message_id"] = mid.strip()

@@ -40,6 +40,7 @@ attachments.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from .decode import IDENTITY, decode_payload, decode_prefix, normalize_cte
 from .params import clean_filename, parse_content_type, parse_disposition, parse_params
@@ -210,7 +211,7 @@ class Tree:
             out.append(f"{pid}: {text}")
         return out
 
-    def iter_order(self):
+    def iter_order(self) -> Iterator[tuple[int, Entity]]:
         ents = self.entities
         for idx in self.order:
             yield idx, ents[idx]

@@ -410,8 +410,8 @@ def _resolve_in(parsed: ParsedMessage, target: InternalTarget) -> Resource | Non
                 return _attachment_resource(att)
         return None
     if target.kind == "cid":
-        att = parsed.attachment_by_cid(target.arg)
-        return _attachment_resource(att) if att is not None else None
+        by_cid = parsed.attachment_by_cid(target.arg)
+        return _attachment_resource(by_cid) if by_cid is not None else None
     return None
 
 

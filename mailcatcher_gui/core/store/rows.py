@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..models import Capture, MessageSummary, Summary
+from ..models import Address, Capture, MessageSummary, Summary
 from .search import index_text
 
 __all__ = ["Prepared", "clean", "summary_from_row", "unique_ids"]
@@ -41,9 +41,12 @@ class Prepared:
         received_at = _utc(capture.received_at)
         envelope_from = clean(capture.envelope_from)
         envelope_to = tuple(clean(a) for a in capture.envelope_to)
-        from_ = clean(summary.from_)
-        to = tuple(clean(a) for a in summary.to)
-        cc = tuple(clean(a) for a in summary.cc)
+        from_addrs = _clean_addresses(summary.from_addrs)
+        to_addrs = _clean_addresses(summary.to_addrs)
+        cc_addrs = _clean_addresses(summary.cc_addrs)
+        from_ = ", ".join(a.formatted() for a in from_addrs)
+        to = tuple(a.formatted() for a in to_addrs)
+        cc = tuple(a.formatted() for a in cc_addrs)
         subject = clean(summary.subject)
         message_id = clean(summary.message_id)
         snippet = clean(summary.snippet)
@@ -54,9 +57,9 @@ class Prepared:
             _to_micros(received_at),
             envelope_from,
             _json_list(envelope_to),
-            from_,
-            _json_list(to),
-            _json_list(cc),
+            _addresses_json(from_addrs) if from_addrs else "",
+            _addresses_json(to_addrs),
+            _addresses_json(cc_addrs),
             subject,
             summary.date.isoformat() if summary.date is not None else None,
             message_id,
@@ -99,6 +102,9 @@ class Prepared:
             attachments=attachments,
             read=False,
             snippet=snippet,
+            from_addrs=from_addrs,
+            to_addrs=to_addrs,
+            cc_addrs=cc_addrs,
         )
         return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
 
@@ -125,14 +131,20 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         read,
         snippet,
     ) = row
+    from_text, from_addrs = _from_column(str(from_))
+    to_text, to_addrs = _list_column(str(to))
+    cc_text, cc_addrs = _list_column(str(cc))
     return MessageSummary(
         id=int(id_),
         received_at=_from_micros(int(received_at)),
         envelope_from=str(envelope_from),
         envelope_to=tuple(json.loads(envelope_to)),
-        from_=str(from_),
-        to=tuple(json.loads(to)),
-        cc=tuple(json.loads(cc)),
+        from_=from_text,
+        to=to_text,
+        cc=cc_text,
+        from_addrs=from_addrs,
+        to_addrs=to_addrs,
+        cc_addrs=cc_addrs,
         subject=str(subject),
         message_id=str(message_id),
         size=int(size),
@@ -199,6 +211,61 @@ def clean_json_list(values: tuple[str, ...]) -> str:
         return text
     except UnicodeEncodeError:
         return _json_list(tuple(clean(v) for v in values))
+
+
+# ---- addresses: [name, addr] pairs in the header_from/header_to/header_cc columns
+#
+# header_to and header_cc are JSON lists: an element is a ``[name, addr]``
+# pair, or (rows stored before the pairs were) the ``"Name <addr>"`` text.
+# header_from is "" (no From) or, since the pairs, the JSON list of pairs;
+# before, it held the text itself. New rows always start with ``[[``; text
+# that happens to be such a JSON list is read as pairs (harmless: it would
+# show the same way). No migration: old rows are read as they are.
+
+
+def _clean_addresses(addrs: tuple[Address, ...]) -> tuple[Address, ...]:
+    return tuple(Address(clean(a.name), clean(a.addr)) for a in addrs)
+
+
+def _addresses_json(addrs: tuple[Address, ...]) -> str:
+    return _encode_json(addrs)  # an Address is a (name, addr) tuple: [[name, addr], ...]
+
+
+def _pair(item: object) -> Address | None:
+    if (
+        isinstance(item, list)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], str)
+    ):
+        return Address(item[0], item[1])
+    return None
+
+
+def _from_column(value: str) -> tuple[str, tuple[Address, ...]]:
+    """header_from -> (text, pairs); old text-only rows give no pairs (the
+    summary derives them from the text, see ``models._complete_addresses``)."""
+    if value.startswith("[["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            pairs = [_pair(i) for i in items]
+            if all(p is not None for p in pairs):
+                addrs = tuple(p for p in pairs if p is not None)
+                return ", ".join(a.formatted() for a in addrs), addrs
+    return value, ()
+
+
+def _list_column(value: str) -> tuple[tuple[str, ...], tuple[Address, ...]]:
+    """header_to/header_cc -> (texts, pairs); () pairs for old text-only rows."""
+    items = json.loads(value)
+    pairs = [_pair(i) for i in items]
+    if pairs and all(p is not None for p in pairs):
+        addrs = tuple(p for p in pairs if p is not None)
+        return tuple(a.formatted() for a in addrs), addrs
+    return tuple(str(i) for i in items), ()
 
 
 def _sort_key(text: str) -> str:

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 
 from ...core.mailio import write_new_file
 from ...core.models import Attachment
+from ...core.units import format_size
 from ..theme import mute
 from .dialogs import Conflict, ViewerDialogs
 from .embedded import is_embedded_message
-from .formatting import human_size
 from .saving import attachment_name, existing_targets, is_risky, replace_file, save_all
 
 _INDEX_ROLE = Qt.ItemDataRole.UserRole
@@ -142,14 +142,16 @@ class AttachmentsTab(QWidget):
         self.list.clear()
         for att in self._attachments:
             kind = att.content_type + (" · inline" if att.inline else "")
-            item = QTreeWidgetItem(self.list, [att.filename, kind, human_size(att.size)])
+            item = QTreeWidgetItem(self.list, [att.filename, kind, format_size(att.size)])
             item.setData(0, _INDEX_ROLE, att.index)
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(0, f"{att.filename}\nSHA-256 {att.sha256}")
         total = sum(a.size for a in self._attachments)
         n = len(self._attachments)
         self.summary.setText(
-            f"{n} attachment{'s' if n != 1 else ''}, {human_size(total)}" if n else "No attachments"
+            f"{n} attachment{'s' if n != 1 else ''}, {format_size(total)}"
+            if n
+            else "No attachments"
         )
         first = self.list.topLevelItem(0)
         if first is not None:

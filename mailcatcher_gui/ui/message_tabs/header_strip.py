@@ -14,8 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from ...core.models import OpenedMessage
+from ...core.units import format_size
 from ..theme import mute
-from .formatting import format_datetime, human_size, one_line
+from .formatting import format_datetime, one_line
 
 
 def message_date(opened: OpenedMessage) -> str:
@@ -110,7 +111,7 @@ class HeaderStrip(QFrame):
         reply_to = one_line(parsed.header("Reply-To") or "", 500)
         self._show_optional(cc, reply_to)
         self.date.setText(message_date(opened))
-        extras = [human_size(s.size)]
+        extras = [format_size(s.size)]
         if parsed.attachments:
             n = len(parsed.attachments)
             extras.append(f"{n} attachment{'s' if n != 1 else ''}")

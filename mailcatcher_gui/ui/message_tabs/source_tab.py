@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .formatting import human_size
+from ...core.units import format_size
 
 PREVIEW_BYTES = 256 * 1024
 
@@ -67,13 +67,13 @@ class SourceTab(QWidget):
         if self._truncated:
             self.editor.setPlainText(decode_source(raw[:PREVIEW_BYTES]))
             self.info.setText(
-                f"Showing the first {human_size(PREVIEW_BYTES)} of {human_size(len(raw))}"
+                f"Showing the first {format_size(PREVIEW_BYTES)} of {format_size(len(raw))}"
             )
-            self.show_all_button.setText(f"Show all ({human_size(len(raw))})")
+            self.show_all_button.setText(f"Show all ({format_size(len(raw))})")
             self.show_all_button.show()
         else:
             self.editor.setPlainText(decode_source(raw))
-            self.info.setText(human_size(len(raw)))
+            self.info.setText(format_size(len(raw)))
             self.show_all_button.hide()
 
     def show_all(self) -> None:
@@ -83,7 +83,7 @@ class SourceTab(QWidget):
             self.editor.setPlainText(decode_source(self._raw))
         finally:
             QGuiApplication.restoreOverrideCursor()
-        self.info.setText(human_size(len(self._raw)))
+        self.info.setText(format_size(len(self._raw)))
         self.show_all_button.hide()
         self._truncated = False
 

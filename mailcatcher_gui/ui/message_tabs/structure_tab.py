@@ -21,9 +21,9 @@ from ...core.mailio import safe_filename
 from ...core.mime.bodies import extension_for
 from ...core.mime.parse import part_payload
 from ...core.models import ParsedMessage, Part
+from ...core.units import format_size
 from ..theme import css, themed_style_sheet
 from .embedded import is_embedded_message
-from .formatting import human_size
 
 COLUMNS = ("Part", "Type", "Charset", "Encoding", "Size", "Filename")
 _PART_ROLE = Qt.ItemDataRole.UserRole
@@ -77,7 +77,7 @@ def build_tree(tree: QTreeWidget, parts: tuple[Part, ...]) -> list[QTreeWidgetIt
             part.content_type,
             part.charset or "",
             part.transfer_encoding or "",
-            human_size(part.size)
+            format_size(part.size)
             if part.size or not part.content_type.startswith("multipart/")
             else "",
             part.filename or "",

@@ -41,22 +41,22 @@ from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
 from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
 from .ui.bridge import MailboxBridge
-from .ui.compose import Composer
+from .ui.compose.composer import Composer
+from .ui.compose.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
 from .ui.crash_report import (
     CrashReporter,
     install_qt_message_handler,
     remove_qt_message_handler,
 )
-from .ui.listener_prefs import (
+from .ui.theme import app_icon, apply_theme, follow_system_scheme
+from .ui.window.factory import build_main_window
+from .ui.window.listener_prefs import (
     describe_sink_error,
     initial_config,
     listener_config,
     prefs_for_config,
 )
-from .ui.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
-from .ui.settings import AppSettings, Preferences
-from .ui.theme import app_icon, apply_theme, follow_system_scheme
-from .ui.window_factory import build_main_window
+from .ui.window.settings import AppSettings, Preferences
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from mailcatcher_gui.core.sending import (
     RelayProfile,
     SinkEndpoint,
 )
-from mailcatcher_gui.ui.compose import Composer
-from mailcatcher_gui.ui.profiles_dialog import ProfilesDialog
-from mailcatcher_gui.ui.release import ReleaseDialog
-from mailcatcher_gui.ui.settings import AppSettings
+from mailcatcher_gui.ui.compose.composer import Composer
+from mailcatcher_gui.ui.compose.profiles_dialog import ProfilesDialog
+from mailcatcher_gui.ui.compose.release import ReleaseDialog
+from mailcatcher_gui.ui.window.settings import AppSettings
 
 pytestmark = [
     pytest.mark.gui,

@@ -17,7 +17,7 @@ from gui_helpers import capture
 
 from mailcatcher_gui.core.models import Capture
 from mailcatcher_gui.ui.bridge import MailboxBridge
-from mailcatcher_gui.ui.models import Column, MessageListModel
+from mailcatcher_gui.ui.window.list_model import Column, MessageListModel
 
 pytestmark = pytest.mark.gui
 

@@ -30,8 +30,8 @@ from mailcatcher_gui.app import (
 )
 from mailcatcher_gui.core.smtp import PortInUse, SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.settings import AppSettings, Preferences
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.settings import AppSettings, Preferences
 
 pytestmark = [
     pytest.mark.gui,

@@ -14,8 +14,8 @@ from smtp_helpers import HOST, free_port, shared_cert_dir
 from mailcatcher_gui.app import build_gui
 from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.settings import AppSettings, Preferences
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.settings import AppSettings, Preferences
 
 pytestmark = [
     pytest.mark.gui,

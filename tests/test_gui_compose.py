@@ -44,7 +44,7 @@ from mailcatcher_gui.core.sending import (
 )
 from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
-from mailcatcher_gui.ui.compose import (
+from mailcatcher_gui.ui.compose.composer import (
     ComposeFields,
     ComposeWindow,
     draft_from_fields,
@@ -52,11 +52,11 @@ from mailcatcher_gui.ui.compose import (
     re_subject,
     reply_fields,
 )
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.profiles_dialog import LOCAL_KEY, SINK_KEY, ProfilesDialog
-from mailcatcher_gui.ui.release import ReleaseDialog
-from mailcatcher_gui.ui.settings import AppSettings
-from mailcatcher_gui.ui.transcript_view import _COLOURS
+from mailcatcher_gui.ui.compose.profiles_dialog import LOCAL_KEY, SINK_KEY, ProfilesDialog
+from mailcatcher_gui.ui.compose.release import ReleaseDialog
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.viewer.transcript_view import _COLOURS
+from mailcatcher_gui.ui.window.settings import AppSettings
 
 pytestmark = [
     pytest.mark.gui,
@@ -496,7 +496,7 @@ def test_local_mailbox_destination_and_html_only_preview(qapp, mailbox, make_gui
 def test_compose_follows_the_sink_when_its_port_changes(qapp, mailbox, make_gui):
     from smtp_helpers import free_port
 
-    from mailcatcher_gui.ui.settings import Preferences
+    from mailcatcher_gui.ui.window.settings import Preferences
 
     gui = make_gui()
     window = gui.window
@@ -853,7 +853,7 @@ def test_transcript_follows_the_end_until_the_user_scrolls_up(qtbot):
     from datetime import UTC, datetime
 
     from mailcatcher_gui.core.sending import Direction, Stage, TranscriptLine
-    from mailcatcher_gui.ui.transcript_view import TranscriptPanel
+    from mailcatcher_gui.ui.viewer.transcript_view import TranscriptPanel
 
     panel = TranscriptPanel(title="t")
     qtbot.addWidget(panel)
@@ -896,7 +896,7 @@ def test_chromium_preview_shows_inline_images_and_blocks_remote(
 ):
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    from mailcatcher_gui.ui.compose import Composer
+    from mailcatcher_gui.ui.compose.composer import Composer
 
     composer = Composer(mailbox, profiles, web_engine=True)
     try:

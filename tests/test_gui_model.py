@@ -14,8 +14,7 @@ from mailcatcher_gui.core.mime.summary import summarize
 from mailcatcher_gui.core.models import MessageSummary, Summary
 from mailcatcher_gui.core.store.search import QueryError
 from mailcatcher_gui.ui.bridge import MailboxBridge
-from mailcatcher_gui.ui.message_list import MessageTable
-from mailcatcher_gui.ui.models import (
+from mailcatcher_gui.ui.window.list_model import (
     Column,
     IdRole,
     MessageListModel,
@@ -25,6 +24,7 @@ from mailcatcher_gui.ui.models import (
     recipients_text,
     sender_text,
 )
+from mailcatcher_gui.ui.window.message_list import MessageTable
 
 pytestmark = pytest.mark.gui
 

@@ -15,11 +15,11 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog
 
 from mailcatcher_gui.ui.bridge import MailboxBridge
-from mailcatcher_gui.ui.main_window import MainWindow
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.models import Column
-from mailcatcher_gui.ui.settings import AppSettings, Preferences, SettingsDialog
-from mailcatcher_gui.ui.window_factory import build_main_window
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.factory import build_main_window
+from mailcatcher_gui.ui.window.list_model import Column
+from mailcatcher_gui.ui.window.main_window import MainWindow
+from mailcatcher_gui.ui.window.settings import AppSettings, Preferences, SettingsDialog
 
 pytestmark = [
     pytest.mark.gui,
@@ -408,7 +408,7 @@ def test_resources_exist():
 
 
 def test_burst_notifier_titles_and_suppression(qtbot):
-    from mailcatcher_gui.ui.tray import BurstNotifier
+    from mailcatcher_gui.ui.window.tray import BurstNotifier
 
     notes = []
     notifier = BurstNotifier(window_ms=50)
@@ -433,7 +433,7 @@ def test_badge_icon_and_dark_theme(qapp):
     from PySide6.QtGui import QPalette
 
     from mailcatcher_gui.ui.theme import app_icon, apply_theme, tinted_icon
-    from mailcatcher_gui.ui.tray import badge_icon
+    from mailcatcher_gui.ui.window.tray import badge_icon
 
     plain = app_icon().pixmap(64, 64).toImage()
     badged = badge_icon(app_icon(), 12).pixmap(64, 64).toImage()

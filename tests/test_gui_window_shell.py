@@ -20,14 +20,14 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QStyle
 
 from mailcatcher_gui.ui.bridge import MailboxBridge
-from mailcatcher_gui.ui.main_window import MainWindow, window_title
-from mailcatcher_gui.ui.message_table import SUBJECT_MIN
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.models import Column
-from mailcatcher_gui.ui.search_field import SEARCH_PLACEHOLDER
-from mailcatcher_gui.ui.settings import AppSettings
-from mailcatcher_gui.ui.window_actions import ACTIONS, key_sequences
-from mailcatcher_gui.ui.window_factory import build_main_window
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.actions_table import ACTIONS, key_sequences
+from mailcatcher_gui.ui.window.factory import build_main_window
+from mailcatcher_gui.ui.window.list_model import Column
+from mailcatcher_gui.ui.window.main_window import MainWindow, window_title
+from mailcatcher_gui.ui.window.message_table import SUBJECT_MIN
+from mailcatcher_gui.ui.window.search_field import SEARCH_PLACEHOLDER
+from mailcatcher_gui.ui.window.settings import AppSettings
 
 pytestmark = [
     pytest.mark.gui,
@@ -83,9 +83,9 @@ app = QApplication([])
 from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.store.database import Store
 from mailcatcher_gui.ui.bridge import MailboxBridge
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.settings import AppSettings
-from mailcatcher_gui.ui.window_factory import build_main_window
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.settings import AppSettings
+from mailcatcher_gui.ui.window.factory import build_main_window
 home = pathlib.Path(tempfile.mkdtemp())
 mailbox = Mailbox(Store(home / "m.sqlite3"))
 window = build_main_window(mailbox, MailboxBridge(mailbox), AppSettings.at(home / "s.ini"),

@@ -166,7 +166,7 @@ class _StoreSource:
 
 
 def test_cli_and_window_import_the_same_way(tmp_path, inputs, capsys, monkeypatch):
-    from mailcatcher_gui.ui.actions import import_paths
+    from mailcatcher_gui.ui.window.file_actions import import_paths
 
     monkeypatch.setenv("MAILCATCHER_GUI_HOME", str(tmp_path / "home"))
     cli_db = tmp_path / "cli.sqlite3"
@@ -188,7 +188,7 @@ def test_cli_and_window_import_the_same_way(tmp_path, inputs, capsys, monkeypatc
 
 
 def test_cli_and_window_refuse_to_replace_an_mbox_unless_told(tmp_path, capsys, monkeypatch):
-    from mailcatcher_gui.ui.actions import export_mbox
+    from mailcatcher_gui.ui.window.file_actions import export_mbox
 
     monkeypatch.setenv("MAILCATCHER_GUI_HOME", str(tmp_path / "home"))
     db = tmp_path / "x.sqlite3"
@@ -217,9 +217,9 @@ def test_cli_and_window_refuse_to_replace_an_mbox_unless_told(tmp_path, capsys, 
 @pytest.mark.gui
 def test_window_imports_a_maildir_folder_and_counts_skipped(qtbot, tmp_path, inputs):
     from mailcatcher_gui.ui.bridge import MailboxBridge
-    from mailcatcher_gui.ui.message_view import MessageView
-    from mailcatcher_gui.ui.settings import AppSettings
-    from mailcatcher_gui.ui.window_factory import build_main_window
+    from mailcatcher_gui.ui.viewer.message_view import MessageView
+    from mailcatcher_gui.ui.window.factory import build_main_window
+    from mailcatcher_gui.ui.window.settings import AppSettings
 
     mb = Mailbox(Store(tmp_path / "w.sqlite3"))
     bridge = MailboxBridge(mb)

@@ -37,7 +37,7 @@ def test_no_module_keeps_a_size_formatter_of_its_own() -> None:
     """The list, the viewer tabs, compose and the CLI once had four formatters
     ("13 MB", "13.0 MB", "4.2K"); now every caller imports ``format_size``."""
     import mailcatcher_gui
-    from mailcatcher_gui.ui import models
+    from mailcatcher_gui.ui.window import list_model as models
 
     package = Path(mailcatcher_gui.__file__).parent
     own = re.compile(r"def \w*(human|pretty)_size|for unit in \(")

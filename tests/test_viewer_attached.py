@@ -17,10 +17,10 @@ import pytest
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
-from mailcatcher_gui.ui.message_tabs.attachments_tab import AttachmentsTab
-from mailcatcher_gui.ui.message_tabs.dialogs import ViewerDialogs
-from mailcatcher_gui.ui.message_tabs.embedded import embedded_opened, is_embedded_message
-from mailcatcher_gui.ui.message_view import MessageView, MessageWindow
+from mailcatcher_gui.ui.viewer.message_view import MessageView, MessageWindow
+from mailcatcher_gui.ui.viewer.tabs.attachments_tab import AttachmentsTab
+from mailcatcher_gui.ui.viewer.tabs.dialogs import ViewerDialogs
+from mailcatcher_gui.ui.viewer.tabs.embedded import embedded_opened, is_embedded_message
 from tests.viewer_support import WEB_ENV_PATTERNS, RecordingDialogs, attachment
 
 # What Qt says when it has nothing to open a file with: the offscreen

@@ -17,7 +17,7 @@ import pytest
 from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.mailio import capture_for_import
 from mailcatcher_gui.core.store.database import Store
-from mailcatcher_gui.ui.message_view import MessageView
+from mailcatcher_gui.ui.viewer.message_view import MessageView
 from tests.viewer_support import WEB_ENV_PATTERNS, RecordingDialogs
 
 # The corpus holds deliberately broken images (the attachment preview decodes

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
-from mailcatcher_gui.ui.message_view import MessageView
+from mailcatcher_gui.ui.viewer.message_view import MessageView
 from tests.viewer_support import RecordingDialogs, attachment, make_opened
 
 pytestmark = [pytest.mark.gui]

@@ -13,8 +13,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWebEngineCore import QWebEngineScript
 
-from mailcatcher_gui.ui.message_tabs.fallback_html import FallbackHtmlView
-from mailcatcher_gui.ui.message_tabs.html_tab import HtmlTab
+from mailcatcher_gui.ui.viewer.tabs.fallback_html import FallbackHtmlView
+from mailcatcher_gui.ui.viewer.tabs.html_tab import HtmlTab
 from tests.viewer_support import (
     WEB_ENV_LOG_IGNORE,
     RecordingDialogs,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mailcatcher_gui.core.mime.parse import parse_message
-from mailcatcher_gui.ui.message_tabs.fallback_html import FallbackHtmlView
-from mailcatcher_gui.ui.message_view import MessageView
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.viewer.tabs.fallback_html import FallbackHtmlView
 from tests.viewer_support import (
     WEB_ENV_LOG_IGNORE,
     RecordingDialogs,

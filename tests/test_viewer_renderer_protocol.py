@@ -11,8 +11,8 @@ import inspect
 
 import pytest
 
-from mailcatcher_gui.ui.message_tabs.fallback_html import FallbackHtmlView
-from mailcatcher_gui.ui.message_tabs.renderer import HtmlRenderer
+from mailcatcher_gui.ui.viewer.tabs.fallback_html import FallbackHtmlView
+from mailcatcher_gui.ui.viewer.tabs.renderer import HtmlRenderer
 from mailcatcher_gui.ui.web.html_view import WebMessageView
 
 MEMBERS = sorted(

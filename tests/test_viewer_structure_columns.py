@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QTreeWidget
 
 from mailcatcher_gui.core.models import Part
-from mailcatcher_gui.ui.message_tabs.structure_tab import (
+from mailcatcher_gui.ui.viewer.tabs.structure_tab import (
     MIN_FILENAME,
     MIN_PART,
     MIN_TYPE,

@@ -9,13 +9,13 @@ import pytest
 
 from mailcatcher_gui.core.models import Part, TlsInfo
 from mailcatcher_gui.core.units import format_size
-from mailcatcher_gui.ui.message_tabs.attachments_tab import AttachmentsTab
-from mailcatcher_gui.ui.message_tabs.dialogs import Conflict
-from mailcatcher_gui.ui.message_tabs.header_strip import HeaderStrip
-from mailcatcher_gui.ui.message_tabs.headers_tab import HeadersTab, raw_header_block
-from mailcatcher_gui.ui.message_tabs.session_tab import SessionTab
-from mailcatcher_gui.ui.message_tabs.source_tab import PREVIEW_BYTES, SourceTab
-from mailcatcher_gui.ui.message_tabs.structure_tab import StructureTab
+from mailcatcher_gui.ui.viewer.tabs.attachments_tab import AttachmentsTab
+from mailcatcher_gui.ui.viewer.tabs.dialogs import Conflict
+from mailcatcher_gui.ui.viewer.tabs.header_strip import HeaderStrip
+from mailcatcher_gui.ui.viewer.tabs.headers_tab import HeadersTab, raw_header_block
+from mailcatcher_gui.ui.viewer.tabs.session_tab import SessionTab
+from mailcatcher_gui.ui.viewer.tabs.source_tab import PREVIEW_BYTES, SourceTab
+from mailcatcher_gui.ui.viewer.tabs.structure_tab import StructureTab
 from tests.viewer_support import (
     WEB_ENV_LOG_IGNORE,
     RecordingDialogs,

@@ -25,10 +25,6 @@ from PySide6.QtWidgets import QLabel, QWidget
 from mailcatcher_gui.core.models import Capture, Summary
 from mailcatcher_gui.core.sending import Direction, Stage, TranscriptLine
 from mailcatcher_gui.ui.bridge import MailboxBridge
-from mailcatcher_gui.ui.main_window import MainWindow
-from mailcatcher_gui.ui.message_tabs.session_tab import session_html
-from mailcatcher_gui.ui.message_view import MessageView
-from mailcatcher_gui.ui.settings import AppSettings
 from mailcatcher_gui.ui.theme import (
     TRANSCRIPT_COLOURS,
     apply_theme,
@@ -37,7 +33,11 @@ from mailcatcher_gui.ui.theme import (
     relative_luminance,
     tones,
 )
-from mailcatcher_gui.ui.transcript_view import TranscriptPanel
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.viewer.tabs.session_tab import session_html
+from mailcatcher_gui.ui.viewer.transcript_view import TranscriptPanel
+from mailcatcher_gui.ui.window.main_window import MainWindow
+from mailcatcher_gui.ui.window.settings import AppSettings
 from tests.viewer_support import make_opened
 
 pytestmark = [

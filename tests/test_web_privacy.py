@@ -14,7 +14,7 @@ import json
 import pytest
 from PySide6.QtWebEngineCore import QWebEngineScript
 
-from mailcatcher_gui.ui.message_tabs.html_tab import HtmlTab
+from mailcatcher_gui.ui.viewer.tabs.html_tab import HtmlTab
 from tests.viewer_support import (
     WEB_ENV_LOG_IGNORE,
     RecordingDialogs,

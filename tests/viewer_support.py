@@ -22,7 +22,7 @@ from mailcatcher_gui.core.models import (
     StoredMessage,
     TlsInfo,
 )
-from mailcatcher_gui.ui.message_tabs.dialogs import Conflict, ViewerDialogs
+from mailcatcher_gui.ui.viewer.tabs.dialogs import Conflict, ViewerDialogs
 
 # Offscreen Chromium without a GPU: Qt's RHI cannot get a GL context and falls
 # back to software, QtWebEngine notes it has no GPU info, and the offscreen

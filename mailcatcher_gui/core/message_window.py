@@ -20,7 +20,7 @@ single source of truth and the window can never drift from it for long:
   top) falls back to re-counting the store and dropping the cache. When the
   mail stops, :meth:`MessageWindow.settle` checks the count once more.
 
-This is the logic; a view toolkit adapts it (``ui.models.MessageListModel``
+This is the logic; a view toolkit adapts it (``ui.window.list_model.MessageListModel``
 is the Qt adapter, as napari's Qt models adapt its plain evented lists).
 Every structural change is announced through :class:`RowEvents` *before*
 and *after* the state changes, which is what Qt's ``beginInsertRows`` /

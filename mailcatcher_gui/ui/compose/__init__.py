@@ -1,0 +1,1 @@
+"""Compose and send: the compose window, Release To…, relay profiles. The sending itself is ``core.sending``."""

@@ -1,0 +1,167 @@
+"""The Session tab: what the SMTP conversation said, next to what the headers say.
+
+The envelope is the truth about delivery; the headers are what the sending
+application wrote. Showing them side by side makes Bcc recipients (envelope
+only) and mismatched senders obvious.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+
+from ....core.mime.recipients import envelope_only_recipients
+from ....core.models import OpenedMessage
+from ...theme import Tones, css, follow_palette, tones
+from .formatting import format_datetime, one_line
+
+
+def _header_values(opened: OpenedMessage, name: str) -> list[str]:
+    lname = name.lower()
+    return [h.value for h in opened.parsed.headers if h.name.lower() == lname]
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _row(label: str, value_html: str) -> str:
+    return (
+        f'<tr><td class="k">{_esc(label)}</td>'
+        f'<td class="v">{value_html or "<span class=none>—</span>"}</td></tr>'
+    )
+
+
+# A hostile header can be 100+ KB on one line; rich-text layout of that is
+# slow and useless. Long values are cut, long lists summarised.
+_MAX_VALUE = 1000
+_MAX_ITEMS = 50
+
+
+def _list(values: list[str] | tuple[str, ...]) -> str:
+    shown = [_esc(one_line(v, _MAX_VALUE)) for v in values[:_MAX_ITEMS]]
+    if len(values) > _MAX_ITEMS:
+        shown.append(f"… and {len(values) - _MAX_ITEMS} more")
+    return "<br>".join(shown)
+
+
+def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
+    """The facts table as Qt rich text (escaped: every value is untrusted),
+    coloured for ``colours`` (default: the current theme)."""
+    t = colours if colours is not None else tones()
+    stored = opened.stored
+    s = stored.summary
+    to_hdr = _header_values(opened, "To")
+    cc_hdr = _header_values(opened, "Cc")
+    from_hdr = _header_values(opened, "From")
+    bcc = envelope_only_recipients(s.envelope_to, [*to_hdr, *cc_hdr, *s.to, *s.cc])
+
+    rows = [
+        '<tr><th colspan="2">Envelope</th></tr>',
+        _row("MAIL FROM", _esc(s.envelope_from) if s.envelope_from else "&lt;&gt; (null sender)"),
+        _row("RCPT TO", _list(s.envelope_to)),
+    ]
+    if bcc:
+        rows.append(
+            _row(
+                "Bcc (envelope only)",
+                '<span class="bcc">' + _list(bcc) + "</span>",
+            )
+        )
+    rows += [
+        '<tr><th colspan="2">Headers</th></tr>',
+        _row("From", _list(from_hdr or ([s.from_] if s.from_ else []))),
+        _row("To", _list(to_hdr or list(s.to))),
+        _row("Cc", _list(cc_hdr or list(s.cc))),
+        '<tr><th colspan="2">Connection</th></tr>',
+        _row("Received", _esc(format_datetime(s.received_at))),
+        _row("Peer", _esc(stored.peer)),
+        _row("HELO", _esc(stored.helo)),
+    ]
+    if stored.tls is not None:
+        tls = stored.tls
+        bits = f", {tls.bits} bits" if tls.bits else ""
+        mode = "implicit TLS (SMTPS)" if tls.implicit else "STARTTLS"
+        rows.append(_row("TLS", _esc(f"{tls.version} · {tls.cipher}{bits} · {mode}")))
+    else:
+        rows.append(_row("TLS", "none (plain text)"))
+    rows += [
+        _row("AUTH user", _esc(stored.auth_user or "")),
+        _row("Source", _esc(stored.source)),
+    ]
+    style = (
+        "<style>table { border-collapse: collapse; } "
+        "th { text-align: left; padding: 10px 0 4px 0; font-size: large; } "
+        f"td.k {{ color: {css(t.secondary)}; padding: 2px 16px 2px 0; white-space: nowrap; }} "
+        f"td.v {{ padding: 2px 0; }} .bcc {{ color: {css(t.danger)}; font-weight: bold; }} "
+        f".none {{ color: {css(t.secondary)}; }}</style>"
+    )
+    return style + "<table>" + "".join(rows) + "</table>"
+
+
+class SessionTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.facts = QLabel(self)
+        self.facts.setObjectName("sessionFacts")
+        self.facts.setTextFormat(Qt.TextFormat.RichText)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.facts.setWordWrap(True)
+        self.facts.setContentsMargins(12, 4, 12, 8)
+
+        self.transcript = QPlainTextEdit(self)
+        self.transcript.setReadOnly(True)
+        self.transcript.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.transcript.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.transcript.setPlaceholderText("No SMTP transcript (imported or local message).")
+
+        transcript_box = QWidget(self)
+        box = QVBoxLayout(transcript_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        title = QLabel("SMTP transcript", transcript_box)
+        title.setContentsMargins(12, 6, 0, 0)
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        box.addWidget(title)
+        box.addWidget(self.transcript, 1)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.facts)
+        splitter.addWidget(transcript_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.bcc: list[str] = []
+        self._opened: OpenedMessage | None = None
+        # The table's colours are baked into its rich text: re-render it
+        # when the theme changes.
+        follow_palette(self.facts, lambda _w: self._render())
+
+    def _render(self) -> None:
+        html_text = session_html(self._opened) if self._opened is not None else ""
+        if self.facts.text() != html_text:
+            self.facts.setText(html_text)
+
+    def show_opened(self, opened: OpenedMessage) -> None:
+        s = opened.stored.summary
+        self.bcc = envelope_only_recipients(
+            s.envelope_to,
+            [*_header_values(opened, "To"), *_header_values(opened, "Cc"), *s.to, *s.cc],
+        )
+        self._opened = opened
+        self._render()
+        self.transcript.setPlainText("\n".join(opened.stored.transcript))
+
+    def clear(self) -> None:
+        self.bcc = []
+        self._opened = None
+        self.facts.clear()
+        self.transcript.clear()

@@ -1,0 +1,97 @@
+"""The SMTP listener settings: command line, saved preferences and the running sink.
+
+Precedence: an option typed on the command line wins for the session;
+otherwise the saved preferences apply. The Settings dialog starts from what
+actually runs (``prefs_for_config``), so confirming it unchanged restarts
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ...core import options
+from ...core.smtp import PortInUse, SinkConfig, SinkStartError
+from ...core.smtp.auth import AuthMode
+from .settings import Preferences
+
+
+def listener_config(base: SinkConfig, prefs: Preferences) -> SinkConfig:
+    """``base`` with the listener options from the Settings dialog."""
+    try:
+        auth = AuthMode.parse(prefs.auth)
+    except ValueError:
+        auth = base.auth
+    host = prefs.smtp_host.strip() or "127.0.0.1"
+    return replace(
+        base,
+        smtp=(host, prefs.smtp_port),
+        smtps=(host, prefs.smtps_port) if prefs.smtps_enabled else None,
+        max_size=prefs.max_size_mb * 1024 * 1024,
+        auth=auth,
+        tls_cert=Path(prefs.tls_cert).expanduser() if prefs.tls_cert else None,
+        tls_key=Path(prefs.tls_key).expanduser() if prefs.tls_key else None,
+    )
+
+
+def prefs_for_config(prefs: Preferences, config: SinkConfig, retention: int) -> Preferences:
+    """``prefs`` showing what actually runs (command-line overrides included).
+
+    The Settings dialog starts from these, so it never shows a port other
+    than the one in use, and confirming it unchanged restarts nothing.
+    """
+    auth = config.auth
+    auth_text = f"{auth.username}:{auth.password}" if auth.kind == "required" else auth.kind
+    mib = 1024 * 1024
+    return replace(
+        prefs,
+        smtp_host=config.smtp[0],
+        smtp_port=config.smtp[1],
+        smtps_enabled=config.smtps is not None,
+        smtps_port=config.smtps[1] if config.smtps is not None else prefs.smtps_port,
+        tls_cert=str(config.tls_cert) if config.tls_cert else "",
+        tls_key=str(config.tls_key) if config.tls_key else "",
+        auth=auth_text,
+        max_size_mb=-(-config.max_size // mib),
+        retention=retention,
+    )
+
+
+def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
+    """The sink configuration and retention for this session.
+
+    An option typed on the command line (one that differs from the CLI's
+    default) wins; everything else comes from the saved settings.
+    ``ValueError`` (``core.options.ConfigError``) for bad option values.
+    """
+    from_args = options.sink_config_from_args(args)
+    config = listener_config(from_args, prefs)
+
+    def given(name: str, default: object) -> bool:
+        value = getattr(args, name, None)
+        return value is not None and value != default
+
+    if given("smtp", options.DEFAULT_SMTP):
+        config = replace(config, smtp=from_args.smtp)
+    if given("smtps", None):
+        config = replace(config, smtps=from_args.smtps)
+    if given("auth", options.DEFAULT_AUTH):
+        config = replace(config, auth=from_args.auth)
+    if given("max_size", options.DEFAULT_MAX_SIZE):
+        config = replace(config, max_size=from_args.max_size)
+    if given("tls_cert", None):
+        config = replace(config, tls_cert=from_args.tls_cert, tls_key=from_args.tls_key)
+    retention = prefs.retention
+    if given("max_messages", options.DEFAULT_MAX_MESSAGES):
+        retention = int(args.max_messages)
+    return config, retention
+
+
+def describe_sink_error(exc: SinkStartError) -> str:
+    """The sink's message, minus advice that only makes sense on the command line."""
+    if isinstance(exc, PortInUse):
+        host = f"[{exc.host}]" if ":" in exc.host else exc.host
+        return f"port {exc.port} on {host} is already in use (is another mail catcher running?)"
+    return str(exc)

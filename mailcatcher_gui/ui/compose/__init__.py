@@ -1,1 +1,4 @@
-"""Compose and send: the compose window, Release To…, relay profiles. The sending itself is ``core.sending``."""
+"""Compose and send: the compose window, Release To..., relay profiles.
+
+The sending itself is ``core.sending``; these are its Qt adapters.
+"""

@@ -1,1 +1,2 @@
-"""The message viewer: the header strip and one tab per view of a message (HTML, Text, Headers, Source, Structure, Attachments, Session)."""
+"""The message viewer: the header strip and one tab per view of a message
+(HTML, Text, Headers, Source, Structure, Attachments, Session)."""

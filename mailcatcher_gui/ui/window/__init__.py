@@ -1,1 +1,2 @@
-"""The main window: list, search, sidebar, tray, settings, and the commands and jobs behind its actions."""
+"""The main window: list, search, sidebar, tray, settings, and the
+commands and jobs behind its actions."""

@@ -118,7 +118,7 @@ def test_mail_arriving_during_idle_upkeep_is_stored_at_once(
         time.sleep(0.05)  # a slow step, so the capture surely arrives during one
         more = original(self)
         if len(steps) < upkeep_steps:
-            self._merge_pending = True  # noqa: SLF001 - keep the upkeep going
+            self._upkeep.merge_pending = True  # noqa: SLF001 - keep the upkeep going
             return True
         if not more:
             finished.set()

@@ -36,7 +36,7 @@ from mailcatcher_gui.ui.theme import (
 from mailcatcher_gui.ui.viewer.message_view import MessageView
 from mailcatcher_gui.ui.viewer.tabs.session_tab import session_html
 from mailcatcher_gui.ui.viewer.transcript_view import TranscriptPanel
-from mailcatcher_gui.ui.window.main_window import MainWindow
+from mailcatcher_gui.ui.window.factory import build_main_window
 from mailcatcher_gui.ui.window.settings import AppSettings
 from tests.viewer_support import make_opened
 
@@ -139,7 +139,7 @@ def test_live_theme_switch_keeps_every_pane_readable(qtbot, qapp, mailbox, tmp_p
     )
     bridge = MailboxBridge(mailbox)
     view = MessageView(web_engine=False)
-    window = MainWindow(mailbox, bridge, AppSettings.at(tmp_path / "s.ini"), view=view)
+    window = build_main_window(mailbox, bridge, AppSettings.at(tmp_path / "s.ini"), view=view)
     qtbot.addWidget(window)
     panel = TranscriptPanel(title="Transcript")
     qtbot.addWidget(panel)

@@ -48,6 +48,7 @@ from .ui.crash_report import (
     install_qt_message_handler,
     remove_qt_message_handler,
 )
+from .ui.main_thread_gc import MainThreadCollector
 from .ui.theme import app_icon, apply_theme, follow_system_scheme
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
@@ -454,6 +455,10 @@ def run_gui(args: Any) -> int:
     mailbox = Mailbox(store, max_messages=retention)
     timers: list[QTimer] = []
     code = 1
+    # Cycles holding Qt objects must die on this thread, never on the mailbox
+    # writer's (see ui/main_thread_gc.py).
+    collector = MainThreadCollector()
+    collector.start()
     try:
         gui = build_gui(qapp, mailbox, config, settings, profiles=ProfileStore(paths.config_dir()))
         files = list(getattr(args, "files", None) or [])
@@ -476,7 +481,8 @@ def run_gui(args: Any) -> int:
         mailbox.close()
         _uninstall_crash_handling(reporter, fault_file)
     del gui, timers
-    gc.collect()
+    gc.collect()  # the writer thread is gone: this is the last collection, here
+    collector.stop()
     return code
 
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from ...core import mailio
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from .file_actions import (
     BackgroundJob,
     Cancelled,
@@ -40,7 +40,7 @@ class FileJobs(QObject):
     #: an import starts (True) / ends (False): new-mail notifications pause meanwhile
     importing = Signal(bool)
 
-    def __init__(self, mailbox: Mailbox, window: QWidget) -> None:
+    def __init__(self, mailbox: MailboxProtocol, window: QWidget) -> None:
         super().__init__(window)
         self.mailbox = mailbox
         self.window = window

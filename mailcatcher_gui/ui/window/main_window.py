@@ -29,7 +29,7 @@ from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary, OpenedMessage
 from ...core.store.database import MessageNotFound
 from ..bridge import MailboxBridge
@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         bridge: MailboxBridge,
         settings: AppSettings,
         *,

@@ -11,7 +11,15 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ....core.mime.recipients import envelope_only_recipients
 from ....core.models import OpenedMessage
@@ -131,8 +139,17 @@ class SessionTab(QWidget):
         box.addWidget(title)
         box.addWidget(self.transcript, 1)
 
+        # Addresses do not wrap: in a narrow pane the table scrolls on its
+        # own instead of setting the whole viewer's minimum width.
+        facts_area = QScrollArea(self)
+        facts_area.setObjectName("sessionFactsArea")
+        facts_area.setFrameShape(QFrame.Shape.NoFrame)
+        facts_area.setWidgetResizable(True)
+        facts_area.setWidget(self.facts)
+        self.facts_area = facts_area
+
         splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(self.facts)
+        splitter.addWidget(facts_area)
         splitter.addWidget(transcript_box)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)

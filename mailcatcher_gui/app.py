@@ -48,6 +48,7 @@ from .ui.crash_report import (
     install_qt_message_handler,
     remove_qt_message_handler,
 )
+from .ui.main_thread_gc import MainThreadCollector
 from .ui.theme import app_icon, apply_theme, follow_system_scheme
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
@@ -143,7 +144,10 @@ class GuiApp:
         self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.retention)
         self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
         self.window.close_requests_quit = True
-        self.window.quitRequested.connect(self.request_quit)
+        # The user's quit (Ctrl+Q, File > Quit, the close button, the tray)
+        # asks about unsent compose content first; signals and the test hook
+        # quit directly (see request_quit).
+        self.window.quitRequested.connect(self.quit_from_user)
         self.window.preferencesChosen.connect(self.apply_preferences)
         self._quit_event: asyncio.Event | None = None
         self._quit_requested = False
@@ -272,8 +276,21 @@ class GuiApp:
         log.info("signal %d: quitting", signum)
         self.request_quit()
 
+    def quit_from_user(self) -> None:
+        """The user asked to quit (Ctrl+Q, File > Quit, window close, tray).
+
+        Every compose window with unsent content asks Discard / Save Draft /
+        Cancel first (``Composer.confirm_close_all``, no nested event loop);
+        a Cancel keeps the app running. SIGINT/SIGTERM do not come here: a
+        signal must end the process even when nobody is at the screen.
+        """
+        if self._quit_requested or self._closed:
+            return
+        self.composer.confirm_close_all(self.request_quit)
+
     def request_quit(self) -> None:
-        """Ask ``run`` to finish (window close, Ctrl+Q, tray, signals, test hook)."""
+        """Ask ``run`` to finish now, without questions (signals, test hook, and
+        ``quit_from_user`` once the compose windows agreed)."""
         self._quit_requested = True
         if self._quit_event is not None:
             self._quit_event.set()
@@ -438,6 +455,10 @@ def run_gui(args: Any) -> int:
     mailbox = Mailbox(store, max_messages=retention)
     timers: list[QTimer] = []
     code = 1
+    # Cycles holding Qt objects must die on this thread, never on the mailbox
+    # writer's (see ui/main_thread_gc.py).
+    collector = MainThreadCollector()
+    collector.start()
     try:
         gui = build_gui(qapp, mailbox, config, settings, profiles=ProfileStore(paths.config_dir()))
         files = list(getattr(args, "files", None) or [])
@@ -460,7 +481,8 @@ def run_gui(args: Any) -> int:
         mailbox.close()
         _uninstall_crash_handling(reporter, fault_file)
     del gui, timers
-    gc.collect()
+    gc.collect()  # the writer thread is gone: this is the last collection, here
+    collector.stop()
     return code
 
 

@@ -6,6 +6,8 @@
   the current loop for the test and closed afterwards. Scenarios run inside
   ``loop.run_until_complete``: the Qt event loop and asyncio (the real SMTP
   sink, aiosmtplib clients) then turn together, exactly as in the app.
+  Like ``run_gui``, it runs Python's cycle collector on the GUI thread only
+  (``ui.main_thread_gc``), so the tests run the way the app does.
 * ``wait_for`` polls a condition from inside such a scenario.
 """
 
@@ -79,9 +81,12 @@ def capture(i: int, subject: str | None = None) -> Capture:
 @contextmanager
 def qasync_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     from mailcatcher_gui.ui.event_loop import QtAsyncLoop
+    from mailcatcher_gui.ui.main_thread_gc import MainThreadCollector
 
     loop = QtAsyncLoop(qapp)
     asyncio.set_event_loop(loop)
+    collector = MainThreadCollector()
+    collector.start()
     try:
         yield loop
     finally:
@@ -90,6 +95,7 @@ def qasync_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
         finally:
             loop.close()
             asyncio.set_event_loop(None)
+            collector.stop()
 
 
 async def wait_for(

@@ -214,13 +214,43 @@ def test_what_the_ui_took_from_the_store_is_on_the_facade(mailbox):
     assert not mailbox.summary(ids[0]).read  # get_stored has no side effects either
 
 
+#: ``mailbox.store``, ``self._mailbox.store``, ``mailbox._store``, ``x.mailbox.max_messages = n``
+FACADE_BYPASS = re.compile(r"mailbox\._?store\b|\.max_messages\s*=[^=]")
+
+
+def test_the_facade_bypass_pattern_catches_every_spelling():
+    for line in (
+        "ids = self.mailbox.store.ids()",
+        "self._mailbox.store.path",
+        "model.mailbox._store.add(rows)",
+        "self.mailbox.max_messages = 5",
+    ):
+        assert FACADE_BYPASS.search(line), line
+    for line in ("self.mailbox.ids()", "profiles_dialog.store.list()", "x.max_messages == 5"):
+        assert not FACADE_BYPASS.search(line), line
+
+
 def test_the_ui_never_reaches_past_the_facade():
+    """The ui package and the composition root talk to the ``MailboxProtocol`` only."""
+    package = Path(__file__).resolve().parent.parent / "mailcatcher_gui"
+    files = [*sorted((package / "ui").rglob("*.py")), package / "app.py"]
+    offending = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in files
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if FACADE_BYPASS.search(line)
+    ]
+    assert not offending, "\n".join(offending)
+
+
+def test_the_ui_is_typed_against_the_mailbox_protocol_not_the_class():
+    """Only the composition root (app.py) knows the concrete ``Mailbox``."""
     ui = Path(__file__).resolve().parent.parent / "mailcatcher_gui" / "ui"
     offending = [
         f"{path.name}:{n}: {line.strip()}"
         for path in sorted(ui.rglob("*.py"))
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if re.search(r"mailbox\.store\b|\.max_messages\s*=[^=]", line)
+        if re.search(r"core\.mailbox import|:\s*Mailbox\b|-> Mailbox\b", line)
     ]
     assert not offending, "\n".join(offending)
 

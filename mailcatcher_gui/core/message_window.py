@@ -54,7 +54,7 @@ class MessageSource(Protocol):
         limit: int = 100,
         sort: str = "received_at",
         descending: bool = True,
-    ) -> list[MessageSummary]: ...
+    ) -> Sequence[MessageSummary]: ...
 
     def count(self, query: str | None = None) -> int: ...
 
@@ -131,7 +131,7 @@ class MessageWindow:
         source: MessageSource,
         events: RowEvents | None = None,
         *,
-        ids: Callable[[str | None], list[int]] | None = None,
+        ids: Callable[[str | None], Sequence[int]] | None = None,
         page_size: int = 200,
         max_cached_rows: int = 4000,
         clock: Callable[[], float] = time.monotonic,

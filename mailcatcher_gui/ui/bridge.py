@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from ..core.mailbox import Mailbox
+from ..core.mailbox_protocol import MailboxProtocol
 from ..core.models import (
     MailboxCleared,
     MailboxEvent,
@@ -50,7 +50,7 @@ class MailboxBridge(QObject):
     # Internal hop: emitted on any thread, delivered queued on ours.
     _wake = Signal()
 
-    def __init__(self, mailbox: Mailbox, parent: QObject | None = None) -> None:
+    def __init__(self, mailbox: MailboxProtocol, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._mailbox = mailbox
         self._lock = threading.Lock()
@@ -59,7 +59,7 @@ class MailboxBridge(QObject):
         self._unsubscribe: Callable[[], None] | None = mailbox.subscribe(self._on_event)
 
     @property
-    def mailbox(self) -> Mailbox:
+    def mailbox(self) -> MailboxProtocol:
         return self._mailbox
 
     def _on_event(self, event: MailboxEvent) -> None:

@@ -36,7 +36,7 @@ import qasync
 from PySide6.QtCore import QSocketNotifier
 
 
-class QtAsyncLoop(qasync.QEventLoop):
+class QtAsyncLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync ships no type hints (Any)
     """qasync's QEventLoop whose ready callbacks share one Qt timer per round."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -107,7 +107,8 @@ class QtAsyncLoop(qasync.QEventLoop):
             if notifiers.get(fd) is notifier:  # not removed by an earlier callback
                 handle._run()  # reports its own exceptions to the loop's handler
 
-        notifier.activated["int"].connect(ready)
+        # PySide6 stubs lack the overload subscript (runtime has it):
+        notifier.activated["int"].connect(ready)  # type: ignore[index]
         notifier.setEnabled(True)
         notifiers[fd] = notifier
 
@@ -122,7 +123,7 @@ class QtAsyncLoop(qasync.QEventLoop):
 
     def _retire(self, notifier: QSocketNotifier) -> None:
         notifier.setEnabled(False)
-        notifier.activated["int"].disconnect()
+        notifier.activated["int"].disconnect()  # type: ignore[index]  # as in _watch
         self._retired.append(notifier)
         if not self._round_armed:  # make sure a round comes to free it
             self._round_armed = True

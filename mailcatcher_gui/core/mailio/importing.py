@@ -42,7 +42,7 @@ Cancel = Callable[[], bool]
 class ImportTarget(Protocol):
     """What an import needs of the mailbox (``Mailbox`` has it)."""
 
-    def accept_many_sync(self, captures: Iterable[Capture]) -> list[int]: ...
+    def accept_many_sync(self, captures: Iterable[Capture]) -> Sequence[int]: ...
 
 
 @dataclass(frozen=True)

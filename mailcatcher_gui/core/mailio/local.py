@@ -23,10 +23,22 @@ def open_local_message(path: str | os.PathLike[str]) -> OpenedMessage:
     """
     p = Path(path)
     raw = p.read_bytes()
+    return unstored_message(
+        raw, received_at=datetime.fromtimestamp(p.stat().st_mtime, UTC), source="file"
+    )
+
+
+def unstored_message(raw: bytes, *, received_at: datetime, source: str) -> OpenedMessage:
+    """``raw`` as an unstored ``OpenedMessage``: id 0, no envelope, no SMTP facts.
+
+    What a file on disk and an attached message (``message/rfc822``) both
+    are to the viewer; ``source`` says which ("file", "attachment NAME"),
+    ``received_at`` stands in for a receive time they do not have.
+    """
     s = summarize(raw)
     summary = MessageSummary(
         id=0,
-        received_at=datetime.fromtimestamp(p.stat().st_mtime, UTC),
+        received_at=received_at,
         envelope_from="",
         envelope_to=(),
         from_=s.from_,
@@ -49,6 +61,6 @@ def open_local_message(path: str | os.PathLike[str]) -> OpenedMessage:
         tls=None,
         auth_user=None,
         transcript=(),
-        source="file",
+        source=source,
     )
     return OpenedMessage(stored=stored, parsed=parse_message(raw))

@@ -41,7 +41,7 @@ from .smtp import SmtpTransport
 from .transports import LocalTransport
 
 if TYPE_CHECKING:
-    from ..mailbox import Mailbox
+    from ..mailbox_protocol import MailboxProtocol
 
 SINK_KEY = "sink"
 LOCAL_KEY = "local"
@@ -102,7 +102,7 @@ class Destinations:
     def __init__(
         self,
         profiles: ProfileStore,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         sink: Callable[[], SinkEndpoint | None] = lambda: None,
         *,
         ask_password: PasswordPrompt | None = None,

@@ -30,7 +30,7 @@ from .draft import OutgoingMessage
 from .transcript import Recorder, ReportBuilder
 
 if TYPE_CHECKING:
-    from ..mailbox import Mailbox
+    from ..mailbox_protocol import MailboxProtocol
 
 
 class LocalTransport(PerMessageTransport):
@@ -38,7 +38,7 @@ class LocalTransport(PerMessageTransport):
 
     kind = "local"
 
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: MailboxProtocol) -> None:
         self._mailbox = mailbox
 
     @property

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.sending import DraftStore
-from ..theme import tinted_icon
+from ..theme import Tones, fill_tones, tinted_icon
 from .attachments import AttachmentsPane
 from .fields import AddressFields, BodyEdit, HeadersPane
 from .preview import HtmlPane
@@ -35,21 +35,28 @@ from .profiles_dialog import ProfilePicker
 if TYPE_CHECKING:
     from .window import ComposeWindow
 
+#: The compose window's sheet; ``@name`` is a ``theme.Tones`` colour (``theme.fill_tones``).
 STYLE = """
 #composeWindow QLineEdit[invalid="true"], #composeWindow QPlainTextEdit[invalid="true"],
 #composeWindow QTableWidget[invalid="true"], #composeWindow QTreeWidget[invalid="true"] {
-    border: 1px solid #e5484d; }
+    border: 1px solid @danger; }
 #composeError {
-    color: #e5484d; background: rgba(229, 72, 77, 0.10);
+    color: @danger; background: rgba(229, 72, 77, 0.10);
     border: 1px solid rgba(229, 72, 77, 0.45); border-radius: 6px;
     padding: 6px 10px; font-weight: 600; }
 #composeFields QLabel { color: palette(window-text); }
 #composeToolBar { spacing: 6px; padding: 4px 8px; border: none; }
 #composeToolBar QToolButton { padding: 4px 8px; border-radius: 5px; }
 #sendButton { font-weight: 700; }
-#previewNote { color: #6e7781; padding: 2px 4px; }
-#previewNote[blocked="true"] { color: #9a6700; }
+#previewNote { color: @secondary; padding: 2px 4px; }
+#previewNote[blocked="true"] { color: @warning; }
+#hint { color: @secondary; }
 """
+
+
+def compose_style(tone: Tones) -> str:
+    """``STYLE`` in the colours of ``tone`` (light or dark)."""
+    return fill_tones(STYLE, tone)
 
 
 def build_toolbar(window: ComposeWindow) -> QToolBar:

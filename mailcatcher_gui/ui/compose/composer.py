@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import OpenedMessage
 from ...core.sending import (
     ComposeFields,
@@ -118,7 +118,7 @@ class Composer(QObject):
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         profiles: ProfileStore,
         *,
         sink: Callable[[], SinkEndpoint | None] = lambda: None,

@@ -56,6 +56,7 @@ from ...core.sending import (
     resolve_password,
     test_connection,
 )
+from ..theme import css, themed_style_sheet
 from ..viewer.transcript_view import AsyncRunner, Spawn, TranscriptPanel
 from .profiles_form import ProfileForm
 
@@ -227,7 +228,9 @@ class ProfilesDialog(QDialog):
         self.error.hide()
         self.keyring_note = QLabel(self)
         self.keyring_note.setObjectName("keyringNote")
-        self.setStyleSheet("#keyringNote, #emptyHint { color: #6e7781; }")
+        themed_style_sheet(
+            self, lambda t: f"#keyringNote, #emptyHint {{ color: {css(t.secondary)}; }}"
+        )
         self.keyring_note.setWordWrap(True)
         self.keyring_note.setText(
             "Passwords are kept in the system keyring."

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary
 from ...core.sending import (
     SINK_KEY,
@@ -67,7 +67,7 @@ class ReleaseDialog(QDialog):
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         message_ids: Sequence[int],
         destinations: Destinations,
         *,

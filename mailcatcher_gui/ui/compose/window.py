@@ -63,9 +63,10 @@ from ...core.sending import (
     send,
 )
 from ...core.sending.drafting import one_line
+from ..theme import themed_style_sheet
 from ..viewer.transcript_view import AsyncRunner, Spawn, TranscriptPanel
 from .attachments import AttachmentsPane
-from .chrome import STYLE, build_editor, build_toolbar, close_question, fill_drafts_menu
+from .chrome import build_editor, build_toolbar, close_question, compose_style, fill_drafts_menu
 from .fields import AddressFields, BodyEdit, HeadersPane, local_files
 from .preview import HtmlPane
 from .profiles_dialog import ProfilePicker
@@ -137,7 +138,7 @@ class ComposeWindow(QMainWindow):
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("composeWindow")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setStyleSheet(STYLE)
+        themed_style_sheet(self, compose_style)
         self.setAcceptDrops(True)
         self.destinations = destinations
         self.drafts = drafts

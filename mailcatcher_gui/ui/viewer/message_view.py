@@ -79,6 +79,10 @@ class MessageView(QWidget):
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
+        # A narrow pane scrolls the tab row (arrows) instead of widening the
+        # viewer: seven tabs would otherwise set its minimum width.
+        self.tabs.tabBar().setUsesScrollButtons(True)
+        self.tabs.tabBar().setExpanding(False)
         for widget, title in (
             (self.html_tab, "HTML"),
             (self.text_tab, "Text"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ..bridge import MailboxBridge
 from .list_model import MessageListModel
 from .main_window import MainWindow
@@ -18,7 +18,7 @@ from .settings import AppSettings, Preferences
 
 
 def build_main_window(
-    mailbox: Mailbox,
+    mailbox: MailboxProtocol,
     bridge: MailboxBridge,
     settings: AppSettings,
     *,

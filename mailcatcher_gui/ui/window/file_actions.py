@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ...core import mailio
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.mailio import open_local_message
 
 __all__ = [
@@ -56,7 +56,7 @@ class JobResult:
 
 
 def import_paths(
-    mailbox: Mailbox,
+    mailbox: MailboxProtocol,
     paths: Sequence[str | Path],
     report: Report = lambda n, d: None,
     cancelled: Cancelled = lambda: False,
@@ -76,7 +76,7 @@ def import_paths(
 
 
 def _export(
-    mailbox: Mailbox,
+    mailbox: MailboxProtocol,
     ids: Sequence[int],
     kind: str,
     target: str | Path,
@@ -94,7 +94,7 @@ def _export(
 
 
 def export_mbox(
-    mailbox: Mailbox,
+    mailbox: MailboxProtocol,
     ids: Sequence[int],
     target: str | Path,
     report: Report = lambda n, d: None,
@@ -112,7 +112,7 @@ def export_mbox(
 
 
 def export_eml_folder(
-    mailbox: Mailbox,
+    mailbox: MailboxProtocol,
     ids: Sequence[int],
     directory: str | Path,
     report: Report = lambda n, d: None,

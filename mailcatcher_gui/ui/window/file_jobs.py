@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from ...core import mailio
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from .file_actions import (
     BackgroundJob,
     Cancelled,
@@ -30,6 +30,10 @@ from .file_actions import (
 IMPORT_FILTER = "Messages and mailboxes (*.eml *.mbox *.mbx *.msg *.txt);;All files (*)"
 
 
+#: how long the "Saved …" status message stays (ms), as long as the viewer's notice
+SAVED_MESSAGE_MS = 8000
+
+
 class FileJobs(QObject):
     """Import/export in the background, with progress and a problem report."""
 
@@ -40,7 +44,7 @@ class FileJobs(QObject):
     #: an import starts (True) / ends (False): new-mail notifications pause meanwhile
     importing = Signal(bool)
 
-    def __init__(self, mailbox: Mailbox, window: QWidget) -> None:
+    def __init__(self, mailbox: MailboxProtocol, window: QWidget) -> None:
         super().__init__(window)
         self.mailbox = mailbox
         self.window = window
@@ -151,11 +155,13 @@ class FileJobs(QObject):
         if not path:
             return
         try:
-            self.save_eml(message_id, path)
+            saved = self.save_eml(message_id, path)
         except OSError as exc:
             QMessageBox.warning(self.window, "Save failed", f"{path}: {exc.strerror or exc}")
             return
-        self.status.emit(f"Saved {Path(path).name}", 4000)
+        # The full path, as the viewer's saves say it: the name alone does not
+        # tell which folder the dialog was in.
+        self.status.emit(f"Saved {saved.absolute()}", SAVED_MESSAGE_MS)
 
     # ---- running ----------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.message_window import MessageWindow
 from ...core.models import MessageSummary, address_labels
 from ...core.units import format_size
@@ -212,7 +212,7 @@ class MessageListModel(QAbstractTableModel):
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         parent: QObject | None = None,
         *,
         page_size: int = 200,
@@ -256,7 +256,7 @@ class MessageListModel(QAbstractTableModel):
         return self._window
 
     @property
-    def mailbox(self) -> Mailbox:
+    def mailbox(self) -> MailboxProtocol:
         return self._mailbox
 
     @property

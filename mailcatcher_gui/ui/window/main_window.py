@@ -29,11 +29,11 @@ from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary, OpenedMessage
 from ...core.store.database import MessageNotFound
 from ..bridge import MailboxBridge
-from ..theme import app_icon, stylesheet
+from ..theme import app_icon, stylesheet, themed_style_sheet
 from .actions_table import (
     ActionState,
     build_actions,
@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         bridge: MailboxBridge,
         settings: AppSettings,
         *,
@@ -123,7 +123,8 @@ class MainWindow(QMainWindow):
         self.total_count = self.unread_count = 0
 
         self.setWindowIcon(app_icon())
-        self.setStyleSheet(stylesheet())
+        # Captions and errors use the theme's tones, refilled on a theme switch.
+        themed_style_sheet(self, stylesheet)
         self.setAcceptDrops(True)
 
         # ---- panes -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from ...core.mailbox import Mailbox
+from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary
 from ...core.store.database import MessageNotFound
 from .message_list import MessageList
@@ -26,7 +26,7 @@ class MessageCommands(QObject):
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        mailbox: MailboxProtocol,
         message_list: MessageList,
         shown_id: Callable[[], int | None],
         window: QWidget,

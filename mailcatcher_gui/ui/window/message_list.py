@@ -115,7 +115,7 @@ class MessageList(QWidget):
         rows = self.selected_rows()
         count = self._model.rowCount()
         if count and len(rows) == count and self._model.new_mail_on_top():
-            return self._model.mailbox.ids(self._model.query)
+            return list(self._model.mailbox.ids(self._model.query))
         ids = [self._model.id_at(r) for r in rows]
         out = [i for i in ids if i is not None]
         if not out and self._current_id is not None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ....core.mime.parse import parse_message
-from ....core.mime.summary import summarize
+from ....core.mailio.local import unstored_message
 from ....core.mime.tree import EMBEDDED_MESSAGE_TYPES
-from ....core.models import MessageSummary, OpenedMessage, StoredMessage
+from ....core.models import OpenedMessage
 
 
 def is_embedded_message(content_type: str) -> bool:
@@ -25,34 +24,7 @@ def embedded_opened(raw: bytes, *, received_at: datetime, source: str) -> Opened
     """``raw`` (an attached message's bytes) ready for ``MessageView.show_message``.
 
     ``received_at`` is the outer message's time (the attachment has none of
-    its own); ``source`` says where it came from, for the Session tab.
+    its own); ``source`` says where it came from, for the Session tab. The
+    same unstored message as a file opened from disk (``core.mailio.local``).
     """
-    s = summarize(raw)
-    summary = MessageSummary(
-        id=0,
-        received_at=received_at,
-        envelope_from="",
-        envelope_to=(),
-        from_=s.from_,
-        to=s.to,
-        cc=s.cc,
-        subject=s.subject,
-        message_id=s.message_id,
-        size=len(raw),
-        has_html=s.has_html,
-        has_text=s.has_text,
-        attachments=s.attachments,
-        read=True,
-        snippet=s.snippet,
-    )
-    stored = StoredMessage(
-        summary=summary,
-        raw=raw,
-        peer="",
-        helo="",
-        tls=None,
-        auth_user=None,
-        transcript=(),
-        source=source,
-    )
-    return OpenedMessage(stored=stored, parsed=parse_message(raw))
+    return unstored_message(raw, received_at=received_at, source=source)

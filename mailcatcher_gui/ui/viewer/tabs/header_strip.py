@@ -4,6 +4,11 @@ The third address row is always there: it shows Cc, else Reply-To, else
 nothing, so the tabs below stay put while the user walks through messages
 with and without a Cc. Only a message with both Cc and Reply-To gets a
 fourth row (Reply-To).
+
+Every value is one line, elided when it does not fit, with the full text in
+its tooltip (``ElidedLabel``): a long subject or recipient list never makes
+the viewer wider than the pane (no horizontal scrollbar at Full width) and
+never pushes the tabs down.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QWidget
 from ....core.models import OpenedMessage
 from ....core.units import format_size
 from ...theme import mute
+from .elided_label import ElidedLabel
 from .formatting import format_datetime, one_line
 
 
@@ -34,14 +40,12 @@ class HeaderStrip(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("headerStrip")
-        self.subject = QLabel(self)
+        self.subject = ElidedLabel(self)
         self.subject.setObjectName("subject")
         font = self.subject.font()
         font.setPointSizeF(font.pointSizeF() * 1.45)
         font.setBold(True)
         self.subject.setFont(font)
-        self.subject.setWordWrap(True)
-        self.subject.setTextFormat(Qt.TextFormat.PlainText)
         self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.from_ = self._value()
@@ -91,12 +95,10 @@ class HeaderStrip(QFrame):
         mute(label)
         return label
 
-    def _value(self) -> QLabel:
-        label = QLabel(self)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setWordWrap(True)
+    def _value(self) -> ElidedLabel:
+        label = ElidedLabel(self)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         return label
 
     def show_opened(self, opened: OpenedMessage) -> None:

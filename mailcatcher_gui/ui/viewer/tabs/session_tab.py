@@ -11,8 +11,17 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ....core.mime.addresses import header_addresses
 from ....core.mime.recipients import envelope_only_recipients
 from ....core.models import OpenedMessage
 from ...theme import Tones, css, follow_palette, tones
@@ -48,6 +57,34 @@ def _list(values: list[str] | tuple[str, ...]) -> str:
     return "<br>".join(shown)
 
 
+def envelope_only(opened: OpenedMessage) -> list[str]:
+    """Envelope recipients no To/Cc names: the Bcc recipients.
+
+    Compared as (name, address) pairs read from the raw headers and the
+    ingest summary, never by re-parsing decoded display text: a decoded
+    name such as "boss@corp.example, the boss" is a name, not a recipient.
+    """
+    s = opened.stored.summary
+    shown = [*header_addresses(opened.parsed, "To", "Cc"), *s.to_addrs, *s.cc_addrs]
+    return envelope_only_recipients(s.envelope_to, shown)
+
+
+def has_smtp_envelope(opened: OpenedMessage) -> bool:
+    """Whether the message came with an envelope (an SMTP session, a local
+    send, an import). A file opened from disk or an attached message has none."""
+    s = opened.stored.summary
+    return opened.stored.source == "smtp" or bool(s.envelope_from or s.envelope_to)
+
+
+def no_envelope_reason(source: str) -> str:
+    """What the Session tab says instead of an envelope it does not have."""
+    if source == "file":
+        return "Opened from a file: no SMTP envelope"
+    if source.startswith("attachment"):
+        return "Attached message: no SMTP envelope"
+    return f"No SMTP envelope ({source or 'unknown source'})"
+
+
 def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
     """The facts table as Qt rich text (escaped: every value is untrusted),
     coloured for ``colours`` (default: the current theme)."""
@@ -57,13 +94,24 @@ def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
     to_hdr = _header_values(opened, "To")
     cc_hdr = _header_values(opened, "Cc")
     from_hdr = _header_values(opened, "From")
-    bcc = envelope_only_recipients(s.envelope_to, [*to_hdr, *cc_hdr, *s.to, *s.cc])
+    session = has_smtp_envelope(opened)
+    bcc = envelope_only(opened) if session else []
 
-    rows = [
-        '<tr><th colspan="2">Envelope</th></tr>',
-        _row("MAIL FROM", _esc(s.envelope_from) if s.envelope_from else "&lt;&gt; (null sender)"),
-        _row("RCPT TO", _list(s.envelope_to)),
-    ]
+    rows = ['<tr><th colspan="2">Envelope</th></tr>']
+    if session:
+        rows += [
+            _row(
+                "MAIL FROM", _esc(s.envelope_from) if s.envelope_from else "&lt;&gt; (null sender)"
+            ),
+            _row("RCPT TO", _list(s.envelope_to)),
+        ]
+    else:
+        # A file or an attached message never went through SMTP: "<> (null
+        # sender)" would claim a bounce that never happened.
+        rows.append(
+            f'<tr><td class="v" colspan="2"><span class="none">'
+            f"{_esc(no_envelope_reason(stored.source))}</span></td></tr>"
+        )
     if bcc:
         rows.append(
             _row(
@@ -77,21 +125,22 @@ def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
         _row("To", _list(to_hdr or list(s.to))),
         _row("Cc", _list(cc_hdr or list(s.cc))),
         '<tr><th colspan="2">Connection</th></tr>',
-        _row("Received", _esc(format_datetime(s.received_at))),
-        _row("Peer", _esc(stored.peer)),
-        _row("HELO", _esc(stored.helo)),
     ]
-    if stored.tls is not None:
-        tls = stored.tls
-        bits = f", {tls.bits} bits" if tls.bits else ""
-        mode = "implicit TLS (SMTPS)" if tls.implicit else "STARTTLS"
-        rows.append(_row("TLS", _esc(f"{tls.version} · {tls.cipher}{bits} · {mode}")))
-    else:
-        rows.append(_row("TLS", "none (plain text)"))
-    rows += [
-        _row("AUTH user", _esc(stored.auth_user or "")),
-        _row("Source", _esc(stored.source)),
-    ]
+    if session:
+        rows += [
+            _row("Received", _esc(format_datetime(s.received_at))),
+            _row("Peer", _esc(stored.peer)),
+            _row("HELO", _esc(stored.helo)),
+        ]
+        if stored.tls is not None:
+            tls = stored.tls
+            bits = f", {tls.bits} bits" if tls.bits else ""
+            mode = "implicit TLS (SMTPS)" if tls.implicit else "STARTTLS"
+            rows.append(_row("TLS", _esc(f"{tls.version} · {tls.cipher}{bits} · {mode}")))
+        else:
+            rows.append(_row("TLS", "none (plain text)"))
+        rows.append(_row("AUTH user", _esc(stored.auth_user or "")))
+    rows.append(_row("Source", _esc(stored.source)))
     style = (
         "<style>table { border-collapse: collapse; } "
         "th { text-align: left; padding: 10px 0 4px 0; font-size: large; } "
@@ -131,8 +180,17 @@ class SessionTab(QWidget):
         box.addWidget(title)
         box.addWidget(self.transcript, 1)
 
+        # Addresses do not wrap: in a narrow pane the table scrolls on its
+        # own instead of setting the whole viewer's minimum width.
+        facts_area = QScrollArea(self)
+        facts_area.setObjectName("sessionFactsArea")
+        facts_area.setFrameShape(QFrame.Shape.NoFrame)
+        facts_area.setWidgetResizable(True)
+        facts_area.setWidget(self.facts)
+        self.facts_area = facts_area
+
         splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(self.facts)
+        splitter.addWidget(facts_area)
         splitter.addWidget(transcript_box)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
@@ -151,11 +209,7 @@ class SessionTab(QWidget):
             self.facts.setText(html_text)
 
     def show_opened(self, opened: OpenedMessage) -> None:
-        s = opened.stored.summary
-        self.bcc = envelope_only_recipients(
-            s.envelope_to,
-            [*_header_values(opened, "To"), *_header_values(opened, "Cc"), *s.to, *s.cc],
-        )
+        self.bcc = envelope_only(opened) if has_smtp_envelope(opened) else []
         self._opened = opened
         self._render()
         self.transcript.setPlainText("\n".join(opened.stored.transcript))

@@ -21,6 +21,12 @@ checks (one ``stat``) that the path still names the file it opened: a file
 deleted or replaced while open makes that commit and every later write raise
 ``StoreError`` (the sink answers 451, so "250 means stored" stays true).
 
+``Store(path, readonly=True)`` is for callers that only read (the CLI's
+``messages list/show/attachment/export``): no probe and no writer connection,
+so a store the user may read but not write still opens (``open_reader_only``);
+every write on it raises ``StoreError``. The sink and the window never open
+it that way: they must fail at startup.
+
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
 behind a ``threading.Lock`` (the Mailbox calls ``add`` from its writer thread
@@ -58,8 +64,15 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
-from .connect import BUSY_TIMEOUT_MS, MessageNotFound, StoreError, connect, open_writer
-from .files import StoreConfig
+from .connect import (
+    BUSY_TIMEOUT_MS,
+    MessageNotFound,
+    StoreError,
+    connect,
+    open_reader_only,
+    open_writer,
+)
+from .files import OpenedFile, StoreConfig
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
 from .upkeep import Upkeep
@@ -113,7 +126,13 @@ _COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHE
 class Store:
     """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
-    def __init__(self, path: str | os.PathLike[str], config: StoreConfig | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        config: StoreConfig | None = None,
+        *,
+        readonly: bool = False,
+    ) -> None:
         self._config = config if config is not None else StoreConfig()
         self._tempdir: str | None = None
         if str(path) == ":memory:":
@@ -128,11 +147,24 @@ class Store:
         self._readers_lock = threading.Lock()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._upkeep = Upkeep(self.path, self._config, BUSY_TIMEOUT_MS)
+        self._writer: sqlite3.Connection | None = None
+        self._file: OpenedFile | None = None
+        #: readers open this URI (read-only) instead of the path
+        self._reader_uri: str | None = None
         try:
-            self._writer, self._file = open_writer(self.path)
+            if readonly and self._tempdir is None:
+                self._reader_uri = open_reader_only(self.path)
+            if self._reader_uri is None:
+                # Missing or older than this release: created/upgraded as for a writer.
+                self._writer, self._file = open_writer(self.path)
         except BaseException:
             self._remove_tempdir()
             raise
+
+    @property
+    def readonly(self) -> bool:
+        """True when opened with ``readonly=True`` on an existing store: writes raise."""
+        return self._writer is None
 
     # ---- connections ---------------------------------------------------
 
@@ -147,7 +179,10 @@ class Store:
                 raise StoreError(f"The message store {self.path} is closed.")
             self._close_dead_readers()
             try:
-                conn = connect(self.path)
+                if self._reader_uri is not None:
+                    conn = connect(self._reader_uri, uri=True)
+                else:
+                    conn = connect(self.path)
                 conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot open the message store {self.path}: {exc}") from exc
@@ -185,6 +220,8 @@ class Store:
         with self._write_lock, self._errors(action):
             if self._closed:
                 raise StoreError(f"The message store {self.path} is closed.")
+            if self._writer is None or self._file is None:
+                raise StoreError(f"Could not {action}: {self.path} was opened read-only.")
             if self._file.lost is not None:
                 raise StoreError(self._file.lost)
             conn = self._writer
@@ -211,7 +248,12 @@ class Store:
     @property
     def needs_upkeep(self) -> bool:
         """True while ``maintain`` has work left (segments to merge, a WAL to checkpoint or cut)."""
-        return not self._closed and self._file.lost is None and self._upkeep.pending
+        return (
+            not self._closed
+            and self._file is not None
+            and self._file.lost is None
+            and self._upkeep.pending
+        )
 
     def maintain(self) -> bool:
         """Do one small step of deferred upkeep; returns ``needs_upkeep``.
@@ -222,7 +264,7 @@ class Store:
         it again, so a full disk cannot make the caller spin.
         """
         with self._write_lock:
-            if not self.needs_upkeep:
+            if not self.needs_upkeep or self._writer is None:
                 return False
             try:
                 self._upkeep.step(self._writer)
@@ -355,7 +397,7 @@ class Store:
         for new mail anyway.
         """
         with self._write_lock:
-            if self._closed:
+            if self._closed or self._writer is None:
                 return
             try:
                 self._writer.execute("VACUUM")
@@ -479,7 +521,8 @@ class Store:
         with self._write_lock, self._readers_lock:
             if self._closed:
                 return
-            self._file.check()  # a file lost since the last write: drop its stale WAL
+            if self._file is not None:
+                self._file.check()  # a file lost since the last write: drop its stale WAL
             self._closed = True
             for _, conn in self._readers:
                 self._close_quietly(conn)

@@ -17,6 +17,9 @@ Details that matter to a user reading the transcript:
 * When certificate verification fails, the certificate is still fetched over
   a second, unverified handshake that sends nothing, purely so the report can
   show what the server presented next to OpenSSL's reason.
+* A password never goes in clear text to a host that is not loopback unless
+  the profile allows it (``core.sending.policy``; checked again here against
+  the address actually reached).
 * ``auto`` AUTH prefers PLAIN/LOGIN inside TLS and CRAM-MD5 in clear text,
   and only moves to the next mechanism on 504 (not supported), never after a
   535, so a wrong password is tried once.
@@ -46,6 +49,7 @@ from aiosmtplib.errors import (
 from aiosmtplib.protocol import normalize_message_line_endings
 
 from .draft import OutgoingMessage
+from .policy import plaintext_auth_refusal
 from .profiles import RelayProfile, Security
 from .report import (
     Failure,
@@ -465,6 +469,12 @@ class SmtpSession:
             rec.error(message)
             raise StageError(Failure(FailureStage.AUTH, message, during=Stage.AUTH), usable=True)
         if not rec.encrypted:
+            refusal = plaintext_auth_refusal(p, peer=self._peer_address())
+            if refusal is not None:
+                rec.error(refusal)
+                raise StageError(
+                    Failure(FailureStage.AUTH, refusal, during=Stage.AUTH), usable=True
+                )
             rec.info("Warning: sending credentials over a connection without TLS")
         methods = {
             "PLAIN": client.auth_plain,
@@ -494,6 +504,14 @@ class SmtpSession:
             self.auth_mechanism = mechanism
             rec.info(f"Authenticated as {p.username!r} with {mechanism}")
             return
+
+    def _peer_address(self) -> str | None:
+        """The address the socket reached (what the plaintext rule judges), if known."""
+        try:
+            peer = self.sock.getpeername() if self.sock is not None else None
+        except OSError:
+            return None
+        return str(peer[0]) if peer else None
 
     # ---- one message ---------------------------------------------------------
 

@@ -87,6 +87,23 @@ _STAGE_WHAT = {
 }
 
 
+# How long a cancelled connect gets to end by itself before its transport is aborted.
+_LOST_CANCEL_GRACE = 0.05
+
+
+def raise_if_cancel_lost() -> None:
+    """Raise ``CancelledError`` if this task was cancelled and the cancel got lost.
+
+    Python 3.11's ``asyncio.wait_for`` (inside aiosmtplib) swallows a
+    cancellation that arrives as a reply does; the task then goes on with
+    ``cancelling()`` still counting the request. Checked between steps, so a
+    cancelled send never goes on to MAIL or DATA.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def _failure_stage(stage: Stage) -> FailureStage:
     try:
         return FailureStage(stage.value)
@@ -193,14 +210,15 @@ class SmtpSession:
         if implicit:
             rec.stage = Stage.TLS
         try:
-            greeting = await client.connect(timeout=p.connect_timeout)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # cancelled
-                drop(client)
-                raise
+            greeting = await self._connect_client(client)
+        except Exception as exc:
             self.client = None
             await drop_and_settle(client, sock)
             raise await self._connect_failure(exc, implicit) from exc
+        except BaseException:
+            self.abort()
+            raise
+        raise_if_cancel_lost()
         self.tap.attach(client.protocol)
         if implicit:
             self._record_tls("implicit")
@@ -209,14 +227,45 @@ class SmtpSession:
 
         rec.stage = Stage.EHLO
         await self._ehlo()
+        raise_if_cancel_lost()
         if p.security is Security.STARTTLS or self._opportunistic(client):
             rec.stage = Stage.TLS
             await self._starttls()
+            raise_if_cancel_lost()
             rec.stage = Stage.EHLO
             await self._ehlo()
+            raise_if_cancel_lost()
         if p.username:
             rec.stage = Stage.AUTH
             await self._auth()
+            raise_if_cancel_lost()
+
+    async def _connect_client(self, client: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
+        """``client.connect`` (greeting included), cancellable at every instant.
+
+        Python 3.11's ``asyncio.wait_for``, which aiosmtplib awaits the
+        transport and every reply with, loses a cancellation that arrives just
+        as the awaited operation completes. Cancelled right after the TCP
+        connect, the connect then carried on and waited for the greeting (up
+        to the connect timeout), its socket open. So the connect runs as a
+        task of its own: our cancellation cancels it and, should it carry on
+        anyway, aborts its transport so its read fails at once; then the
+        socket is closed (``abort``), also when no transport ever adopted it.
+        """
+        inner = asyncio.ensure_future(client.connect(timeout=self.profile.connect_timeout))
+        try:
+            return await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            inner.cancel()
+            try:
+                while not inner.done():
+                    await asyncio.wait({inner}, timeout=_LOST_CANCEL_GRACE)
+                    drop(client)  # still running: it swallowed the cancel; end its read
+                if not inner.cancelled():
+                    inner.exception()  # retrieved: after a cancel its outcome is no news
+            finally:
+                self.abort()
+            raise
 
     def _opportunistic(self, client: aiosmtplib.SMTP) -> bool:
         """Whether a ``none`` profile upgrades anyway (``opportunistic_starttls``)."""
@@ -534,6 +583,7 @@ class SmtpSession:
         if out.eight_bit and client.supports_extension("8bitmime"):
             options.append("BODY=8BITMIME")
         encoding = "utf-8" if out.smtputf8 else "ascii"
+        raise_if_cancel_lost()
         try:
             await client.mail(out.envelope_from, options=options, encoding=encoding)
         except Exception as exc:  # noqa: BLE001
@@ -563,6 +613,7 @@ class SmtpSession:
                 usable=client.is_connected,
             )
 
+        raise_if_cancel_lost()
         rec.stage = Stage.DATA
         try:
             reply = await client.data(out.raw)
@@ -614,11 +665,22 @@ class SmtpSession:
         await drop_and_settle(client, sock)
 
     def abort(self) -> None:
-        """Synchronous last resort (cancellation, unexpected errors)."""
+        """Synchronous last resort (cancellation, unexpected errors).
+
+        Closes our socket as well as the client: a cancellation between the
+        TCP connect and aiosmtplib's transport (it first looks up the local
+        host name in an executor, then creates the transport) leaves a socket
+        no transport owns, and nothing else would ever close it. If a transport
+        does own it, ``drop`` has just aborted that transport (taking the
+        socket out of the selector at once), and its own later close of the
+        same socket object is a no-op.
+        """
         client, self.client = self.client, None
-        self.sock = None
+        sock, self.sock = self.sock, None
         self.rec.encrypted = False
         drop(client)
+        if sock is not None:
+            sock.close()
 
     # ---- helpers -----------------------------------------------------------
 

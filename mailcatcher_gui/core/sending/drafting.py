@@ -38,6 +38,7 @@ DEFAULT_FROM_ADDR = "sender@example.com"
 #: A quoted body is cut here (a 25 MB text part must not freeze an editor).
 MAX_QUOTE_CHARS = 200_000
 
+
 @dataclass
 class ComposeFields:
     """What an editor shows. Address fields hold the text the user edits

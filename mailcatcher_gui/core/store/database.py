@@ -21,11 +21,8 @@ checks (one ``stat``) that the path still names the file it opened: a file
 deleted or replaced while open makes that commit and every later write raise
 ``StoreError`` (the sink answers 451, so "250 means stored" stays true).
 
-``Store(path, readonly=True)`` is for callers that only read (the CLI's
-``messages list/show/attachment/export``): no probe and no writer connection,
-so a store the user may read but not write still opens (``open_reader_only``);
-every write on it raises ``StoreError``. The sink and the window never open
-it that way: they must fail at startup.
+``Store(path, readonly=True)`` (CLI commands that only read) skips the
+probe and the writer (``connect.open_reader_only``); its writes raise.
 
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
@@ -75,6 +72,16 @@ from .connect import (
 from .files import OpenedFile, StoreConfig
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
+from .statements import (
+    COUNT_ADDED,
+    COUNT_REMOVED,
+    IDS_PARAM,
+    INSERT_FTS,
+    INSERT_MESSAGE,
+    INSERT_RAW,
+    NEXT_ID,
+    SUMMARY_COLUMNS,
+)
 from .upkeep import Upkeep
 
 __all__ = ["MessageNotFound", "Store", "StoreConfig", "StoreError", "SORT_KEYS"]
@@ -92,35 +99,6 @@ SORT_KEYS: dict[str, str] = {
     "attachments": "m.attachments",
     "id": "m.id",
 }
-
-_SUMMARY_COLUMNS = (
-    "m.id, m.received_at, m.envelope_from, m.envelope_to, m.header_from, m.header_to, "
-    "m.header_cc, m.subject, m.message_id, m.size, m.has_html, m.has_text, m.attachments, "
-    "m.read, m.snippet"
-)
-_INSERT_MESSAGE = """
-INSERT INTO messages (
-    id, received_at, envelope_from, envelope_to, header_from, header_to, header_cc, subject, date,
-    message_id, size, has_html, has_text, attachments, read, snippet, peer, helo, tls,
-    auth_user, transcript, source, from_sort, to_sort, subject_sort
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-# AUTOINCREMENT keeps sqlite_sequence >= every id ever used, so ids are never reused.
-_NEXT_ID = """
-SELECT max(
-    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),
-    coalesce((SELECT max(id) FROM messages), 0)
-) + 1
-"""
-_INSERT_RAW = "INSERT INTO raw (id, data) VALUES (?, ?)"
-_INSERT_FTS = (
-    f"INSERT INTO {FTS_TABLE} (rowid, subject, from_addr, to_addr, body, html, attachments) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON array
-# The counters row is kept by the store, once per transaction (migration 3).
-_COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
-_COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
 
 
 class Store:
@@ -290,16 +268,16 @@ class Store:
             # We hold the only write lock, so the next ids are known: assigning
             # them lets each table be filled with one executemany (about a
             # third faster than three statements per message).
-            first = conn.execute(_NEXT_ID).fetchone()[0]
+            first = conn.execute(NEXT_ID).fetchone()[0]
             ids = range(first, first + len(prepared))
             conn.executemany(
-                _INSERT_MESSAGE, [(i, *p.message_row) for i, p in zip(ids, prepared, strict=True)]
+                INSERT_MESSAGE, [(i, *p.message_row) for i, p in zip(ids, prepared, strict=True)]
             )
-            conn.executemany(_INSERT_RAW, [(i, p.raw) for i, p in zip(ids, prepared, strict=True)])
+            conn.executemany(INSERT_RAW, [(i, p.raw) for i, p in zip(ids, prepared, strict=True)])
             conn.executemany(
-                _INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
+                INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
             )
-            conn.execute(_COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
+            conn.execute(COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i) for i, p in zip(ids, prepared, strict=True)], pruned
 
@@ -329,14 +307,14 @@ class Store:
             changed = {
                 r[0]
                 for r in conn.execute(
-                    f"SELECT id FROM messages WHERE id IN ({_IDS_PARAM}) AND read != ?",
+                    f"SELECT id FROM messages WHERE id IN ({IDS_PARAM}) AND read != ?",
                     (json.dumps(wanted), flag),
                 )
             }
             result = [i for i in wanted if i in changed]
             if result:
                 conn.execute(
-                    f"UPDATE messages SET read = ? WHERE id IN ({_IDS_PARAM})",
+                    f"UPDATE messages SET read = ? WHERE id IN ({IDS_PARAM})",
                     (flag, json.dumps(result)),
                 )
         return result
@@ -350,7 +328,7 @@ class Store:
             existing = {
                 r[0]
                 for r in conn.execute(
-                    f"SELECT id FROM messages WHERE id IN ({_IDS_PARAM})", (json.dumps(wanted),)
+                    f"SELECT id FROM messages WHERE id IN ({IDS_PARAM})", (json.dumps(wanted),)
                 )
             }
             result = [i for i in wanted if i in existing]
@@ -362,10 +340,10 @@ class Store:
         if not ids:
             return
         total, unread = conn.execute(
-            f"SELECT count(*), coalesce(sum(read = 0), 0) FROM messages WHERE id IN ({_IDS_PARAM})",
+            f"SELECT count(*), coalesce(sum(read = 0), 0) FROM messages WHERE id IN ({IDS_PARAM})",
             (json.dumps(ids),),
         ).fetchone()
-        conn.execute(_COUNT_REMOVED, (total, unread))
+        conn.execute(COUNT_REMOVED, (total, unread))
         params = [(i,) for i in ids]
         conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", params)
         conn.executemany("DELETE FROM raw WHERE id = ?", params)
@@ -431,7 +409,7 @@ class Store:
         # (see CompiledQuery), so a common word does not cost a row lookup
         # per match.
         sql = (
-            f"SELECT {_SUMMARY_COLUMNS} FROM ("
+            f"SELECT {SUMMARY_COLUMNS} FROM ("
             f"SELECT m.id FROM messages AS m WHERE {compiled.probe_where} "
             f"ORDER BY {order} LIMIT ? OFFSET ?"
             f") AS page JOIN messages AS m ON m.id = page.id ORDER BY {order}"
@@ -472,7 +450,7 @@ class Store:
         with self._errors("read a message"):
             row = (
                 self._reader()
-                .execute(f"SELECT {_SUMMARY_COLUMNS} FROM messages AS m WHERE m.id = ?", (id,))
+                .execute(f"SELECT {SUMMARY_COLUMNS} FROM messages AS m WHERE m.id = ?", (id,))
                 .fetchone()
             )
         if row is None:
@@ -482,7 +460,7 @@ class Store:
     def get(self, id: int) -> StoredMessage:
         # One statement, so the row and its bytes come from the same snapshot.
         sql = (
-            f"SELECT {_SUMMARY_COLUMNS}, m.peer, m.helo, m.tls, m.auth_user, m.transcript, "
+            f"SELECT {SUMMARY_COLUMNS}, m.peer, m.helo, m.tls, m.auth_user, m.transcript, "
             "m.source, raw.data FROM messages AS m LEFT JOIN raw ON raw.id = m.id WHERE m.id = ?"
         )
         with self._errors("read a message"):

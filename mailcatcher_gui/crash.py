@@ -6,17 +6,24 @@ Plain Python (no Qt), shared by both fronts:
   appended, each with a time stamp, so a user can attach it to a report.
 * ``enable_faulthandler`` -- hard crashes (segfaults in Qt/Chromium, aborts)
   dump every thread's Python stack into the same file.
-* ``install_cli_excepthook`` -- for the command line: an uncaught exception
-  prints ONE clean line (what happened, where the details are) instead of a
-  traceback, writes the traceback to the crash log and exits 1.
+* ``report_cli_crash`` -- for the command line (``cli.main``'s last
+  ``except``): ONE clean line (what happened, where the details are) instead
+  of a traceback, the traceback in the crash log, exit status 1.
+  ``install_cli_excepthook`` does the same as a ``sys.excepthook``.
 
-The window installs its own hook (``ui.crash_dialog``) that shows a dialog
-with the traceback and the log path and keeps running.
+The window's hook (``ui.crash_report.CrashReporter``) writes the same log
+entry through ``format_crash``/``append_crash`` and shows a dialog instead
+of the line. This module is the only writer of the crash log.
+
+The log is private (0600 in a 0700 folder, as the store is): a traceback can
+quote message content. The command line is never written to it -- it may hold
+``--auth USER:PASSWORD``.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -25,10 +32,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from . import __version__
 from .core import paths
 
 CRASH_LOG_NAME = "crash.log"
 EXIT_CRASH = 1
+#: Set to 1 to let an unexpected CLI exception propagate with its traceback.
+DEBUG_ENV = "MAILCATCHER_GUI_DEBUG"
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
@@ -39,19 +49,36 @@ def crash_log_path(data_dir: Path | None = None) -> Path:
 
 
 def format_crash(
-    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    exc_type: type[BaseException],
+    exc: BaseException,
+    tb: TracebackType | None,
+    context: str | None = None,
 ) -> str:
-    """A time-stamped traceback, as written to the crash log."""
+    """A time-stamped traceback, as written to the crash log.
+
+    The header names the version and process (and ``context``, e.g. the CLI
+    command) so entries from several runs in one log can be told apart.
+    """
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    where = f", {context}" if context else ""
     body = "".join(traceback.format_exception(exc_type, exc, tb))
-    return f"---- {stamp} uncaught exception\n{body}"
+    return (
+        f"---- {stamp} uncaught exception, mailcatcher-gui {__version__}{where}, "
+        f"pid {os.getpid()}\n{body}"
+    )
+
+
+def _open_private(path: Path) -> IO[str]:
+    """Open the log for appending: 0600, its missing folders 0700."""
+    paths.ensure_parent(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8", errors="replace")
 
 
 def append_crash(path: Path, text: str) -> bool:
     """Append ``text`` to the crash log; False if it cannot be written."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        with _open_private(path) as fh:
             fh.write(text if text.endswith("\n") else text + "\n")
     except OSError:
         return False
@@ -67,8 +94,7 @@ def one_line(exc_type: type[BaseException], exc: BaseException) -> str:
 def enable_faulthandler(path: Path) -> IO[str] | None:
     """Dump hard crashes into ``path``; returns the open file (keep it open)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = path.open("a", encoding="utf-8")
+        fh = _open_private(path)
     except OSError:
         return None
     faulthandler.enable(file=fh, all_threads=True)
@@ -85,14 +111,20 @@ def report_cli_crash(
     prog: str,
     exc: BaseException,
     log_path: Path | None = None,
+    context: str | None = None,
 ) -> int:
     """Log ``exc``'s traceback to the crash log, print one line; returns the exit status.
 
     For a command-line front's ``except Exception`` (and used by the hook).
+    ``context`` goes into the log entry's header (never the command line).
     """
     path = log_path if log_path is not None else crash_log_path()
-    logged = append_crash(path, format_crash(type(exc), exc, exc.__traceback__))
-    where = f" (details in {path})" if logged else ""
+    logged = append_crash(path, format_crash(type(exc), exc, exc.__traceback__, context))
+    where = (
+        f" (details in {path})"
+        if logged
+        else f" (the crash log could not be written; set {DEBUG_ENV}=1 to see the traceback)"
+    )
     print(f"{prog}: internal error: {one_line(type(exc), exc)}{where}", file=sys.stderr)
     sys.stderr.flush()
     return EXIT_CRASH

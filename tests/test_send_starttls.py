@@ -18,8 +18,8 @@ from serve_process import start_serve
 from test_sending_servers import LoopThread, smtp_server
 
 from mailcatcher_gui.cli import main
-from mailcatcher_gui.cli.send import _resolve_profile, is_loopback
-from mailcatcher_gui.core.sending import Security
+from mailcatcher_gui.cli.send import _resolve_profile
+from mailcatcher_gui.core.sending import Security, is_loopback
 
 ENVELOPE = ["--from", "me@example.org", "--to", "you@example.org", "--helo", "starttls.test"]
 

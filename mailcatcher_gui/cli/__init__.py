@@ -17,7 +17,8 @@ are one ``mailcatcher-gui: error: ...`` line on stderr and a non-zero exit:
 1 for bad input or a missing message, 2 for usage errors and a busy port.
 Anything else is a bug: one ``mailcatcher-gui: internal error: ...`` line,
 exit 1, and the traceback appended to ``crash.log`` in the data folder
-(``MAILCATCHER_GUI_DEBUG=1`` lets it propagate instead, for developers).
+(``mailcatcher_gui.crash``, the crash log's one writer, shared with the
+window; ``MAILCATCHER_GUI_DEBUG=1`` lets it propagate instead, for developers).
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from mailcatcher_gui import __version__
 from mailcatcher_gui.core import paths
 from mailcatcher_gui.core.options import ConfigError
+from mailcatcher_gui.crash import DEBUG_ENV, report_cli_crash
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, PROG, CliError, error
 from .gui import add_gui_parser
@@ -54,9 +54,6 @@ __all__ = [
 ]
 
 _COMMANDS = ("gui", "serve", "messages", "send")
-#: Set to 1 to let an unexpected exception propagate with its traceback.
-DEBUG_ENV = "MAILCATCHER_GUI_DEBUG"
-CRASH_LOG = "crash.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,29 +141,10 @@ def _describe_user_error(exc: Exception) -> tuple[str, int] | None:
 def _internal_error(exc: Exception, command: str | None) -> int:
     """A bug: one line on stderr, the traceback kept in the crash log (exit 1).
 
-    The command line is not logged: it may hold ``--auth USER:PASSWORD``.
+    The log entry names the command, never the command line: it may hold
+    ``--auth USER:PASSWORD``.
     """
-    summary = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    log = _write_crash_log(exc, command)
-    where = f"the traceback is in {log}" if log else f"set {DEBUG_ENV}=1 to see the traceback"
-    return error(f"internal error: {summary} (this is a bug; {where})", EXIT_ERROR)
-
-
-def _write_crash_log(exc: BaseException, command: str | None) -> Path | None:
-    try:
-        folder = paths.data_dir()
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log = folder / CRASH_LOG
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8", errors="replace") as fh:
-            fh.write(
-                f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {PROG} {__version__}, "
-                f"command {command or '-'}, pid {os.getpid()}\n"
-            )
-            fh.write("".join(traceback.format_exception(exc)))
-        return log
-    except OSError:
-        return None
+    return report_cli_crash(PROG, exc, context=f"command {command or '-'}")
 
 
 def _silence_stdout() -> None:

@@ -129,7 +129,7 @@ def add_messages_parser(sub: Any, db: str) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         limit = args.limit or max(store.count(args.search), 1)
         summaries = store.list(query=args.search, offset=args.offset, limit=limit)
         if args.json:
@@ -163,7 +163,7 @@ def _open_message(store: Store, message_id: int) -> OpenedMessage:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         show_message(store, args.id, args.mode)
     return EXIT_OK
 
@@ -237,7 +237,7 @@ def _show_summary(opened: OpenedMessage) -> None:
 def _cmd_attachment(args: argparse.Namespace) -> int:
     from mailcatcher_gui.core.mailio import safe_filename, write_new_file
 
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         opened = _open_message(store, args.id)
     attachments = opened.parsed.attachments
     match = [a for a in attachments if a.index == args.index]
@@ -354,7 +354,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if (args.append or args.force) and (args.mbox is None or args.mbox == "-"):
         flag = "--append" if args.append else "--force"
         raise CliError(f"{flag} applies to --mbox FILE only", EXIT_USAGE)
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         ids: list[int] = list(reversed(store.ids(args.search)))  # oldest first
         source = _StoreSource(store)
         if args.mbox == "-":

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import ipaddress
 import os
 import sys
 from dataclasses import replace
@@ -68,6 +67,7 @@ from mailcatcher_gui.core.sending import (
     SendRequest,
     SmtpTransport,
     TranscriptLine,
+    plaintext_auth_refusal,
     render_swaks,
     send_sync,
 )
@@ -359,6 +359,8 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
         changes["connect_timeout"] = changes["command_timeout"] = args.send_timeout
     if args.send_helo:
         changes["helo_name"] = args.send_helo
+    if args.send_allow_plaintext_auth:
+        changes["allow_plaintext_auth"] = True
     try:
         profile = replace(profile, **changes)
     except ProfileError as exc:
@@ -368,7 +370,7 @@ def _resolve_profile(args: argparse.Namespace) -> tuple[RelayProfile, bool]:
         # Opportunistic TLS protects against listeners, not impostors (RFC 7435).
         profile = replace(profile, allow_invalid_cert=True)
     clear_auth = profile.username and profile.security is Security.NONE
-    if clear_auth and not is_loopback(profile.host) and not args.send_allow_plaintext_auth:
+    if clear_auth and plaintext_auth_refusal(profile) is not None:
         if not opportunistic:
             raise UsageError(
                 f"refusing to send the password for {profile.username!r} to {profile.host} "
@@ -389,17 +391,6 @@ def _resolve_password(args: argparse.Namespace, profile: RelayProfile) -> str | 
         raise UsageError(f"--password-env: the variable {args.send_password_env} is not set")
     store = ProfileStore(_config_dir(args))
     return store.resolve_password(profile, ask=_prompt if sys.stdin.isatty() else None)
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, ``*.localhost`` (RFC 6761), 127.0.0.0/8 or ``::1``: no network crossed."""
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _find_profile(store: ProfileStore, name: str) -> RelayProfile:

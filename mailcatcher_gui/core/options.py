@@ -150,11 +150,16 @@ def sink_config_from_args(args: Any, environ: Mapping[str, str] | None = None) -
     )
 
 
-def open_store(args: Any) -> Store:
-    """The ``Store`` on ``--db`` (``StoreError`` if it cannot be opened)."""
+def open_store(args: Any, *, readonly: bool = False) -> Store:
+    """The ``Store`` on ``--db`` (``StoreError`` if it cannot be opened).
+
+    ``readonly=True`` for commands that only read: a store the user may not
+    write still opens (``Store(readonly=True)``); the rest fail at once if
+    nothing could be stored.
+    """
     from .store import Store
 
-    return Store(db_path_from_args(args))
+    return Store(db_path_from_args(args), readonly=readonly)
 
 
 def open_mailbox(args: Any, store: Store | None = None) -> Mailbox:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import email.utils
 from datetime import UTC, datetime
 
+from ..mime.addresses import addr_specs
 from ..models import Capture
 from .reading import SourceMessage
 
@@ -44,11 +44,9 @@ def _decode(b: bytes) -> str:
 
 
 def _addresses(values: list[str]) -> list[str]:
-    try:
-        pairs = email.utils.getaddresses(values)
-    except Exception:  # noqa: BLE001 - hostile headers must not stop an import
-        return []
-    return [addr for _, addr in pairs if addr]
+    """The deliverable addresses, by the parser every reader of received mail uses
+    (``core.mime.addresses``: tolerant, never raises, encoded commas stay in names)."""
+    return addr_specs(values)
 
 
 def envelope_from_headers(raw: bytes) -> tuple[str, list[str]]:

@@ -48,6 +48,7 @@ from .drafting import (
     reply_draft,
 )
 from .drafts import DraftStore, DraftStoreError, SavedDraft
+from .policy import is_loopback, plaintext_auth_refusal
 from .profiles import (
     PRESETS,
     ProfileError,
@@ -110,6 +111,8 @@ __all__ = [
     "FailureStage",
     "FileTransport",
     "HeaderInjectionError",
+    "is_loopback",
+    "plaintext_auth_refusal",
     "LocalTransport",
     "MemoryTransport",
     "OutgoingMessage",

@@ -174,10 +174,13 @@ class Destinations:
             endpoint = self.sink()
             if endpoint is None:
                 raise DestinationError("this app's sink is not listening")
+            # The password is this app's own sink's, sent to a listener of this
+            # machine (possibly on a LAN address): the plaintext rule does not apply.
             return replace(
                 sink_profile(endpoint.host, endpoint.port),
                 username=endpoint.username,
                 connect_timeout=5.0,
+                allow_plaintext_auth=True,
             )
         if key == LOCAL_KEY:
             return None

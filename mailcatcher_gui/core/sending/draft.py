@@ -189,7 +189,14 @@ def _label(field_name: str) -> str:
 
 
 def parse_addresses(field_name: str, entries: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
-    """Split "Name <a@b>, c@d" entries into (display name, addr-spec) pairs."""
+    """Split "Name <a@b>, c@d" entries into (display name, addr-spec) pairs.
+
+    This is input validation for what a user typed (or a script passed), so
+    it stays strict (``email.utils.getaddresses`` plus an addr-spec check)
+    and refuses what it cannot read, naming the field. Received mail is read
+    with the tolerant ``core.mime.addresses`` instead, which keeps whatever
+    the sender wrote.
+    """
     result: list[tuple[str, str]] = []
     for entry in entries:
         check_no_line_breaks(field_name, entry)

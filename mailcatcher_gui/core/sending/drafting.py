@@ -6,11 +6,13 @@ CLI and a future HTTP API can share them. Each function takes an
 the text an editor shows, which ``draft_from_fields`` turns into the
 ``Draft`` the one sending backend validates and builds.
 
-Addresses follow the one address model: a list of ``(display name,
-address)`` pairs. They are read from the *raw* header value (folding and
-RFC 2047 words still in place) with ``email.utils.getaddresses``, and the
-names are decoded afterwards, so an encoded ``"Müller, Hans"`` stays one
-mailbox. Decoded display strings are never parsed again.
+Addresses follow the one address model: ``(display name, address)`` pairs
+from ``core.mime.addresses.header_addresses``, the parser every reader of
+received mail uses. It reads the *raw* header values (every occurrence,
+folding and RFC 2047 words still in place) and decodes names afterwards, so
+an encoded ``"Müller, Hans"`` stays one mailbox. Decoded display strings are
+never parsed again. (What the user *types* into an address field is parsed
+by ``draft.parse_addresses``: that is input validation, strict on purpose.)
 
 Everything taken from a captured (possibly hostile) message is put on one
 line first: a prefilled field must never trip the header-injection guard by
@@ -25,9 +27,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..mime.addresses import header_addresses
 from ..mime.htmltext import html_to_text
-from ..mime.words import decode_words, unfold
-from ..models import OpenedMessage, ParsedMessage
+from ..models import Address, OpenedMessage, ParsedMessage
 from .draft import Draft, DraftAttachment
 
 #: What a new message starts with when nothing else is configured.
@@ -35,9 +37,6 @@ DEFAULT_FROM_NAME = "Test Sender"
 DEFAULT_FROM_ADDR = "sender@example.com"
 #: A quoted body is cut here (a 25 MB text part must not freeze an editor).
 MAX_QUOTE_CHARS = 200_000
-
-Address = tuple[str, str]
-"""``(display name, address)``; the name may be empty."""
 
 
 @dataclass
@@ -92,30 +91,6 @@ def format_mailbox(name: str, addr: str) -> str:
 def format_addresses(pairs: Iterable[Address]) -> str:
     """Pairs as the comma-separated text an address field shows."""
     return ", ".join(format_mailbox(n, a) for n, a in pairs)
-
-
-def raw_header(parsed: ParsedMessage, name: str) -> str | None:
-    """The first raw value of header ``name`` (RFC 2047 words not decoded)."""
-    lname = name.lower()
-    for h in parsed.headers:
-        if h.name.lower() == lname:
-            return h.raw
-    return None
-
-
-def header_addresses(parsed: ParsedMessage, *names: str) -> list[Address]:
-    """Every mailbox in the named address headers, as pairs, in order.
-
-    ``getaddresses`` runs on the raw value, where an encoded comma is still
-    inside its encoded word; names are decoded (and put on one line) after.
-    """
-    values = [unfold(v) for v in (raw_header(parsed, n) for n in names) if v]
-    out: list[Address] = []
-    for name, addr in email.utils.getaddresses(values):
-        addr = one_line(addr)
-        if addr and "@" in addr:
-            out.append((one_line(decode_words(name)), addr))
-    return out
 
 
 # ---- subjects and quoting ------------------------------------------------------------------
@@ -195,8 +170,8 @@ def me(opened: OpenedMessage) -> Address:
     if found:
         return found[0]
     if opened.stored.summary.envelope_to:
-        return "", opened.stored.summary.envelope_to[0]
-    return DEFAULT_FROM_NAME, DEFAULT_FROM_ADDR
+        return Address("", opened.stored.summary.envelope_to[0])
+    return Address(DEFAULT_FROM_NAME, DEFAULT_FROM_ADDR)
 
 
 def date_text(opened: OpenedMessage) -> str:
@@ -258,7 +233,7 @@ def reply_draft(opened: OpenedMessage, *, reply_all: bool = False) -> ComposeFie
     me_name, me_addr = me(opened)
     target = header_addresses(p, "Reply-To") or header_addresses(p, "From")
     if not target and opened.stored.summary.envelope_from:
-        target = [("", opened.stored.summary.envelope_from)]
+        target = [Address("", opened.stored.summary.envelope_from)]
     cc = ""
     if reply_all:
         skip = {me_addr.lower(), *(a.lower() for _, a in target)}
@@ -266,7 +241,7 @@ def reply_draft(opened: OpenedMessage, *, reply_all: bool = False) -> ComposeFie
         for n, a in header_addresses(p, "To", "Cc"):
             if a.lower() not in skip:
                 skip.add(a.lower())
-                others.append((n, a))
+                others.append(Address(n, a))
         cc = format_addresses(others)
     headers: list[tuple[str, str]] = []
     message_id = one_line(p.header("Message-ID"))

@@ -62,6 +62,8 @@ class RelayProfile:
     command_timeout: float = 30.0  # each command's reply, STARTTLS handshake, end of DATA
     max_per_connection: int = 0  # batch: QUIT and reconnect after this many (0 = no limit)
     helo_name: str = ""  # EHLO argument; empty: this machine's FQDN
+    # send the password without TLS to a host that is not loopback (see core.sending.policy)
+    allow_plaintext_auth: bool = False
 
     def __post_init__(self) -> None:
         try:

@@ -15,8 +15,12 @@ Details that matter to a user reading the transcript:
   ``opportunistic_starttls`` (the ``send`` command without a security
   option) makes ``none`` use STARTTLS whenever the server offers it.
 * When certificate verification fails, the certificate is still fetched over
-  a second, unverified handshake that sends nothing, purely so the report can
-  show what the server presented next to OpenSSL's reason.
+  a second, unverified handshake that sends nothing (``tls_steps``).
+* Failures are classified by stage in ``stages``; closing at once and lost
+  cancellations are ``closing``'s.
+* A password never goes in clear text to a host that is not loopback unless
+  the profile allows it (``core.sending.policy``; checked again here against
+  the address actually reached).
 * ``auto`` AUTH prefers PLAIN/LOGIN inside TLS and CRAM-MD5 in clear text,
   and only moves to the next mechanism on 504 (not supported), never after a
   535, so a wrong password is tried once.
@@ -28,109 +32,35 @@ import asyncio
 import os
 import socket
 import ssl
-from typing import Any
 
 import aiosmtplib
 from aiosmtplib.errors import (
     SMTPAuthenticationError,
-    SMTPConnectError,
-    SMTPConnectResponseError,
-    SMTPConnectTimeoutError,
     SMTPException,
     SMTPHeloError,
     SMTPRecipientRefused,
-    SMTPResponseException,
     SMTPServerDisconnected,
-    SMTPTimeoutError,
 )
 from aiosmtplib.protocol import normalize_message_line_endings
 
+from .closing import LOST_CANCEL_GRACE, drop, drop_and_settle, raise_if_cancel_lost
+from .closing import abort_transport as _abort
 from .draft import OutgoingMessage
+from .policy import plaintext_auth_refusal
 from .profiles import RelayProfile, Security
-from .report import (
-    Failure,
-    FailureStage,
-    RecipientResult,
-    Reply,
-    Stage,
-    TlsReport,
-    parse_queue_id,
-)
-from .tlsinfo import (
-    certificate_info,
-    describe_certificate,
-    find_ssl_error,
-    insecure_context,
-    verify_reason,
-)
+from .report import Failure, FailureStage, RecipientResult, Reply, Stage, TlsReport, parse_queue_id
+from .stages import StageError, classify, connect_failure
+from .tls_steps import record_tls, tls_failure
+from .tlsinfo import find_ssl_error
 from .transcript import Recorder, ReportBuilder
 from .wiretap import WireTap
+
+__all__ = ["SmtpSession", "StageError", "drop", "drop_and_settle"]
 
 # Preference when the profile says "auto": inside TLS the simple mechanisms
 # are fine; in clear text CRAM-MD5 at least keeps the password off the wire.
 _AUTH_ORDER_TLS = ("PLAIN", "LOGIN", "CRAM-MD5")
 _AUTH_ORDER_CLEAR = ("CRAM-MD5", "PLAIN", "LOGIN")
-
-_STAGE_WHAT = {
-    Stage.CONNECT: "the connection",
-    Stage.TLS: "STARTTLS",
-    Stage.EHLO: "EHLO",
-    Stage.AUTH: "AUTH",
-    Stage.MAIL: "MAIL FROM",
-    Stage.RCPT: "RCPT TO",
-    Stage.DATA: "the message data (DATA)",
-    Stage.QUIT: "QUIT",
-}
-
-
-def _failure_stage(stage: Stage) -> FailureStage:
-    try:
-        return FailureStage(stage.value)
-    except ValueError:
-        return FailureStage.DATA if stage is Stage.QUIT else FailureStage.CONNECT
-
-
-def drop(client: aiosmtplib.SMTP | None) -> None:
-    """Close at once: abort the transport instead of a graceful TLS shutdown.
-
-    asyncio's graceful TLS close waits for the server's close_notify; when the
-    loop ends first (``asyncio.run`` in scripts and the CLI) the socket is
-    left open. Once QUIT is answered, or a session has failed, there is
-    nothing left to say, so the transport is aborted.
-    """
-    if client is None:
-        return
-    transport = client.transport
-    client.close()
-    _abort(transport)
-
-
-def _abort(transport: asyncio.BaseTransport | None) -> None:
-    """Close at once, without waiting to flush (or for a TLS close_notify)."""
-    if isinstance(transport, asyncio.WriteTransport):
-        transport.abort()
-    elif transport is not None:
-        transport.close()
-
-
-async def drop_and_settle(client: aiosmtplib.SMTP | None, sock: socket.socket | None) -> None:
-    """``drop``, then let the loop run the close callbacks so the socket is released."""
-    drop(client)
-    for _ in range(5):
-        await asyncio.sleep(0)
-        if sock is None or sock.fileno() == -1:
-            break
-    if sock is not None and sock.fileno() != -1:  # never adopted by a transport
-        sock.close()
-
-
-class StageError(Exception):
-    """A classified failure; ``usable`` says whether the connection can go on."""
-
-    def __init__(self, failure: Failure, *, usable: bool) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
-        self.usable = usable
 
 
 class SmtpSession:
@@ -189,14 +119,15 @@ class SmtpSession:
         if implicit:
             rec.stage = Stage.TLS
         try:
-            greeting = await client.connect(timeout=p.connect_timeout)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # cancelled
-                drop(client)
-                raise
+            greeting = await self._connect_client(client)
+        except Exception as exc:
             self.client = None
             await drop_and_settle(client, sock)
             raise await self._connect_failure(exc, implicit) from exc
+        except BaseException:
+            self.abort()
+            raise
+        raise_if_cancel_lost()
         self.tap.attach(client.protocol)
         if implicit:
             self._record_tls("implicit")
@@ -205,14 +136,45 @@ class SmtpSession:
 
         rec.stage = Stage.EHLO
         await self._ehlo()
+        raise_if_cancel_lost()
         if p.security is Security.STARTTLS or self._opportunistic(client):
             rec.stage = Stage.TLS
             await self._starttls()
+            raise_if_cancel_lost()
             rec.stage = Stage.EHLO
             await self._ehlo()
+            raise_if_cancel_lost()
         if p.username:
             rec.stage = Stage.AUTH
             await self._auth()
+            raise_if_cancel_lost()
+
+    async def _connect_client(self, client: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
+        """``client.connect`` (greeting included), cancellable at every instant.
+
+        Python 3.11's ``asyncio.wait_for``, which aiosmtplib awaits the
+        transport and every reply with, loses a cancellation that arrives just
+        as the awaited operation completes. Cancelled right after the TCP
+        connect, the connect then carried on and waited for the greeting (up
+        to the connect timeout), its socket open. So the connect runs as a
+        task of its own: our cancellation cancels it and, should it carry on
+        anyway, aborts its transport so its read fails at once; then the
+        socket is closed (``abort``), also when no transport ever adopted it.
+        """
+        inner = asyncio.ensure_future(client.connect(timeout=self.profile.connect_timeout))
+        try:
+            return await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            inner.cancel()
+            try:
+                while not inner.done():
+                    await asyncio.wait({inner}, timeout=LOST_CANCEL_GRACE)
+                    drop(client)  # still running: it swallowed the cancel; end its read
+                if not inner.cancelled():
+                    inner.exception()  # retrieved: after a cancel its outcome is no news
+            finally:
+                self.abort()
+            raise
 
     def _opportunistic(self, client: aiosmtplib.SMTP) -> bool:
         """Whether a ``none`` profile upgrades anyway (``opportunistic_starttls``)."""
@@ -263,46 +225,10 @@ class SmtpSession:
 
     async def _connect_failure(self, exc: Exception, implicit: bool) -> StageError:
         """Classify what went wrong between TCP connect and the greeting."""
-        p = self.profile
-        rec = self.rec
-        if isinstance(exc, SMTPConnectResponseError):
-            rec.server(exc.code, exc.message)
-            message = f"the server refused the session in its greeting: {exc.code} {exc.message}"
-            return StageError(
-                Failure(FailureStage.CONNECT, message, exc.code, exc.message, Stage.CONNECT),
-                usable=False,
-            )
         ssl_error = find_ssl_error(exc)
         if implicit and ssl_error is not None:
             return await self._tls_failure(ssl_error, "implicit")
-        if isinstance(exc, SMTPConnectTimeoutError | SMTPTimeoutError | TimeoutError) or (
-            implicit and isinstance(exc.__cause__, ConnectionAbortedError)
-        ):
-            if implicit and "waiting for server ready" not in str(exc):
-                message = f"the TLS handshake did not complete within {p.connect_timeout:g}s"
-                during = Stage.TLS
-            else:
-                message = (
-                    f"connected, but the server sent no greeting within {p.connect_timeout:g}s"
-                )
-                if not implicit:
-                    message += " (if this port expects TLS from the first byte, use implicit TLS)"
-                during = Stage.CONNECT
-            rec.error(message)
-            return StageError(Failure(FailureStage.TIMEOUT, message, during=during), usable=False)
-        if implicit and isinstance(exc.__cause__, ConnectionError):
-            message = "the server closed the connection during the TLS handshake"
-            rec.error(message)
-            return StageError(Failure(FailureStage.TLS, message, during=Stage.TLS), usable=False)
-        if isinstance(exc, SMTPConnectError | SMTPServerDisconnected | ConnectionError):
-            message = "the server closed the connection before sending its greeting"
-            rec.error(message)
-            return StageError(
-                Failure(FailureStage.CONNECT, message, during=Stage.CONNECT), usable=False
-            )
-        message = f"connecting failed: {exc}"
-        rec.error(message)
-        return StageError(Failure(FailureStage.CONNECT, message), usable=False)
+        return connect_failure(exc, implicit, self.profile, self.rec)
 
     # ---- TLS -----------------------------------------------------------------
 
@@ -326,93 +252,11 @@ class SmtpSession:
         self._record_tls("starttls")
 
     def _record_tls(self, mode: str) -> None:
-        client = self._client()
-        p = self.profile
-        rec = self.rec
-        sslobj = client.get_transport_info("ssl_object")
-        rec.encrypted = True
-        version = sslobj.version() if sslobj else None
-        cipher_name, _, bits = sslobj.cipher() if sslobj else (None, None, None)
-        cert = certificate_info(sslobj.getpeercert(binary_form=True) if sslobj else None)
-        self.tls = TlsReport(
-            mode=mode,
-            version=version,
-            cipher=cipher_name,
-            bits=bits,
-            certificate=cert,
-            verification="skipped" if p.allow_invalid_cert else "verified",
-            ca_file=p.ca_file or None,
-        )
-        rec.info(f"TLS started with cipher {version}:{cipher_name}:{bits}")
-        if cert:
-            for line in describe_certificate(cert):
-                rec.info(line)
-        if p.allow_invalid_cert and mode == "starttls" and p.security is Security.NONE:
-            rec.info(
-                "TLS certificate NOT verified "
-                "(opportunistic STARTTLS: encrypted, not authenticated)"
-            )
-        elif p.allow_invalid_cert:
-            rec.info("TLS certificate NOT verified (allow invalid certificate is on)")
-        else:
-            source = p.ca_file or "the system CA store"
-            rec.info(f"TLS certificate verified against {source}; host name {p.host} matches")
+        self.tls = record_tls(self._client(), mode, self.profile, self.rec)
 
     async def _tls_failure(self, exc: ssl.SSLError, mode: str) -> StageError:
-        p = self.profile
-        rec = self.rec
-        reason = verify_reason(exc)
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            message = f"TLS certificate verification failed: {reason}"
-            rec.error(message)
-            cert = await self._fetch_unverified_certificate(mode)
-            if cert:
-                for line in describe_certificate(cert):
-                    rec.info(line)
-            self.tls = TlsReport(
-                mode=mode,
-                certificate=cert,
-                verification="failed",
-                verify_error=reason,
-                ca_file=p.ca_file or None,
-            )
-        else:
-            message = f"TLS handshake failed: {reason}"
-            if mode == "implicit" and "WRONG_VERSION_NUMBER" in reason.upper().replace(" ", "_"):
-                message += (
-                    " (the server does not speak TLS on this port; for a plain or "
-                    "STARTTLS port choose security 'none' or 'starttls')"
-                )
-            rec.error(message)
-            self.tls = TlsReport(
-                mode=mode, verification="failed", verify_error=reason, ca_file=p.ca_file or None
-            )
-        return StageError(Failure(FailureStage.TLS, message, during=Stage.TLS), usable=False)
-
-    async def _fetch_unverified_certificate(self, mode: str) -> Any:
-        """Handshake again without verification, only to show the certificate."""
-        p = self.profile
-        self.rec.info(
-            "Fetching the certificate over a separate unverified connection (nothing is sent)"
-        )
-        probe = aiosmtplib.SMTP(
-            hostname=p.host,
-            port=p.port,
-            timeout=p.command_timeout,
-            local_hostname=p.helo_name or None,
-            use_tls=mode == "implicit",
-            start_tls=mode == "starttls",
-            tls_context=insecure_context(),
-        )
-        try:
-            await probe.connect(timeout=p.connect_timeout)
-            sslobj = probe.get_transport_info("ssl_object")
-            return certificate_info(sslobj.getpeercert(binary_form=True) if sslobj else None)
-        except (SMTPException, OSError, ssl.SSLError):
-            self.rec.info("Could not fetch the certificate for the report")
-            return None
-        finally:
-            await drop_and_settle(probe, None)
+        error, self.tls = await tls_failure(exc, mode, self.profile, self.rec)
+        return error
 
     # ---- EHLO, AUTH ----------------------------------------------------------
 
@@ -465,6 +309,12 @@ class SmtpSession:
             rec.error(message)
             raise StageError(Failure(FailureStage.AUTH, message, during=Stage.AUTH), usable=True)
         if not rec.encrypted:
+            refusal = plaintext_auth_refusal(p, peer=self._peer_address())
+            if refusal is not None:
+                rec.error(refusal)
+                raise StageError(
+                    Failure(FailureStage.AUTH, refusal, during=Stage.AUTH), usable=True
+                )
             rec.info("Warning: sending credentials over a connection without TLS")
         methods = {
             "PLAIN": client.auth_plain,
@@ -495,6 +345,14 @@ class SmtpSession:
             rec.info(f"Authenticated as {p.username!r} with {mechanism}")
             return
 
+    def _peer_address(self) -> str | None:
+        """The address the socket reached (what the plaintext rule judges), if known."""
+        try:
+            peer = self.sock.getpeername() if self.sock is not None else None
+        except OSError:
+            return None
+        return str(peer[0]) if peer else None
+
     # ---- one message ---------------------------------------------------------
 
     async def transact(self, out: OutgoingMessage, builder: ReportBuilder) -> None:
@@ -516,6 +374,7 @@ class SmtpSession:
         if out.eight_bit and client.supports_extension("8bitmime"):
             options.append("BODY=8BITMIME")
         encoding = "utf-8" if out.smtputf8 else "ascii"
+        raise_if_cancel_lost()
         try:
             await client.mail(out.envelope_from, options=options, encoding=encoding)
         except Exception as exc:  # noqa: BLE001
@@ -545,6 +404,7 @@ class SmtpSession:
                 usable=client.is_connected,
             )
 
+        raise_if_cancel_lost()
         rec.stage = Stage.DATA
         try:
             reply = await client.data(out.raw)
@@ -596,11 +456,22 @@ class SmtpSession:
         await drop_and_settle(client, sock)
 
     def abort(self) -> None:
-        """Synchronous last resort (cancellation, unexpected errors)."""
+        """Synchronous last resort (cancellation, unexpected errors).
+
+        Closes our socket as well as the client: a cancellation between the
+        TCP connect and aiosmtplib's transport (it first looks up the local
+        host name in an executor, then creates the transport) leaves a socket
+        no transport owns, and nothing else would ever close it. If a transport
+        does own it, ``drop`` has just aborted that transport (taking the
+        socket out of the selector at once), and its own later close of the
+        same socket object is a no-op.
+        """
         client, self.client = self.client, None
-        self.sock = None
+        sock, self.sock = self.sock, None
         self.rec.encrypted = False
         drop(client)
+        if sock is not None:
+            sock.close()
 
     # ---- helpers -----------------------------------------------------------
 
@@ -611,33 +482,4 @@ class SmtpSession:
 
     def _classify(self, exc: Exception, stage: Stage) -> StageError:
         """Turn an aiosmtplib/OS exception at ``stage`` into a failure (and a line)."""
-        rec = self.rec
-        usable = self.usable
-        what = _STAGE_WHAT.get(stage, stage.value)
-        if isinstance(exc, SMTPTimeoutError | TimeoutError):
-            message = (
-                f"timed out after {self.profile.command_timeout:g}s waiting for the "
-                f"server's reply to {what}"
-            )
-            rec.error(message)
-            return StageError(Failure(FailureStage.TIMEOUT, message, during=stage), usable=False)
-        if isinstance(exc, SMTPResponseException):
-            # The reply itself is already in the transcript (the tap saw it).
-            message = f"{what} refused by the server: {exc.code} {exc.message}"
-            return StageError(
-                Failure(_failure_stage(stage), message, exc.code, exc.message, stage),
-                usable=usable and exc.code != 421,
-            )
-        if isinstance(exc, SMTPServerDisconnected | ConnectionError):
-            message = f"the server closed the connection during {what}"
-            rec.error(message)
-            return StageError(Failure(_failure_stage(stage), message, during=stage), usable=False)
-        if isinstance(exc, ssl.SSLError):
-            message = f"TLS error during {what}: {verify_reason(exc)}"
-            rec.error(message)
-            return StageError(Failure(FailureStage.TLS, message, during=stage), usable=False)
-        if isinstance(exc, SMTPException | OSError | ValueError):
-            message = f"{what} failed: {exc}"
-            rec.error(message)
-            return StageError(Failure(_failure_stage(stage), message, during=stage), usable=usable)
-        raise exc
+        return classify(exc, stage, profile=self.profile, rec=self.rec, usable=self.usable)

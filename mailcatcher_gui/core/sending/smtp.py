@@ -2,7 +2,8 @@
 
 ``SmtpTransport`` is the ``Transport`` the compose pane, the CLI and release
 use for real SMTP. It checks what can be checked before touching the network
-(a password for the user name, a loadable CA file), then drives
+(a password for the user name, a loadable CA file, a password that would go
+in clear text to a host that is not loopback: ``core.sending.policy``), then drives
 ``SmtpSession`` objects: one connection carries up to ``max_per_connection``
 messages (Flask-Mail's MAIL_MAX_EMAILS) before QUIT and a fresh connection.
 
@@ -20,8 +21,9 @@ from collections.abc import Sequence
 
 from .base import Transport
 from .draft import OutgoingMessage
+from .policy import plaintext_auth_refusal, would_send_password_in_clear
 from .profiles import RelayProfile, Security
-from .report import Failure, FailureStage, SendReport
+from .report import Failure, FailureStage, SendReport, Stage
 from .session import SmtpSession, StageError
 from .tlsinfo import make_tls_context
 from .transcript import Recorder, ReportBuilder
@@ -63,6 +65,11 @@ class SmtpTransport(Transport):
             message = f"no password available for user {p.username!r}{hint}"
             recorder.error(message)
             return None, Failure(FailureStage.INPUT, message, field="password")
+        if would_send_password_in_clear(p, opportunistic=self.opportunistic_starttls):
+            refusal = plaintext_auth_refusal(p)  # before connecting: by the host name
+            if refusal is not None:
+                recorder.error(refusal)
+                return None, Failure(FailureStage.AUTH, refusal, during=Stage.AUTH)
         if p.security is Security.NONE and not self.opportunistic_starttls:
             return None, None
         try:

@@ -61,6 +61,63 @@ class AuthMode:
         return self.kind
 
 
+@dataclass(frozen=True)
+class AuthSetting:
+    """The sink's AUTH as the settings file holds it: mode, user, and a *saved* password.
+
+    Text form (``Preferences.auth``): ``none``, ``any``, ``USER:PASSWORD`` (a
+    password the user typed into Settings, saved with it), or a bare ``USER``:
+    required, but the password is not saved -- it came from the command line,
+    the environment or a file, and lives only in the running ``AuthMode`` (see
+    ``ui.window.listener_prefs``). A secret the user kept out of ``ps`` must
+    not end up in a settings file.
+    """
+
+    kind: str  # "none" | "any" | "required"
+    username: str = ""
+    password: str = field(default="", repr=False)  # "" = not saved
+
+    @classmethod
+    def parse(cls, text: str) -> AuthSetting:
+        """Read the text form; ``ValueError`` for an empty one."""
+        value = text.strip()
+        if value.lower() in ("none", "any"):
+            return cls(value.lower())
+        user, _sep, password = value.partition(":")
+        if not user:
+            raise ValueError(
+                f"invalid SMTP auth setting {text!r}: use 'none', 'any', 'USER:PASSWORD' or USER"
+            )
+        return cls("required", user, password)
+
+    @classmethod
+    def of(cls, mode: AuthMode, *, save_password: bool) -> AuthSetting:
+        """``mode`` as a setting, with its password only if ``save_password``."""
+        if mode.kind != "required":
+            return cls(mode.kind)
+        return cls("required", mode.username or "", (mode.password or "") if save_password else "")
+
+    @property
+    def text(self) -> str:
+        if self.kind != "required":
+            return self.kind
+        return f"{self.username}:{self.password}" if self.password else self.username
+
+    def mode(self, session: AuthMode | None = None) -> AuthMode | None:
+        """The ``AuthMode`` this setting means, or None if its password is not at hand.
+
+        A bare user takes the password from ``session`` (the running mode)
+        when that requires the same user.
+        """
+        if self.kind != "required":
+            return AuthMode(self.kind)
+        if self.password:
+            return AuthMode("required", self.username, self.password)
+        if session is not None and session.required and session.username == self.username:
+            return session
+        return None
+
+
 class Authenticator:
     """aiosmtpd ``authenticator`` callback implementing an ``AuthMode``."""
 

@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..paths import ensure_parent
+
 SELF_SIGNED_CERT = "smtp-selfsigned.crt"
 SELF_SIGNED_KEY = "smtp-selfsigned.key"
 
@@ -73,14 +75,16 @@ def server_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]) ->
 def ensure_self_signed(cert_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Return (cert, key) in ``cert_dir``, generating them if missing, broken or expiring.
 
-    The key file is created with mode 0600 before any secret is written to it.
+    The key file is created with mode 0600 before any secret is written to it,
+    and a folder this creates is 0700 (``paths.ensure_parent``, as the store's):
+    other local users have no business listing the private key's folder.
     """
     directory = Path(cert_dir)
     cert_path, key_path = directory / SELF_SIGNED_CERT, directory / SELF_SIGNED_KEY
     if _reusable(cert_path, key_path):
         return cert_path, key_path
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        ensure_parent(key_path)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         cert = _build_cert(
             subject_cn="mailcatcher-gui self-signed",

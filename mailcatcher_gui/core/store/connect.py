@@ -7,6 +7,11 @@ or file system (SQLite opens a file it may not write read-only without a
 word, and a store already at the current schema writes nothing while
 opening, so only a probing write shows it), a file that is not a store.
 The file is created 0600 before SQLite opens it (see ``core.store.files``).
+
+Commands that only read (``messages list/show/attachment/export``) open with
+``open_reader_only`` instead: no probe, no write, no chmod, so a store the
+user may read but not write (a copy from a CI artefact, a file owned by
+another account) can still be read, as it could before the probe existed.
 """
 
 from __future__ import annotations
@@ -19,7 +24,14 @@ from ..paths import ensure_parent
 from . import migrations
 from .files import JOURNAL_SIZE_LIMIT, OpenedFile, create_private, tighten
 
-__all__ = ["BUSY_TIMEOUT_MS", "MessageNotFound", "StoreError", "connect", "open_writer"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MessageNotFound",
+    "StoreError",
+    "connect",
+    "open_reader_only",
+    "open_writer",
+]
 
 BUSY_TIMEOUT_S = 10.0
 BUSY_TIMEOUT_MS = int(BUSY_TIMEOUT_S * 1000)
@@ -91,6 +103,60 @@ def open_writer(path: Path) -> tuple[sqlite3.Connection, OpenedFile]:
     return conn, opened
 
 
+def open_reader_only(path: Path) -> str | None:
+    """Check that the store at ``path`` can be read without writing; its reader URI.
+
+    Returns the SQLite URI every reader connection of a read-only ``Store``
+    opens, or None when the store must be opened for writing after all: the
+    file does not exist yet (it is created, as for any command, so a fresh
+    install lists an empty mailbox) or has an older schema (upgrading is a
+    write). Raises ``StoreError`` for a file that is not a usable store.
+
+    ``mode=ro`` reads a WAL store whose file is read-only. A store in a
+    read-only *folder* cannot get the ``-shm`` file a WAL reader needs; with
+    no ``-wal`` beside it no writer can be active there either (a writer
+    creates one), so it is read as ``immutable``.
+    """
+    if path.is_dir():
+        raise StoreError(f"Cannot open the message store {path}: it is a directory.")
+    try:
+        if path.stat().st_size == 0:
+            return None  # brand new (or created by create_private): needs the schema
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"Cannot open the message store {path}: {exc.strerror or exc}") from exc
+    uri = f"{path.as_uri()}?mode=ro"
+    try:
+        version = _read_schema_version(uri)
+    except sqlite3.Error as exc:
+        if (
+            getattr(exc, "sqlite_errorcode", 0) != _SQLITE_READONLY_DIRECTORY
+            or Path(f"{path}-wal").exists()
+        ):
+            raise StoreError(f"Cannot open the message store {path}: {exc}") from exc
+        uri = f"{path.as_uri()}?mode=ro&immutable=1"
+        try:
+            version = _read_schema_version(uri)
+        except sqlite3.Error as again:
+            raise StoreError(f"Cannot open the message store {path}: {again}") from again
+    try:
+        if version < migrations.SCHEMA_VERSION:
+            return None
+        migrations.check_known(version)
+    except migrations.SchemaError as exc:
+        raise StoreError(f"Cannot use {path} as a message store: {exc}") from exc
+    return uri
+
+
+def _read_schema_version(uri: str) -> int:
+    conn = connect(uri, uri=True)
+    try:
+        return migrations.schema_version(conn)
+    finally:
+        conn.close()
+
+
 def _probe_write(conn: sqlite3.Connection) -> None:
     """Fail now if nothing could be committed (a read-only file, folder or file system).
 
@@ -122,13 +188,17 @@ def _open_failure(path: Path, exc: sqlite3.Error) -> str:
     return f"Cannot open the message store {path}: {exc}"
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection with the store's settings (autocommit, busy timeout, NORMAL sync)."""
+def connect(path: Path | str, *, uri: bool = False) -> sqlite3.Connection:
+    """A connection with the store's settings (autocommit, busy timeout, NORMAL sync).
+
+    ``uri=True``: ``path`` is an SQLite ``file:`` URI (``open_reader_only``).
+    """
     conn = sqlite3.connect(
         path,
         timeout=BUSY_TIMEOUT_S,
         isolation_level=None,  # autocommit; we issue BEGIN/COMMIT ourselves
         check_same_thread=False,  # see core.store.database (close() from any thread)
+        uri=uri,
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

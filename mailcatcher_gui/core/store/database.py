@@ -21,6 +21,9 @@ checks (one ``stat``) that the path still names the file it opened: a file
 deleted or replaced while open makes that commit and every later write raise
 ``StoreError`` (the sink answers 451, so "250 means stored" stays true).
 
+``Store(path, readonly=True)`` (CLI commands that only read) skips the
+probe and the writer (``connect.open_reader_only``); its writes raise.
+
 Concurrency: SQLite allows one writer at a time, so every write (``add``,
 ``set_read``, ``delete``, ``clear``) goes through a single writer connection
 behind a ``threading.Lock`` (the Mailbox calls ``add`` from its writer thread
@@ -58,10 +61,27 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..models import Capture, MessageSummary, StoredMessage, Summary, TlsInfo
-from .connect import BUSY_TIMEOUT_MS, MessageNotFound, StoreError, connect, open_writer
-from .files import StoreConfig
+from .connect import (
+    BUSY_TIMEOUT_MS,
+    MessageNotFound,
+    StoreError,
+    connect,
+    open_reader_only,
+    open_writer,
+)
+from .files import OpenedFile, StoreConfig
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
+from .statements import (
+    COUNT_ADDED,
+    COUNT_REMOVED,
+    IDS_PARAM,
+    INSERT_FTS,
+    INSERT_MESSAGE,
+    INSERT_RAW,
+    NEXT_ID,
+    SUMMARY_COLUMNS,
+)
 from .upkeep import Upkeep
 
 __all__ = ["MessageNotFound", "Store", "StoreConfig", "StoreError", "SORT_KEYS"]
@@ -80,40 +100,17 @@ SORT_KEYS: dict[str, str] = {
     "id": "m.id",
 }
 
-_SUMMARY_COLUMNS = (
-    "m.id, m.received_at, m.envelope_from, m.envelope_to, m.header_from, m.header_to, "
-    "m.header_cc, m.subject, m.message_id, m.size, m.has_html, m.has_text, m.attachments, "
-    "m.read, m.snippet"
-)
-_INSERT_MESSAGE = """
-INSERT INTO messages (
-    id, received_at, envelope_from, envelope_to, header_from, header_to, header_cc, subject, date,
-    message_id, size, has_html, has_text, attachments, read, snippet, peer, helo, tls,
-    auth_user, transcript, source, from_sort, to_sort, subject_sort
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-# AUTOINCREMENT keeps sqlite_sequence >= every id ever used, so ids are never reused.
-_NEXT_ID = """
-SELECT max(
-    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),
-    coalesce((SELECT max(id) FROM messages), 0)
-) + 1
-"""
-_INSERT_RAW = "INSERT INTO raw (id, data) VALUES (?, ?)"
-_INSERT_FTS = (
-    f"INSERT INTO {FTS_TABLE} (rowid, subject, from_addr, to_addr, body, html, attachments) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_IDS_PARAM = "SELECT value FROM json_each(?)"  # a list of ids as one bound JSON array
-# The counters row is kept by the store, once per transaction (migration 3).
-_COUNT_ADDED = "UPDATE counters SET total = total + ?, unread = unread + ? WHERE id = 1"
-_COUNT_REMOVED = "UPDATE counters SET total = total - ?, unread = unread - ? WHERE id = 1"
-
 
 class Store:
     """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
-    def __init__(self, path: str | os.PathLike[str], config: StoreConfig | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        config: StoreConfig | None = None,
+        *,
+        readonly: bool = False,
+    ) -> None:
         self._config = config if config is not None else StoreConfig()
         self._tempdir: str | None = None
         if str(path) == ":memory:":
@@ -128,11 +125,24 @@ class Store:
         self._readers_lock = threading.Lock()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._upkeep = Upkeep(self.path, self._config, BUSY_TIMEOUT_MS)
+        self._writer: sqlite3.Connection | None = None
+        self._file: OpenedFile | None = None
+        #: readers open this URI (read-only) instead of the path
+        self._reader_uri: str | None = None
         try:
-            self._writer, self._file = open_writer(self.path)
+            if readonly and self._tempdir is None:
+                self._reader_uri = open_reader_only(self.path)
+            if self._reader_uri is None:
+                # Missing or older than this release: created/upgraded as for a writer.
+                self._writer, self._file = open_writer(self.path)
         except BaseException:
             self._remove_tempdir()
             raise
+
+    @property
+    def readonly(self) -> bool:
+        """True when opened with ``readonly=True`` on an existing store: writes raise."""
+        return self._writer is None
 
     # ---- connections ---------------------------------------------------
 
@@ -147,7 +157,10 @@ class Store:
                 raise StoreError(f"The message store {self.path} is closed.")
             self._close_dead_readers()
             try:
-                conn = connect(self.path)
+                if self._reader_uri is not None:
+                    conn = connect(self._reader_uri, uri=True)
+                else:
+                    conn = connect(self.path)
                 conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot open the message store {self.path}: {exc}") from exc
@@ -185,6 +198,8 @@ class Store:
         with self._write_lock, self._errors(action):
             if self._closed:
                 raise StoreError(f"The message store {self.path} is closed.")
+            if self._writer is None or self._file is None:
+                raise StoreError(f"Could not {action}: {self.path} was opened read-only.")
             if self._file.lost is not None:
                 raise StoreError(self._file.lost)
             conn = self._writer
@@ -211,7 +226,12 @@ class Store:
     @property
     def needs_upkeep(self) -> bool:
         """True while ``maintain`` has work left (segments to merge, a WAL to checkpoint or cut)."""
-        return not self._closed and self._file.lost is None and self._upkeep.pending
+        return (
+            not self._closed
+            and self._file is not None
+            and self._file.lost is None
+            and self._upkeep.pending
+        )
 
     def maintain(self) -> bool:
         """Do one small step of deferred upkeep; returns ``needs_upkeep``.
@@ -222,7 +242,7 @@ class Store:
         it again, so a full disk cannot make the caller spin.
         """
         with self._write_lock:
-            if not self.needs_upkeep:
+            if not self.needs_upkeep or self._writer is None:
                 return False
             try:
                 self._upkeep.step(self._writer)
@@ -248,16 +268,16 @@ class Store:
             # We hold the only write lock, so the next ids are known: assigning
             # them lets each table be filled with one executemany (about a
             # third faster than three statements per message).
-            first = conn.execute(_NEXT_ID).fetchone()[0]
+            first = conn.execute(NEXT_ID).fetchone()[0]
             ids = range(first, first + len(prepared))
             conn.executemany(
-                _INSERT_MESSAGE, [(i, *p.message_row) for i, p in zip(ids, prepared, strict=True)]
+                INSERT_MESSAGE, [(i, *p.message_row) for i, p in zip(ids, prepared, strict=True)]
             )
-            conn.executemany(_INSERT_RAW, [(i, p.raw) for i, p in zip(ids, prepared, strict=True)])
+            conn.executemany(INSERT_RAW, [(i, p.raw) for i, p in zip(ids, prepared, strict=True)])
             conn.executemany(
-                _INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
+                INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
             )
-            conn.execute(_COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
+            conn.execute(COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i) for i, p in zip(ids, prepared, strict=True)], pruned
 
@@ -287,14 +307,14 @@ class Store:
             changed = {
                 r[0]
                 for r in conn.execute(
-                    f"SELECT id FROM messages WHERE id IN ({_IDS_PARAM}) AND read != ?",
+                    f"SELECT id FROM messages WHERE id IN ({IDS_PARAM}) AND read != ?",
                     (json.dumps(wanted), flag),
                 )
             }
             result = [i for i in wanted if i in changed]
             if result:
                 conn.execute(
-                    f"UPDATE messages SET read = ? WHERE id IN ({_IDS_PARAM})",
+                    f"UPDATE messages SET read = ? WHERE id IN ({IDS_PARAM})",
                     (flag, json.dumps(result)),
                 )
         return result
@@ -308,7 +328,7 @@ class Store:
             existing = {
                 r[0]
                 for r in conn.execute(
-                    f"SELECT id FROM messages WHERE id IN ({_IDS_PARAM})", (json.dumps(wanted),)
+                    f"SELECT id FROM messages WHERE id IN ({IDS_PARAM})", (json.dumps(wanted),)
                 )
             }
             result = [i for i in wanted if i in existing]
@@ -320,10 +340,10 @@ class Store:
         if not ids:
             return
         total, unread = conn.execute(
-            f"SELECT count(*), coalesce(sum(read = 0), 0) FROM messages WHERE id IN ({_IDS_PARAM})",
+            f"SELECT count(*), coalesce(sum(read = 0), 0) FROM messages WHERE id IN ({IDS_PARAM})",
             (json.dumps(ids),),
         ).fetchone()
-        conn.execute(_COUNT_REMOVED, (total, unread))
+        conn.execute(COUNT_REMOVED, (total, unread))
         params = [(i,) for i in ids]
         conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", params)
         conn.executemany("DELETE FROM raw WHERE id = ?", params)
@@ -355,7 +375,7 @@ class Store:
         for new mail anyway.
         """
         with self._write_lock:
-            if self._closed:
+            if self._closed or self._writer is None:
                 return
             try:
                 self._writer.execute("VACUUM")
@@ -389,7 +409,7 @@ class Store:
         # (see CompiledQuery), so a common word does not cost a row lookup
         # per match.
         sql = (
-            f"SELECT {_SUMMARY_COLUMNS} FROM ("
+            f"SELECT {SUMMARY_COLUMNS} FROM ("
             f"SELECT m.id FROM messages AS m WHERE {compiled.probe_where} "
             f"ORDER BY {order} LIMIT ? OFFSET ?"
             f") AS page JOIN messages AS m ON m.id = page.id ORDER BY {order}"
@@ -430,7 +450,7 @@ class Store:
         with self._errors("read a message"):
             row = (
                 self._reader()
-                .execute(f"SELECT {_SUMMARY_COLUMNS} FROM messages AS m WHERE m.id = ?", (id,))
+                .execute(f"SELECT {SUMMARY_COLUMNS} FROM messages AS m WHERE m.id = ?", (id,))
                 .fetchone()
             )
         if row is None:
@@ -440,7 +460,7 @@ class Store:
     def get(self, id: int) -> StoredMessage:
         # One statement, so the row and its bytes come from the same snapshot.
         sql = (
-            f"SELECT {_SUMMARY_COLUMNS}, m.peer, m.helo, m.tls, m.auth_user, m.transcript, "
+            f"SELECT {SUMMARY_COLUMNS}, m.peer, m.helo, m.tls, m.auth_user, m.transcript, "
             "m.source, raw.data FROM messages AS m LEFT JOIN raw ON raw.id = m.id WHERE m.id = ?"
         )
         with self._errors("read a message"):
@@ -479,7 +499,8 @@ class Store:
         with self._write_lock, self._readers_lock:
             if self._closed:
                 return
-            self._file.check()  # a file lost since the last write: drop its stale WAL
+            if self._file is not None:
+                self._file.check()  # a file lost since the last write: drop its stale WAL
             self._closed = True
             for _, conn in self._readers:
                 self._close_quietly(conn)

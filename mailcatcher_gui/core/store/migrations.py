@@ -201,6 +201,11 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) ->
     return target
 
 
+def check_known(current: int, target: int = SCHEMA_VERSION) -> None:
+    """Raise ``SchemaError`` for a file written by a newer release."""
+    _check_known(current, target)
+
+
 def _check_known(current: int, target: int) -> None:
     if current > target:
         raise SchemaError(

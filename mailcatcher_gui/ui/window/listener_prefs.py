@@ -4,26 +4,37 @@ Precedence: an option typed on the command line wins for the session;
 otherwise the saved preferences apply. The Settings dialog starts from what
 actually runs (``prefs_for_config``), so confirming it unchanged restarts
 nothing.
+
+Secrets. A sink password given with ``--auth USER:PASSWORD``,
+``--auth-password-env`` or ``--auth-password-file`` is never written to the
+settings file: the preferences hold the mode and the user (``AuthSetting``'s
+bare ``USER``) and the password stays in the running ``SinkConfig`` only, in
+memory. A password the user typed into Settings is a setting and is saved.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ...core import options
 from ...core.smtp import PortInUse, SinkConfig, SinkStartError
-from ...core.smtp.auth import AuthMode
+from ...core.smtp.auth import AuthMode, AuthSetting
 from .settings import Preferences
+
+log = logging.getLogger(__name__)
 
 
 def listener_config(base: SinkConfig, prefs: Preferences) -> SinkConfig:
-    """``base`` with the listener options from the Settings dialog."""
-    try:
-        auth = AuthMode.parse(prefs.auth)
-    except ValueError:
-        auth = base.auth
+    """``base`` with the listener options from the Settings dialog.
+
+    A required login whose password is not saved (a bare ``USER``) keeps the
+    password of ``base``, the running configuration, if that requires the
+    same user; otherwise ``base``'s AUTH stays, with a warning.
+    """
+    auth = _auth_mode(prefs.auth, base.auth)
     host = prefs.smtp_host.strip() or "127.0.0.1"
     return replace(
         base,
@@ -42,8 +53,7 @@ def prefs_for_config(prefs: Preferences, config: SinkConfig, retention: int) -> 
     The Settings dialog starts from these, so it never shows a port other
     than the one in use, and confirming it unchanged restarts nothing.
     """
-    auth = config.auth
-    auth_text = f"{auth.username}:{auth.password}" if auth.kind == "required" else auth.kind
+    auth_text = _auth_text(config.auth, prefs.auth)
     mib = 1024 * 1024
     return replace(
         prefs,
@@ -59,6 +69,41 @@ def prefs_for_config(prefs: Preferences, config: SinkConfig, retention: int) -> 
     )
 
 
+def _auth_mode(text: str, running: AuthMode) -> AuthMode:
+    try:
+        setting = AuthSetting.parse(text)
+    except ValueError:
+        return running
+    mode = setting.mode(running)
+    if mode is None:
+        log.warning(
+            "SMTP AUTH: the settings require user %r, but its password is not saved "
+            "(it was given on the command line); AUTH stays %s. Start with --auth %s and "
+            "--auth-password-env or --auth-password-file, or type a password in Settings.",
+            setting.username,
+            running.describe(),
+            setting.username,
+        )
+        return running
+    return mode
+
+
+def _auth_text(running: AuthMode, saved: str) -> str:
+    """``running`` as ``Preferences.auth``, with its password only if it is the saved one.
+
+    The saved text is what the settings file holds (or the preferences in
+    force): if the running password is already there, keeping it changes
+    nothing on disk. Any other password came from the command line, the
+    environment or a file, and stays out of the preferences.
+    """
+    try:
+        previous = AuthSetting.parse(saved)
+    except ValueError:
+        previous = AuthSetting("any")
+    same = previous.mode() == running and bool(previous.password)
+    return AuthSetting.of(running, save_password=same).text
+
+
 def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
     """The sink configuration and retention for this session.
 
@@ -66,12 +111,16 @@ def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
     default) wins; everything else comes from the saved settings.
     ``ValueError`` (``core.options.ConfigError``) for bad option values.
     """
-    from_args = options.sink_config_from_args(args)
-    config = listener_config(from_args, prefs)
 
     def given(name: str, default: object) -> bool:
         value = getattr(args, name, None)
         return value is not None and value != default
+
+    from_args = options.sink_config_from_args(args)
+    if given("auth", options.DEFAULT_AUTH):
+        # The command line's AUTH wins: do not judge the saved one (its password may be gone).
+        prefs = replace(prefs, auth=AuthSetting.of(from_args.auth, save_password=False).text)
+    config = listener_config(from_args, prefs)
 
     if given("smtp", options.DEFAULT_SMTP):
         config = replace(config, smtp=from_args.smtp)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core import paths
-from ...core.smtp.auth import AuthMode
+from ...core.smtp.auth import AuthSetting
 
 SETTINGS_FILENAME = "settings.ini"
 
@@ -59,7 +59,7 @@ class Preferences:
     smtps_port: int = 1465
     tls_cert: str = ""
     tls_key: str = ""
-    auth: str = "any"  # "none" | "any" | "USER:PASSWORD" (AuthMode.parse syntax)
+    auth: str = "any"  # "none" | "any" | "USER:PASSWORD" | "USER" (AuthSetting syntax)
     max_size_mb: int = 50  # 0 = unlimited
     retention: int = 10_000  # keep at most N messages; 0 = unlimited
     allow_remote_default: bool = False
@@ -210,12 +210,17 @@ class SettingsDialog(QDialog):
         self.auth_password.setPlaceholderText("password")
         self.auth_password.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         try:
-            mode = AuthMode.parse(prefs.auth)
+            mode = AuthSetting.parse(prefs.auth)
         except ValueError:
-            mode = AuthMode("any")
+            mode = AuthSetting("any")
+        # A bare user: the password came from the command line and is not saved
+        # (see listener_prefs); left empty, the running one is kept.
+        self._session_user = mode.username if mode.kind == "required" and not mode.password else ""
+        if self._session_user:
+            self.auth_password.setPlaceholderText("from the command line (not saved)")
         self.auth_kind.setCurrentIndex(max(self.auth_kind.findData(mode.kind), 0))
-        self.auth_user.setText(mode.username or "")
-        self.auth_password.setText(mode.password or "")
+        self.auth_user.setText(mode.username)
+        self.auth_password.setText(mode.password)
         auth_row = QHBoxLayout()
         auth_row.addWidget(self.auth_kind, 1)
         auth_row.addWidget(self.auth_user, 1)
@@ -301,7 +306,7 @@ class SettingsDialog(QDialog):
         """The edited values (unvalidated; see ``validate``)."""
         kind = self.auth_kind.currentData()
         if kind == "required":
-            auth = f"{self.auth_user.text().strip()}:{self.auth_password.text()}"
+            auth = AuthSetting(kind, self.auth_user.text().strip(), self.auth_password.text()).text
         else:
             auth = kind
         return Preferences(
@@ -323,8 +328,12 @@ class SettingsDialog(QDialog):
         """A message for the first problem, or None."""
         p = self.preferences()
         try:
-            AuthMode.parse(p.auth)
+            auth = AuthSetting.parse(p.auth)
         except ValueError:
+            auth = AuthSetting("required")
+        if auth.kind == "required" and not (
+            auth.username and (auth.password or auth.username == self._session_user)
+        ):
             return "Required AUTH needs both a user name and a password."
         if p.smtps_enabled and p.smtps_port == p.smtp_port and p.smtp_port != 0:
             return "SMTP and SMTPS cannot share a port."

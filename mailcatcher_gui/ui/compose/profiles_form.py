@@ -72,6 +72,12 @@ class ProfileForm(QWidget):
         ca_row.addWidget(self.ca_file, 1)
         ca_row.addWidget(browse)
         self.allow_invalid = QCheckBox("Accept invalid certificates (insecure)", self)
+        # core.sending.policy refuses a password without TLS to a host that is
+        # not this machine unless the profile allows it; the form must carry
+        # that choice, or editing a profile would silently drop it.
+        self.allow_plaintext = QCheckBox(
+            "Send the password without TLS to this host (insecure)", self
+        )
         self.connect_timeout = QDoubleSpinBox(self)
         self.connect_timeout.setRange(0.5, 600)
         self.connect_timeout.setSuffix(" s")
@@ -93,6 +99,7 @@ class ProfileForm(QWidget):
         form.addRow("AUTH method:", self.auth)
         form.addRow("CA file:", ca_row)
         form.addRow("", self.allow_invalid)
+        form.addRow("", self.allow_plaintext)
         form.addRow("Connect timeout:", self.connect_timeout)
         form.addRow("Command timeout:", self.command_timeout)
         form.addRow("EHLO name:", self.helo)
@@ -110,12 +117,14 @@ class ProfileForm(QWidget):
         self.security.currentIndexChanged.connect(self._security_changed)
         self.auth.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.allow_invalid.toggled.connect(lambda _b: self.changed.emit())
+        self.allow_plaintext.toggled.connect(lambda _b: self.changed.emit())
         self.set_profile(RelayProfile(name="New relay"))
 
     def _security_changed(self, _index: int) -> None:
         tls = self.security.currentData() != Security.NONE.value
         self.ca_file.setEnabled(tls)
         self.allow_invalid.setEnabled(tls)
+        self.allow_plaintext.setEnabled(not tls)
         self.changed.emit()
 
     def _browse_ca(self) -> None:
@@ -147,6 +156,7 @@ class ProfileForm(QWidget):
         self.password_env.setText(profile.password_env)
         self.ca_file.setText(profile.ca_file)
         self.allow_invalid.setChecked(profile.allow_invalid_cert)
+        self.allow_plaintext.setChecked(profile.allow_plaintext_auth)
         self.connect_timeout.setValue(profile.connect_timeout)
         self.command_timeout.setValue(profile.command_timeout)
         self.helo.setText(profile.helo_name)
@@ -164,6 +174,7 @@ class ProfileForm(QWidget):
             password_env=self.password_env.text().strip(),
             ca_file=self.ca_file.text().strip(),
             allow_invalid_cert=self.allow_invalid.isChecked(),
+            allow_plaintext_auth=self.allow_plaintext.isChecked(),
             connect_timeout=self.connect_timeout.value(),
             command_timeout=self.command_timeout.value(),
             helo_name=self.helo.text().strip(),

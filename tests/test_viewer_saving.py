@@ -15,10 +15,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from mailcatcher_gui.core.mailio import write_new_file
+from mailcatcher_gui.core.mailio.saving import current_umask, replace_file
 from mailcatcher_gui.ui.viewer.message_view import MessageView
 from mailcatcher_gui.ui.viewer.tabs.dialogs import Conflict
 from mailcatcher_gui.ui.viewer.tabs.embedded import embedded_opened
-from mailcatcher_gui.ui.viewer.tabs.saving import current_umask, replace_file
 from tests.viewer_support import RecordingDialogs
 
 pytestmark = [pytest.mark.gui]

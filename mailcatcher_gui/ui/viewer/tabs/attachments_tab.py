@@ -21,12 +21,18 @@ from PySide6.QtWidgets import (
 )
 
 from ....core.mailio import write_new_file
+from ....core.mailio.saving import (
+    attachment_name,
+    existing_targets,
+    is_risky,
+    replace_file,
+    save_all,
+)
 from ....core.models import Attachment
 from ....core.units import format_size
 from ...theme import mute
 from .dialogs import Conflict, ViewerDialogs
 from .embedded import is_embedded_message
-from .saving import attachment_name, existing_targets, is_risky, replace_file, save_all
 
 _INDEX_ROLE = Qt.ItemDataRole.UserRole
 # Decoding a huge image for a thumbnail is not worth a frozen window.

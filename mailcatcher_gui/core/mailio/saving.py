@@ -1,4 +1,4 @@
-"""Writing attachment bytes to disk without surprises (no widgets here).
+"""Writing attachment bytes to disk without surprises (the viewer's Save, Save All, Save Part).
 
 Names come from the sender and are hostile until proven otherwise: every
 name goes through ``core.mailio.safe_filename`` (one plain path component,
@@ -13,8 +13,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ....core.mailio import safe_filename, write_new_file
-from ....core.models import Attachment
+from ..models import Attachment
+from .filenames import safe_filename, write_new_file
 
 # Types the desktop would run rather than display: opening one asks first.
 RISKY_EXTENSIONS = frozenset(

@@ -6,6 +6,7 @@
     mailcatcher-gui serve [OPTIONS]                  headless SMTP sink
     mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export
     mailcatcher-gui send ...                         send a test message
+    mailcatcher-gui sendmail [-t] [-f ADDR] [-i] ... a /usr/sbin/sendmail stand-in
 
 One module per command (``gui``, ``serve``, ``messages``, ``send``);
 ``common`` holds what they share. Option defaults and the options -> core
@@ -53,7 +54,18 @@ __all__ = [
     "show_message",
 ]
 
-_COMMANDS = ("gui", "serve", "messages", "send")
+_COMMANDS = ("gui", "serve", "messages", "send", "sendmail")
+
+SENDMAIL_USAGE = """usage: mailcatcher-gui sendmail [-t] [-i] [-f ADDR] [-F NAME] [--smtp HOST:PORT]
+                                [--db PATH] [RECIPIENT ...] < message
+
+A stand-in for /usr/sbin/sendmail: reads a message on standard input and
+delivers it to the catcher at --smtp, $MAILCATCHER_SMTP or 127.0.0.1:1025.
+If nothing listens there, the message is stored in the default store (or
+--db) and stderr says so. -t adds the To/Cc/Bcc recipients (Bcc is removed
+from the delivered headers), -f sets the envelope sender, -F the sender's
+name, -i/-oi keeps lines of a single dot. Other MTA options (-odi, -oem,
+-B 8BITMIME...) are accepted and ignored. Exit codes are sysexits.h's."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,12 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub, db)
     add_messages_parser(sub, db)
     add_send_parser(sub)
+    sub.add_parser(
+        "sendmail",
+        help="a /usr/sbin/sendmail stand-in (see 'mailcatcher-gui sendmail --help')",
+        add_help=False,
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (never raises SystemExit)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # Called as "sendmail" (a symlink) or "mailcatcher-gui sendmail": sendmail's
+    # own option syntax (-oi, -fADDR), which argparse cannot parse.
+    if argv is None and Path(sys.argv[0]).name == "sendmail":
+        args_list.insert(0, "sendmail")
+    if args_list[:1] == ["sendmail"]:
+        return _sendmail(args_list[1:])
     # "mailcatcher-gui", "mailcatcher-gui FILE.eml" and "mailcatcher-gui --smtp ..."
     # all mean the window: argparse cannot mix optional subcommands and positionals.
     if not args_list or (
@@ -111,6 +134,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
             raise
         return _internal_error(exc, args.command)
+
+
+def _sendmail(argv: list[str]) -> int:
+    if "--help" in argv:
+        print(SENDMAIL_USAGE)
+        return EXIT_OK
+    from .sendmail import run_sendmail
+
+    try:
+        return run_sendmail(argv)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        _internal_error(exc, "sendmail")
+        return 70  # EX_SOFTWARE: sendmail's callers read sysexits codes
 
 
 def _exit_code(exc: SystemExit) -> int:

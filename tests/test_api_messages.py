@@ -342,3 +342,17 @@ def test_read_only_context_refuses_writes(tmp_path):
 def test_rfc3339_matches_go():
     assert rfc3339(datetime(2024, 5, 1, 12, 0, 0, 120000, tzinfo=UTC)) == "2024-05-01T12:00:00.12Z"
     assert rfc3339(datetime(2024, 5, 1, 12, 0, 0, 999, tzinfo=UTC)) == "2024-05-01T12:00:00Z"
+
+
+def test_tags_in_summaries_and_list(api):
+    tagged = api.deliver(make_message("tagged", **{"X-Tags": "Work, urgent"}))
+    plain = api.deliver(make_message("untagged"))
+    body = api.get("/api/v1/messages").json()
+    by_id = {m["ID"]: m for m in body["messages"]}
+    assert by_id[str(tagged)]["Tags"] == ["urgent", "Work"]  # case-insensitive order
+    assert by_id[str(plain)]["Tags"] == []
+    assert body["tags"] == ["urgent", "Work"]
+    api.mailbox.set_tags([plain], ["later"])
+    assert api.get("/api/v1/messages").json()["tags"] == ["later", "urgent", "Work"]
+    message = api.get(f"/api/v1/message/{tagged}").json()
+    assert message["Tags"] == ["urgent", "Work"]

@@ -44,7 +44,6 @@ from .security import (
 )
 
 __all__ = [
-    "DEFAULT_HTTP",
     "HttpConfig",
     "HttpPortInUse",
     "HttpStartError",
@@ -53,9 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: ``--http``'s default, as Mailpit's port but on loopback only.
-DEFAULT_HTTP = "127.0.0.1:8025"
 
 # How long ``stop`` lets a request in flight finish before it is cut off.
 _STOP_GRACE = 2.0

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from mailcatcher_gui.core.checks import CheckOptions, FamilyResult, Severity
 from mailcatcher_gui.core.checks.linkprobe import GuardedResolver, Probe, address_refusal, probe_url
 from mailcatcher_gui.core.checks.links import check_links, extract_links
 from mailcatcher_gui.core.mailio.local import unstored_message
 from mailcatcher_gui.core.models import OpenedMessage
+from tests.link_helpers import http_server
 
 LOCAL_OK = CheckOptions(allow_local_links=True, link_timeout=2.0, link_concurrency=3)
 
@@ -34,46 +33,6 @@ def message(html: str = "", text: str = "", extra_headers: str = "") -> OpenedMe
         + "".join(parts) + "--b--\r\n"
     )  # fmt: skip
     return unstored_message(raw.encode(), received_at=datetime.now(UTC), source="test")
-
-
-@asynccontextmanager
-async def http_server() -> AsyncIterator[tuple[str, list[tuple[str, str]]]]:
-    """A loopback server: /ok, /missing, /r1→/r2→/ok, /loop, /nohead, /slow; logs requests."""
-    seen: list[tuple[str, str]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        seen.append((request.method, request.path))
-        path = request.path
-        if path == "/ok":
-            return web.Response(text="fine")
-        if path == "/r1":
-            raise web.HTTPMovedPermanently("/r2")
-        if path == "/r2":
-            raise web.HTTPFound("/ok")
-        if path == "/loop":
-            raise web.HTTPFound("/loop")
-        if path == "/nohead":
-            if request.method == "HEAD":
-                raise web.HTTPMethodNotAllowed("HEAD", ["GET"])
-            return web.Response(text="get only")
-        if path == "/slow":
-            await asyncio.sleep(5)
-            return web.Response(text="late")
-        if path == "/to-local":
-            raise web.HTTPFound(request.query["target"])
-        raise web.HTTPNotFound()
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
 
 
 def run(check: Callable[[], Awaitable[FamilyResult]]) -> FamilyResult:

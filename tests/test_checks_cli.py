@@ -133,7 +133,10 @@ def test_links_against_loopback_server(
 ) -> None:
     path, mailbox = store
     with http_server_thread() as (base, seen):
-        html = f'<a href="{base}/ok">ok</a> <a href="{base}/missing">gone</a> <a href="{base}/r1">r</a>'
+        html = (
+            f'<a href="{base}/ok">ok</a> <a href="{base}/missing">gone</a> '
+            f'<a href="{base}/r1">r</a>'
+        )
         mid = deliver(mailbox, BODY + html.encode() + b"\r\n")
         report = run_json(
             capsys, str(mid), "--db", str(path), "--no-dns", "--links", "--allow-local-links"

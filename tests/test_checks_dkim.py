@@ -78,6 +78,7 @@ def test_signed_message_verifies_with_user_txt_key(keypair: tuple[bytes, bytes, 
     assert sig["signed_headers"][:3] == ["from", "to", "subject"]
     assert result.verdict is Severity.OK
     assert "key you gave" in result.findings[0].title
+    assert result.findings[0].line == 1  # the DKIM-Signature header leads the message
     assert "pass (example.com, aligned)" in result.summary
 
 
@@ -186,6 +187,12 @@ def test_two_signatures_each_judged(keypair: tuple[bytes, bytes, bytes]) -> None
     second = sign(private, domain=b"esp.example.org", message=first)
     result = check_authentication(second, options(record))
     by_domain = {s["domain"]: s for s in result.data["signatures"]}
+    lines = {f.data["domain"]: f.line for f in result.findings}
+    raw_lines = second.split(b"\n")
+    for domain, line in lines.items():
+        assert line is not None
+        assert raw_lines[line - 1].startswith(b"DKIM-Signature:")
+        assert f"d={domain}".encode() in b"".join(raw_lines[line - 1 : line + 3]).replace(b" ", b"")
     assert by_domain["example.com"]["result"] == "pass"
     assert by_domain["esp.example.org"]["result"] == "no-key"
 

@@ -186,6 +186,21 @@ def _signature_count(checker: dkim.DKIM) -> int:
     return sum(1 for name, _value in checker.headers if name.lower() == b"dkim-signature")
 
 
+def _header_lines(raw: bytes, name: bytes) -> list[int]:
+    """1-based raw-message lines where header ``name`` starts (header section only)."""
+    end = raw.find(b"\n\n")
+    crlf = raw.find(b"\r\n\r\n")
+    if crlf >= 0 and (end < 0 or crlf < end):
+        end = crlf
+    head = raw if end < 0 else raw[:end]
+    prefix = name.lower() + b":"
+    return [
+        i + 1
+        for i, line in enumerate(head.split(b"\n"))
+        if line.lower().replace(b" ", b"").replace(b"\t", b"").startswith(prefix)
+    ]
+
+
 def _signature_headers(raw: bytes) -> int:
     """How many DKIM-Signature headers there are, by the standard library's lenient parser."""
     try:
@@ -295,7 +310,7 @@ def _source_words(source: str | None) -> str:
     return {"dns": "key from DNS", "user": "key you gave"}.get(source or "", "no key")
 
 
-def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
+def _signature_finding(entry: dict[str, Any], from_domain: str, line: int | None) -> Finding:
     where = f"DKIM-Signature d={entry['domain']} s={entry['selector']}"
     source = _source_words(entry["key_source"])
     signed = ", ".join(entry["signed_headers"])
@@ -340,6 +355,7 @@ def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
         title=title,
         detail=detail,
         where=where,
+        line=line,
         advice=advice,
         data=dict(entry),
     )
@@ -392,7 +408,11 @@ def check_authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
             arc_data, arc_finding = _arc(raw, lookup)
         except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
             arc_data = {"result": "fail", "reason": f"{type(exc).__name__}: {exc}", "sets": []}
-    findings = [_signature_finding(entry, from_domain) for entry in signatures]
+    lines = _header_lines(raw, b"dkim-signature")
+    findings = [
+        _signature_finding(entry, from_domain, lines[i] if i < len(lines) else None)
+        for i, entry in enumerate(signatures)
+    ]
     if arc_finding is not None:
         findings.append(arc_finding)
     if not signatures:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from mailcatcher_gui.core.checks import CheckOptions, FamilyResult, Severity
 from mailcatcher_gui.core.checks.linkprobe import GuardedResolver, Probe, address_refusal, probe_url
@@ -17,6 +20,7 @@ from mailcatcher_gui.core.checks.links import check_links, extract_links
 from mailcatcher_gui.core.mailio.local import unstored_message
 from mailcatcher_gui.core.models import OpenedMessage
 from tests.link_helpers import http_server
+from tests.tls_helpers import make_test_ca
 
 LOCAL_OK = CheckOptions(allow_local_links=True, link_timeout=2.0, link_concurrency=3)
 
@@ -276,3 +280,32 @@ def test_hostile_urls_never_crash_and_never_connect() -> None:
     codes = {f.where: f.code for f in result.findings}
     assert codes["http://[::1/x"] == "link-invalid"
     assert codes["javascript:alert(1)"] == "link-javascript"
+
+
+def test_untrusted_certificate_is_reported_not_ignored(tmp_path: Path) -> None:
+    """HTTPS is verified: a certificate no public CA signed is an error with that reason."""
+    _ca, cert, key = make_test_ca(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def hello(_request: web.Request) -> web.Response:
+        return web.Response(text="hi")
+
+    async def scenario() -> tuple[FamilyResult, str]:
+        app = web.Application()
+        app.router.add_get("/", hello)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+        await site.start()
+        url = f"https://127.0.0.1:{runner.addresses[0][1]}/"
+        try:
+            return await check_links(message(f'<a href="{url}">tls</a>'), LOCAL_OK), url
+        finally:
+            await runner.cleanup()
+
+    result, url = asyncio.run(scenario())
+    link = by_url(result)[url]
+    assert link["status_code"] == 0
+    assert "certificate" in link["error"].lower()
+    assert result.verdict is Severity.ERROR

@@ -265,6 +265,10 @@ def test_arc_chain_pass_and_broken(keypair: tuple[bytes, bytes, bytes]) -> None:
     bad = check_authentication(broken, options(record))
     assert bad.data["arc"]["result"] == "fail"
     assert any(f.code == "arc-fail" and f.severity is Severity.WARNING for f in bad.findings)
+    keyless = check_authentication(sealed, options(None))
+    assert keyless.data["arc"]["result"] == "no-key"
+    assert keyless.data["arc"]["missing_keys"] == ["s1._domainkey.example.com"]
+    assert any(f.code == "arc-no-key" and f.severity is Severity.INFO for f in keyless.findings)
     plain = check_authentication(MESSAGE, options(record))
     assert plain.data["arc"]["result"] == "none"
     assert not any(f.code.startswith("arc-") for f in plain.findings)

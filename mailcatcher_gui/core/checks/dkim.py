@@ -27,7 +27,9 @@ suffixes, where it errs towards "not aligned".
 ``data["signatures"]`` is read by the bulk-sender check (branch checks-local):
 a list of ``{"domain", "selector", "result" ("pass"/"fail"/"no-key"/"error"),
 "reason", "aligned", "key_source" ("dns"/"user"/None), "signed_headers",
-"body_hash" ("pass"/"fail"/None), "header_hash" ("pass"/"fail"/None)}``.
+"body_hash" ("pass"/"fail"/None), "header_hash" ("pass"/"fail"/None)}``;
+``data["arc"]`` is ``{"result": "pass"/"fail"/"none"/"no-key", "reason", "sets":
+[...], "missing_keys" (with "no-key")}``.
 """
 
 from __future__ import annotations
@@ -122,10 +124,12 @@ class _KeyLookup:
     sources: dict[str, str | None] = field(default_factory=dict)  # name → "user"/"dns"/None
     misses: dict[str, str] = field(default_factory=dict)  # name → why no key was found
     dns_broken: str | None = None  # set once DNS itself failed: don't wait again
+    queried: list[str] = field(default_factory=list)  # every name asked for, in order
 
     def __call__(self, name: bytes | str, timeout: float = DNS_TIMEOUT) -> bytes | None:
         qname = (name.decode("ascii", "replace") if isinstance(name, bytes) else name).lower()
         qname = qname.rstrip(".")
+        self.queried.append(qname)
         user = {k.lower().rstrip("."): v for k, v in self.options.dkim_keys.items()}
         if qname in user:
             self.sources[qname] = "user"
@@ -362,8 +366,10 @@ def _signature_finding(entry: dict[str, Any], from_domain: str, line: int | None
 
 
 def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None]:
+    asked_before = len(lookup.queried)
     cv, sets, reason = dkim.arc_verify(raw, logger=_QUIET, dnsfunc=lookup)
     result = _text(cv) if cv is not None else "fail"
+    missing = sorted({q for q in lookup.queried[asked_before:] if lookup.sources.get(q) is None})
     described = [
         {
             "instance": s.get("instance"),
@@ -375,9 +381,23 @@ def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None
         }
         for s in sets
     ]
-    data = {"result": result, "reason": _text(reason), "sets": described}
+    data: dict[str, Any] = {"result": result, "reason": _text(reason), "sets": described}
     if result == "none":
         return data, None
+    if result != "pass" and missing:
+        data.update(result="no-key", missing_keys=missing)
+        why = "; ".join(f"{q}: {lookup.misses.get(q, 'no key record')}" for q in missing)
+        return data, Finding(
+            family=FAMILY,
+            code="arc-no-key",
+            severity=Severity.INFO,
+            title=f"ARC chain not verified: no key found for {', '.join(missing)}",
+            detail=why,
+            where="ARC-Seal",
+            advice="Give the sealer's public key with --dkim-key (or in Settings) "
+            "or allow DNS lookups.",
+            data=data,
+        )
     severity = Severity.OK if result == "pass" else Severity.WARNING
     return data, Finding(
         family=FAMILY,

@@ -4,7 +4,7 @@
 
     mailcatcher-gui [gui] [OPTIONS] [FILE.eml ...]   the window (default)
     mailcatcher-gui serve [OPTIONS]                  headless SMTP sink
-    mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export
+    mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export|check
     mailcatcher-gui send ...                         send a test message
     mailcatcher-gui sendmail [-t] [-f ADDR] [-i] ... a /usr/sbin/sendmail stand-in
 

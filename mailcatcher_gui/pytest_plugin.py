@@ -187,8 +187,9 @@ def _after_test(item: pytest.Item, catcher: MailCatcher, report: pytest.TestRepo
         lines = [f"{len(messages)} message(s) sent during this test:"]
         lines += [f"  #{m.id} {m.subject!r} to {', '.join(m.envelope_to)}" for m in messages]
         if keep:
+            tag = node_tag(item.nodeid)
             lines.append(
-                f'open them: mailcatcher-gui --db {catcher.store_path}  (search: tag:"{node_tag(item.nodeid)}")'
+                f'open them: mailcatcher-gui --db {catcher.store_path}  (search: tag:"{tag}")'
             )
         else:
             lines.append(f"keep them for the window with: pytest {_STORE_OPTION} PATH")
@@ -196,8 +197,14 @@ def _after_test(item: pytest.Item, catcher: MailCatcher, report: pytest.TestRepo
 
 
 def node_tag(nodeid: str) -> str:
-    """The tag a test's messages get in ``--mailcatcher-store``: its node id."""
-    return nodeid
+    """The tag a test's messages get in ``--mailcatcher-store``: its node id, as a tag.
+
+    Tags follow Mailpit's character rule (``core.tag_names``), so
+    ``tests/test_x.py::test_y[a]`` becomes ``tests test_x.py test_y a``.
+    """
+    from .core.tag_names import clean_tag
+
+    return clean_tag(nodeid)
 
 
 def store_path_for_worker(path: Path) -> Path:

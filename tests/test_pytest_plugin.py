@@ -132,18 +132,16 @@ def test_bad(mail_catcher):
     result = pytester.runpytest_subprocess("--mailcatcher-store", str(store))
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        [f'*open them: mailcatcher-gui --db {store}*tag:"test_kept.py::test_bad"*']
+        [f'*open them: mailcatcher-gui --db {store}*tag:"test_kept.py test_bad"*']
     )
     mailbox = Mailbox(Store(store))
     try:
         by_subject = {s.subject: set(s.tags) for s in mailbox.list()}
         assert by_subject == {
-            "good one": {"test_kept.py::test_good", "passed"},
-            "bad one": {"test_kept.py::test_bad", "failed"},
+            "good one": {"test_kept.py test_good", "passed"},
+            "bad one": {"test_kept.py test_bad", "failed"},
         }
-        assert [s.subject for s in mailbox.list(query='tag:"test_kept.py::test_bad"')] == [
-            "bad one"
-        ]
+        assert [s.subject for s in mailbox.list(query='tag:"test_kept.py test_bad"')] == ["bad one"]
     finally:
         mailbox.close()
 
@@ -174,7 +172,8 @@ def test_multi_alternatives(mail_catcher_django):
         "Invoice", "See the HTML", "billing@example.com", ["bob@example.com"],
         bcc=["archive@example.com"],
     )
-    email.attach_alternative('<p>Logo <img src="cid:logo"></p><a href="https://example.com/pay">Pay</a>', "text/html")
+    html = '<p>Logo <img src="cid:logo"></p><a href="https://example.com/pay">Pay</a>'
+    email.attach_alternative(html, "text/html")
     email.mixed_subtype = "related"
     image = MIMEImage(PNG, "png")
     image.add_header("Content-ID", "<logo>")
@@ -226,7 +225,8 @@ def app():
 
 def test_existing_app(app, mail_catcher_flask):
     with app.app_context():
-        app.extensions["mail"].send(Message("Repointed", sender="a@example.com", recipients=["b@example.com"], body="x"))
+        msg = Message("Repointed", sender="a@example.com", recipients=["b@example.com"], body="x")
+        app.extensions["mail"].send(msg)
     assert [m.subject for m in mail_catcher_flask.wait_for()] == ["Repointed"]
 """
 
@@ -321,3 +321,47 @@ def test_importing_the_plugin_costs_little() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_options_turn_on_auth_and_async_tests_work(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makeconftest(
+        """
+import pytest
+from mailcatcher_gui.core.smtp import AuthMode
+
+@pytest.fixture(scope="session")
+def mail_catcher_options():
+    return {"auth": AuthMode.parse("app:s3cret")}
+"""
+    )
+    pytester.makepyfile(
+        test_auth="""
+import asyncio
+import smtplib
+import aiosmtplib
+import pytest
+
+MESSAGE = b"From: a@example.com\\r\\nTo: b@example.com\\r\\nSubject: %s\\r\\n\\r\\nbody\\r\\n"
+
+def test_login_required(mail_catcher):
+    with smtplib.SMTP(mail_catcher.host, mail_catcher.port) as smtp:
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            smtp.sendmail("a@example.com", ["b@example.com"], MESSAGE % b"anonymous")
+        assert refused.value.smtp_code == 530
+    assert mail_catcher.messages == []
+
+def test_asyncio_client(mail_catcher):
+    async def main():
+        await aiosmtplib.send(
+            MESSAGE % b"async", sender="a@example.com", recipients=["b@example.com"],
+            hostname=mail_catcher.host, port=mail_catcher.port,
+            username="app", password="s3cret", start_tls=False,
+        )
+    asyncio.run(main())
+    (msg,) = mail_catcher.wait_for(subject="async")
+    assert msg.envelope_to == ["b@example.com"]
+"""
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=2)

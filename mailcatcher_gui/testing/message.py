@@ -22,10 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CaughtAttachment", "CaughtMessage"]
 
-# http(s) URLs in plain text: stop at whitespace, quotes and angle brackets,
-# and drop trailing punctuation that ends a sentence rather than the URL.
-_TEXT_URL = re.compile(r"https?://[^\s<>\"'\]\[]+", re.IGNORECASE)
-_TRAILING = ".,;:!?)"
+# The kinds of ``core.checks.links.LinkRef`` a person clicks.
+_CLICKABLE = frozenset({"a", "area", "text"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +123,17 @@ class CaughtMessage:
 
     @functools.cached_property
     def links(self) -> list[str]:
-        """Every http(s) URL of the text and HTML bodies, in order, without repeats."""
+        """The http(s) links a reader can follow (HTML ``<a>``/``<area>`` and text URLs).
+
+        In order, without repeats. Images, stylesheets and List-Unsubscribe are
+        not links to click; ``core.checks.links.extract_links`` lists those too.
+        """
         from mailcatcher_gui.core.checks.links import extract_links
 
         seen: dict[str, None] = {}
         for ref in extract_links(self._opened):
-            if ref.url.lower().startswith(("http://", "https://")):
+            if ref.kind in _CLICKABLE and ref.url.lower().startswith(("http://", "https://")):
                 seen.setdefault(ref.url, None)
-        for match in _TEXT_URL.finditer(self.text):
-            seen.setdefault(match.group(0).rstrip(_TRAILING), None)
         return list(seen)
 
     def find(self, pattern: str | re.Pattern[str]) -> str | None:

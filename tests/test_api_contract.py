@@ -13,27 +13,52 @@ Before each case the mailbox is topped up (generated DELETEs empty it), so
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-from api_helpers import ApiThread, running_api
+from api_helpers import ApiThread, png_bytes, rich_message, running_api
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from smtp_helpers import make_message
 
 from mailcatcher_gui.core.api.application import ROUTE_MODULES
 from mailcatcher_gui.core.api.routes_openapi import openapi_document
 
 DOCUMENT = openapi_document()
+
+# Operations documented now whose handlers live on branches not merged yet:
+# the checks family (routes_checks, branch checks-net) and the app family
+# (routes_app, branch api-server). Once a module is in ROUTE_MODULES its
+# operations must be served.
+_PENDING_MODULES = {
+    "routes_checks": ("-check",),
+    "routes_app": ("/api/v1/info", "/api/v1/webui", "/livez", "/readyz"),
+}
+
+
+def _served_by_other_branch(op: tuple[str, str]) -> bool:
+    _method, path = op
+    return any(
+        module not in ROUTE_MODULES and any(marker in path for marker in markers)
+        for module, markers in _PENDING_MODULES.items()
+    )
+
+
+PENDING_PATHS = [p for p in DOCUMENT["paths"] if _served_by_other_branch(("get", p))]
 schema = schemathesis.openapi.from_dict(DOCUMENT)
+if PENDING_PATHS:
+    schema = schema.exclude(path=PENDING_PATHS)
 
 
 def seed(api: ApiThread) -> None:
     """Keep a few messages around, one with an attachment and an inline image."""
-    if api.mailbox.count() >= 2:
+    if api.mailbox.count() >= 3:
         return
     api.deliver(make_message(subject="Contract one"))
+    api.deliver(rich_message())
     reply = api.request(
         "POST",
         "/api/v1/send",
@@ -46,12 +71,11 @@ def seed(api: ApiThread) -> None:
             "Attachments": [
                 {"Content": "aGVsbG8=", "Filename": "hello.txt"},
                 {
-                    "Content": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+                    "Content": base64.b64encode(png_bytes(4, 4)).decode(),
                     "Filename": "dot.png",
                     "ContentID": "dot",
                 },
             ],
-            "Tags": ["contract"],
         },
     )
     assert reply.status == 200, reply.text
@@ -74,7 +98,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiThread]:
 )
 def test_every_operation_keeps_the_documented_contract(case: Any, api: ApiThread) -> None:
     seed(api)
-    case.call_and_validate(base_url=api.url, timeout=30)
+    # positive_data_acceptance is left out on purpose: a schema-valid request
+    # may still be refused for what a schema cannot say (an address that is
+    # not one, release with no relay configured), with a documented 400.
+    case.call_and_validate(base_url=api.url, timeout=30, excluded_checks=[positive_data_acceptance])
 
 
 def test_the_server_serves_the_same_document(api: ApiThread) -> None:
@@ -123,21 +150,3 @@ def _openapi_path(aiohttp_path: str) -> str:
     for ours, theirs in names.items():
         out = out.replace("{" + ours + "}", "{" + theirs + "}")
     return out
-
-
-# Operations documented now whose handlers live on branches not merged yet:
-# the checks family (routes_checks, branch checks-net) and the app family
-# (routes_app, branch api-server). Once a module is in ROUTE_MODULES its
-# operations must be served.
-_PENDING_MODULES = {
-    "routes_checks": ("-check",),
-    "routes_app": ("/api/v1/info", "/api/v1/webui", "/livez", "/readyz"),
-}
-
-
-def _served_by_other_branch(op: tuple[str, str]) -> bool:
-    _method, path = op
-    return any(
-        module not in ROUTE_MODULES and any(marker in path for marker in markers)
-        for module, markers in _PENDING_MODULES.items()
-    )

@@ -251,9 +251,9 @@ def test_release_without_a_relay_is_a_400(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "status", "words"),
     [
-        ("/api/v1/message/999/release", {"To": ["a@x.org"]}, 404, "message"),
-        ("/api/v1/message/abc/release", {"To": ["a@x.org"]}, 404, "message"),
-        ("/api/v1/message/99999999999999999999999/release", {"To": ["a@x.org"]}, 404, "message"),
+        ("/api/v1/message/999/release", {"To": ["a@x.org"]}, 404, "not found"),
+        ("/api/v1/message/abc/release", {"To": ["a@x.org"]}, 404, "not found"),
+        ("/api/v1/message/99999999999999999999999/release", {"To": ["a@x.org"]}, 404, "not found"),
         ("/api/v1/message/{id}/release", {"To": []}, 400, "No valid addresses"),
         ("/api/v1/message/{id}/release", {}, 400, "No valid addresses"),
         ("/api/v1/message/{id}/release", {"To": ["not an address"]}, 400, "Invalid email address"),

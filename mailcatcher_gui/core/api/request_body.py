@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..mailbox_protocol import MailboxProtocol
 from .errors import ApiError
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "optional_object",
     "optional_str",
     "parse_message_id",
-    "resolve_message_id",
     "str_list",
 ]
 
@@ -89,12 +87,3 @@ def parse_message_id(text: str) -> int:
         raise ApiError(404, f"no message with id {text!r}")
     return int(text)
 
-
-def resolve_message_id(mailbox: MailboxProtocol, text: str) -> int:
-    """Like ``parse_message_id``, and ``latest`` is the newest message (404 when empty)."""
-    if text == "latest":
-        newest = mailbox.list(limit=1)
-        if not newest:
-            raise ApiError(404, "no message with id 'latest': the mailbox is empty")
-        return newest[0].id
-    return parse_message_id(text)

@@ -22,10 +22,14 @@ import schemathesis
 from api_helpers import ApiThread, png_bytes, rich_message, running_api
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from smtp_helpers import make_message
+from smtp_helpers import make_message, running_sink
 
 from mailcatcher_gui.core.api.application import ROUTE_MODULES
 from mailcatcher_gui.core.api.routes_openapi import openapi_document
+from mailcatcher_gui.core.mailbox import Mailbox
+from mailcatcher_gui.core.sending.profiles import RelayProfile
+from mailcatcher_gui.core.sending.smtp import SmtpTransport
+from mailcatcher_gui.core.store.database import Store
 
 DOCUMENT = openapi_document()
 
@@ -76,6 +80,7 @@ def seed(api: ApiThread) -> None:
                     "ContentID": "dot",
                 },
             ],
+            "Tags": ["contract"],
         },
     )
     assert reply.status == 200, reply.text
@@ -83,9 +88,23 @@ def seed(api: ApiThread) -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiThread]:
-    with running_api(tmp_path_factory.mktemp("contract")) as handle:
-        seed(handle)
-        yield handle
+    """The API with a relay configured: a second real sink on loopback, port 0."""
+    relay_box = Mailbox(Store(tmp_path_factory.mktemp("relay") / "mail.sqlite3"))
+    try:
+        with running_sink(relay_box) as relay:
+            profile = RelayProfile(name="relay", host=relay.host, port=relay.port, helo_name="t")
+            with running_api(
+                tmp_path_factory.mktemp("contract"),
+                relay_transport=lambda: SmtpTransport(profile),
+            ) as handle:
+                seed(handle)
+                yield handle
+    finally:
+        relay_box.close()
+
+
+#: (method, documented path) -> every status the generated requests got
+STATUSES: dict[tuple[str, str], set[int]] = {}
 
 
 @schema.parametrize()

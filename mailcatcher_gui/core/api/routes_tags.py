@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..store import InvalidTag
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
 from .request_body import json_object, optional_str, parse_message_id, str_list
@@ -69,7 +70,11 @@ async def rename_tag(request: web.Request) -> web.Response:
     new = optional_str(body, "Name").strip()
     if not new:
         raise ApiError(400, "Name is required: the tag's new name")
-    if ctx.mailbox.rename_tag(old, new) == 0:  # a tag in use is on at least one message
+    try:
+        renamed = ctx.mailbox.rename_tag(old, new)
+    except InvalidTag as exc:
+        raise ApiError(400, str(exc)) from None
+    if renamed == 0:  # a tag in use is on at least one message
         raise ApiError(404, f"tag {old!r} not found")
     return _ok()
 

@@ -153,6 +153,12 @@ def test_listing_marks_nothing_read(api):
 def test_search_counts_matches_and_unread(api):
     ids = _fill(api, 4)
     special = api.deliver(make_message("quarterly invoice", body=b"please pay\r\n"))
+    all_unread = api.get("/api/v1/search", params={"query": "numbered"}).json()
+    assert all_unread["messages_count"] == 4 and all_unread["messages_unread"] == 4
+    api.mailbox.mark_read([*ids, special], True)
+    all_read = api.get("/api/v1/search", params={"query": "numbered"}).json()
+    assert all_read["messages_count"] == 4 and all_read["messages_unread"] == 0
+    api.mailbox.mark_read([*ids[1:], special], False)
     api.mailbox.mark_read([ids[0]], True)
     body = api.get("/api/v1/search", params={"query": "numbered"}).json()
     assert set(body) == LIST_KEYS

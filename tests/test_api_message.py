@@ -350,3 +350,65 @@ def test_session_extension(api):
     assert body["Transcript"] == ["C: EHLO app.local", "S: 250 ok"]
     plain = api.get(f"/api/v1/message/{api.deliver(make_message('x'))}/session").json()
     assert plain["TLS"] is None and plain["AuthUser"] is None
+
+
+# ---- hostile input: a clear 4xx, never a 500 ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/message/99999999999999999999999",
+        "/api/v1/message/1%00",
+        "/api/v1/message/%F0%9F%92%A9",
+        "/api/v1/message/1/part/..%2F..%2Fetc",
+        "/api/v1/message/1/part/%00",
+        "/api/v1/message/1/part/1.2.3.4.5.6.7.8.9/thumb",
+        "/view/1e3.html",
+    ],
+)
+def test_hostile_paths_are_404(api, path):
+    api.deliver(rich_message())
+    reply = api.get(path)
+    assert reply.status == 404, (path, reply.status, reply.body[:200])
+    assert reply.json()["Error"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query": "x" * 5000},
+        {"query": "a " * 100},
+        {"query": "invoice", "tz": "../../etc/passwd"},
+        {"query": "invoice", "tz": "\x00"},
+        {"query": "after:2024-05-01T25:00Z"},
+        {"query": "invoice", "start": "١٢"},  # Arabic-Indic digits are not our numbers
+    ],
+)
+def test_hostile_searches_are_400(api, params):
+    api.deliver(rich_message())
+    reply = api.get("/api/v1/search", params=params)
+    assert reply.status == 400, (params, reply.status, reply.body[:200])
+    assert reply.json()["Error"]
+
+
+def test_broken_message_is_served_not_500(api):
+    broken = (
+        b'Subject: =?x-unknown?B?////?=\r\nFrom: "unterminated <a@\r\n'
+        b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+        b'Content-Type: image/png; name="x.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        b"!!!not base64!!!\r\n"
+    )
+    mid = api.deliver(broken)
+    for path in (
+        f"/api/v1/message/{mid}",
+        f"/api/v1/message/{mid}/headers",
+        f"/api/v1/message/{mid}/raw",
+        f"/api/v1/message/{mid}/session",
+        f"/view/{mid}.txt",
+    ):
+        reply = api.get(path)
+        assert reply.status == 200, (path, reply.body[:300])
+    assert api.get(f"/api/v1/message/{mid}/raw").body == broken
+    listed = api.get("/api/v1/messages").json()
+    assert listed["messages"][0]["ID"] == str(mid)

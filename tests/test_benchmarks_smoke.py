@@ -74,6 +74,8 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         assert check["reference"] > 0 and check["measured"] > 0
     assert any("search" in c["name"] for c in measured("3")), targets["3"]
     assert any("ingest" in c["name"] for c in measured("3")), targets["3"]
+    api_rows = [c for c in measured("3") if c["name"].startswith("API p95")]
+    assert len(api_rows) >= 3, targets["3"]  # list, searches, one message
 
     # The reference really served every message (the load generator reports losses).
     runs = data["runs"]
@@ -89,3 +91,20 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
             runs["gui_burst"][0]["probe"]["messages_seen"]
             == runs["gui_burst"][0]["load"]["messages"]
         )
+
+
+def test_api_latency_rows_measure_real_requests(tmp_path):
+    """The HTTP API rows of target 3, on a small store: every request answered 200."""
+    from benchmarks import api_bench, scale
+
+    db = tmp_path / "api.sqlite3"
+    scale.build_store(db, 300)
+    res = api_bench.run_api(db, repeats=3)
+    assert res["total"] == 300
+    assert res["list"]["n"] == 3 and res["list"]["p95_ms"] > 0
+    assert res["list"]["url"] == "/api/v1/messages?limit=50"
+    assert {s["query"] for s in res["search"].values()} == {q for _l, q in scale.SEARCHES}
+    for s in res["search"].values():
+        assert s["matches"] > 0 and s["p95_ms"] > 0
+    assert res["message"]["raw_bytes"] > 90_000  # the 100 KB multipart template
+    assert res["message"]["p95_ms"] > 0

@@ -45,6 +45,7 @@ from ..sending.report import FailureStage, SendReport
 from ..sending.transports import LocalTransport
 from ..store import MessageNotFound
 from ..tag_names import unique_tags
+from . import workers
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
 from .request_body import json_object, optional_object, optional_str, str_list
@@ -58,6 +59,7 @@ _LABELS = {"from": "From", "to": "To", "cc": "Cc", "bcc": "Bcc", "reply_to": "Re
 
 
 def add_routes(app: web.Application) -> None:
+    workers.install(app)
     app.router.add_post("/api/v1/send", send_message)
     app.router.add_post("/api/v1/message/{id}/release", release_message)
 
@@ -217,7 +219,8 @@ async def release_message(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     message_id = await resolve_id(request)  # ``latest`` too, as every message endpoint
     try:
-        stored = ctx.mailbox.get_stored(message_id)  # 404 before anything else, as Mailpit
+        # 404 before anything else, as Mailpit; the read runs on the API's workers
+        stored = await workers.run(request, ctx.mailbox.get_stored, message_id)
     except MessageNotFound:
         raise ApiError(404, "Message not found") from None
     body = await json_object(request)

@@ -2,7 +2,9 @@
 
 * ``GET /api/v1/tags``: every tag in use, a JSON array of names.
 * ``PUT /api/v1/tags`` ``{"IDs": [...], "Tags": [...]}``: REPLACE those
-  messages' tags (an empty ``Tags`` removes them all), as Mailpit does. An
+  messages' tags, as Mailpit does. A missing, null or empty ``Tags`` removes
+  them all (Mailpit's Go decoding makes a missing list empty, and clients
+  such as npm ``mailpit-api`` rely on it); no ``IDs`` changes nothing. An
   unknown ID is a 404 and then no message is changed, so a typo never
   half-applies a request.
 * ``PUT /api/v1/tags/{Tag}`` ``{"Name": "new"}``: rename a tag everywhere.
@@ -51,8 +53,6 @@ async def set_tags(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     _writable(ctx)
     body = await json_object(request)
-    if "IDs" not in body or "Tags" not in body:
-        raise ApiError(400, "IDs and Tags are both required (an empty Tags removes all tags)")
     ids = [parse_message_id(text) for text in str_list(body, "IDs")]
     tags = str_list(body, "Tags")
     for message_id in ids:  # all or nothing: check every ID before changing any

@@ -412,3 +412,67 @@ def test_broken_message_is_served_not_500(api):
     assert api.get(f"/api/v1/message/{mid}/raw").body == broken
     listed = api.get("/api/v1/messages").json()
     assert listed["messages"][0]["ID"] == str(mid)
+
+
+# ---- the loop stays free; events arrive on it -----------------------------------------
+
+
+def test_parsing_a_big_message_does_not_hold_up_other_requests(api):
+    import asyncio
+    import os
+
+    import aiohttp
+
+    big = rich_message(image=os.urandom(12 * 1024 * 1024))  # ~16 MB of base64 to decode
+    big_id = api.deliver(big)
+    api.deliver(make_message("small"))
+    finished: list[str] = []
+
+    async def fetch(session: aiohttp.ClientSession, name: str, path: str) -> None:
+        async with session.get(api.url + path) as resp:
+            await resp.read()
+            assert resp.status == 200
+        finished.append(name)
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            slow = asyncio.ensure_future(fetch(session, "big", f"/api/v1/message/{big_id}"))
+            await asyncio.sleep(0.02)  # the big parse is under way
+            await fetch(session, "list", "/api/v1/messages?limit=5")
+            await slow
+
+    api.run(scenario(), timeout=120)
+    assert finished == ["list", "big"]
+
+
+def test_mailbox_events_from_api_writes_arrive_on_the_loop_thread(api):
+    import threading
+
+    seen: list[tuple[str, str]] = []
+    api.mailbox.subscribe(
+        lambda event: seen.append((type(event).__name__, threading.current_thread().name))
+    )
+    a = api.deliver(make_message("one"))
+    b = api.deliver(make_message("two"))
+    seen.clear()  # the deliveries themselves happened on the test thread
+    loop_thread = api.run(_current_thread_name())
+    api.get(f"/api/v1/message/{a}")
+    api.request("PUT", "/api/v1/messages", json={"Read": False})
+    api.request("DELETE", "/api/v1/messages", json={"IDs": [str(b)]})
+    api.request("DELETE", "/api/v1/search", params={"query": "one"})
+    api.request("DELETE", "/api/v1/messages")
+    kinds = [kind for kind, _thread in seen]
+    assert kinds == [
+        "MessagesChanged",
+        "MessagesChanged",
+        "MessagesDeleted",
+        "MessagesDeleted",
+        "MailboxCleared",
+    ]
+    assert {thread for _kind, thread in seen} == {loop_thread}
+
+
+async def _current_thread_name() -> str:
+    import threading
+
+    return threading.current_thread().name

@@ -476,3 +476,10 @@ async def _current_thread_name() -> str:
     import threading
 
     return threading.current_thread().name
+
+
+def test_head_of_a_message_is_405_and_marks_nothing(api):
+    mid = api.deliver(make_message("peek"))
+    assert api.request("HEAD", f"/api/v1/message/{mid}").status == 405
+    assert api.mailbox.summary(mid).read is False
+    assert api.request("HEAD", f"/api/v1/message/{mid}/raw").status == 200

@@ -103,12 +103,50 @@ def test_message_without_date_or_return_path_falls_back_like_mailpit(api):
     assert msg["HTML"] == "" and msg["Bcc"] == [] and msg["Username"] == ""
 
 
-def test_list_unsubscribe_errors_are_reported(api):
-    raw = make_message("bad unsub", **{"List-Unsubscribe": "https://x.test/u, <ftp://x.test/u>"})
-    mid = api.deliver(raw)
+@pytest.mark.parametrize(
+    ("header", "links", "errors"),
+    [
+        (
+            "<mailto:u@x.test> (comment), <https://x.test/u>",
+            ["mailto:u@x.test", "https://x.test/u"],
+            "",
+        ),
+        (
+            "https://x.test/u, <ftp://x.test/u>",
+            [],
+            '"https://x.test/u, <ftp://x.test/u>" should be enclosed in <>',
+        ),
+        ("https://x.test/u", [], '"https://x.test/u" no valid unsubscribe links found'),
+        (
+            "<https://x.test/a> <https://x.test/b>",
+            [],
+            '"<https://x.test/a> <https://x.test/b>" <> should be split with a comma '
+            "and optional spaces",
+        ),
+        (
+            "<ftp://x.test/u>, <https://x.test/a>",
+            ["https://x.test/a"],
+            '"ftp://x.test/u" should start with either http(s):// or mailto:',
+        ),
+        (
+            "<https://x.test/a>, <https://x.test/b>",
+            ["https://x.test/a"],
+            '"https://x.test/b" should only contain one HTTP link',
+        ),
+        (
+            "<mailto:a@x.test>, <https://x/a b>",
+            ["mailto:a@x.test"],
+            '"https://x/a b" should not contain spaces',
+        ),
+    ],
+)
+def test_list_unsubscribe_checks_like_mailpit(api, header, links, errors):
+    mid = api.deliver(make_message("unsub", **{"List-Unsubscribe": header}))
     unsub = api.get(f"/api/v1/message/{mid}").json()["ListUnsubscribe"]
-    assert unsub["Links"] == []
-    assert "not enclosed in <>" in unsub["Errors"] and "not a valid link" in unsub["Errors"]
+    assert unsub["Header"] == header
+    assert unsub["Links"] == links
+    assert unsub["Errors"] == errors
+    assert unsub["HeaderPost"] == ""
 
 
 def test_only_get_message_marks_read(api):

@@ -521,3 +521,42 @@ def test_head_of_a_message_is_405_and_marks_nothing(api):
     assert api.request("HEAD", f"/api/v1/message/{mid}").status == 405
     assert api.mailbox.summary(mid).read is False
     assert api.request("HEAD", f"/api/v1/message/{mid}/raw").status == 200
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_thumbnail_of_a_pixel_bomb_is_blank_without_decoding(api):
+    from mailcatcher_gui.core.api.thumbnail import MAX_PIXELS, make_thumbnail
+
+    bomb = _png_claiming(20_000, 20_000)
+    assert len(bomb) < 200 and MAX_PIXELS < 20_000 * 20_000
+    mid = api.deliver(rich_message(image=bomb))
+    reply = api.get(f"/api/v1/message/{mid}/part/1.2.2/thumb")
+    assert reply.status == 200
+    thumb = _jpeg(reply.body).convert("RGB")
+    assert thumb.size == (180, 120)
+    assert all(lo > 245 for lo, _hi in thumb.getextrema())
+    # the pixel limit fires only above it: a red 200x150 image, limit below and at its size
+    red = png_bytes(200, 150, (220, 0, 0))
+    over = _jpeg(make_thumbnail(red, "image/png", max_pixels=200 * 150 - 1)).convert("RGB")
+    at = _jpeg(make_thumbnail(red, "image/png", max_pixels=200 * 150)).convert("RGB")
+    assert min(over.getpixel((90, 60))) > 245  # blank
+    r, g, b = at.getpixel((90, 60))
+    assert r > 180 and g < 60 and b < 60  # decoded

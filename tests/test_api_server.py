@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import ssl
 import subprocess
@@ -14,7 +15,7 @@ import sys
 
 import aiohttp
 import pytest
-from http_helpers import api_server, send_burst_async, smtp_sink
+from http_helpers import api_server, htpasswd_line, send_burst_async, smtp_sink
 from serve_process import launch_serve
 from smtp_helpers import HOST, client_context, make_message, shared_test_ca
 
@@ -91,9 +92,12 @@ def test_webui_reports_the_relay_when_there_is_one(mailbox):
     relay = MemoryTransport()
 
     async def scenario(transport):
-        async with api_server(mailbox, relay_transport=lambda: transport) as api:
-            async with aiohttp.ClientSession() as http, http.get(api.url + "/api/v1/webui") as r:
-                return await r.json()
+        async with (
+            api_server(mailbox, relay_transport=lambda: transport) as api,
+            aiohttp.ClientSession() as http,
+            http.get(api.url + "/api/v1/webui") as r,
+        ):
+            return await r.json()
 
     on = asyncio.run(scenario(relay))["MessageRelay"]
     off = asyncio.run(scenario(None))["MessageRelay"]
@@ -169,9 +173,12 @@ def test_busy_port_is_one_clear_sentence(mailbox):
 
 def test_a_network_address_needs_a_login_or_allow_insecure(mailbox, tmp_path, caplog):
     async def scenario(config):
-        async with api_server(mailbox, config) as api, aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{api.port}/livez") as r:
-                return r.status
+        async with (
+            api_server(mailbox, config) as api,
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{api.port}/livez") as r,
+        ):
+            return r.status
 
     with pytest.raises(HttpStartError) as refused:
         asyncio.run(scenario(HttpConfig(host="0.0.0.0", port=0)))
@@ -184,8 +191,6 @@ def test_a_network_address_needs_a_login_or_allow_insecure(mailbox, tmp_path, ca
 
     caplog.clear()
     auth = tmp_path / "users"
-    from http_helpers import htpasswd_line
-
     auth.write_text(htpasswd_line("ops", "s3cret"))
     with caplog.at_level(logging.WARNING, logger="mailcatcher_gui.core.api.server"):
         assert asyncio.run(scenario(HttpConfig(host="0.0.0.0", port=0, auth_file=auth))) == 200
@@ -285,7 +290,7 @@ def test_serve_with_the_http_port_busy_says_so_in_one_line_and_exits_2(tmp_path)
             capture_output=True,
             text=True,
             timeout=60,
-            env={**__import__("os").environ, "MAILCATCHER_GUI_HOME": str(tmp_path)},
+            env={**os.environ, "MAILCATCHER_GUI_HOME": str(tmp_path)},
         )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -311,7 +316,7 @@ def test_serve_refuses_a_network_address_without_a_login(tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**__import__("os").environ, "MAILCATCHER_GUI_HOME": str(tmp_path)},
+        env={**os.environ, "MAILCATCHER_GUI_HOME": str(tmp_path)},
     )
     assert proc.returncode == 2 and "listening" not in proc.stdout
     lines = proc.stderr.strip().splitlines()

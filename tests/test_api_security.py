@@ -156,12 +156,15 @@ def test_the_password_is_never_stored(mailbox, auth_file):
 
     async def scenario():
         config = HttpConfig(port=0, auth_file=auth_file)
-        async with smtp_sink(mailbox) as sink, api_server(mailbox, config) as api:
-            async with aiohttp.ClientSession() as http:
-                for headers in (basic("alice", PASSWORD), basic("alice", "nope")):
-                    async with http.get(api.url + "/api/v1/info", headers=headers) as r:
-                        await r.read()
-                await send_burst_async(sink.port(), ["stored while logging in"])
+        async with (
+            smtp_sink(mailbox) as sink,
+            api_server(mailbox, config) as api,
+            aiohttp.ClientSession() as http,
+        ):
+            for headers in (basic("alice", PASSWORD), basic("alice", "nope")):
+                async with http.get(api.url + "/api/v1/info", headers=headers) as r:
+                    await r.read()
+            await send_burst_async(sink.port(), ["stored while logging in"])
 
     asyncio.run(scenario())
     token = basic("alice", PASSWORD)["Authorization"].split()[1].encode()

@@ -231,7 +231,8 @@ async def set_read_status(request: web.Request) -> web.Response:
     read = body.get("Read", False)
     if not isinstance(read, bool):
         raise ApiError(400, "'Read' must be true or false.")
-    search = body.get("Search") or ""
+    search = body.get("Search")
+    search = "" if search is None else search  # {} or 0 is a wrong type, not "no search"
     if not isinstance(search, str):
         raise ApiError(400, "'Search' must be a string.")
     search = search.strip()

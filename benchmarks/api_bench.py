@@ -56,8 +56,7 @@ def time_api(path: Path, *, repeats: int = 50) -> dict[str, Any]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        assert site._server is not None
-        return runner, site._server.sockets[0].getsockname()[1]
+        return runner, runner.addresses[0][1]
 
     runner, port = asyncio.run_coroutine_threadsafe(start(), loop).result(60)
     base = f"http://127.0.0.1:{port}"

@@ -94,17 +94,22 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
 
 
 def test_api_latency_rows_measure_real_requests(tmp_path):
-    """The HTTP API rows of target 3, on a small store: every request answered 200."""
-    from benchmarks import api_bench, scale
+    """Target 3's HTTP API rows on a small store: real requests, every row judged."""
+    from benchmarks import scale
+    from benchmarks.targets import Bench, Config
 
     db = tmp_path / "api.sqlite3"
     scale.build_store(db, 300)
-    res = api_bench.run_api(db, repeats=3)
+    bench = Bench(Config.make(True, tmp_path), log=lambda _line: None)
+    bench._api_rows(db, 300)
+    res = bench.runs["scale_api"]
     assert res["total"] == 300
-    assert res["list"]["n"] == 3 and res["list"]["p95_ms"] > 0
-    assert res["list"]["url"] == "/api/v1/messages?limit=50"
+    assert res["list"]["url"] == "/api/v1/messages?limit=50" and res["list"]["n"] == 20
     assert {s["query"] for s in res["search"].values()} == {q for _l, q in scale.SEARCHES}
-    for s in res["search"].values():
-        assert s["matches"] > 0 and s["p95_ms"] > 0
+    assert all(s["matches"] > 0 for s in res["search"].values())
     assert res["message"]["raw_bytes"] > 90_000  # the 100 KB multipart template
-    assert res["message"]["p95_ms"] > 0
+    names = [c.name for c in bench.checks]
+    assert len(names) == 5 and all(n.startswith("API p95 GET /") for n in names), names
+    for check in bench.checks:
+        assert check.status in {"PASS", "FAIL"} and check.measured and check.measured > 0
+        assert check.limit in (20.0, 100.0, 30.0)

@@ -56,7 +56,9 @@ _NOT_FOUND = "Message not found"
 def add_routes(app: web.Application) -> None:
     workers.install(app)
     r = app.router
-    r.add_get("/api/v1/message/{id}", get_message)
+    # No HEAD: reading marks the message read, and a HEAD (a link checker,
+    # a preview) must not (Mailpit answers it 405 too).
+    r.add_get("/api/v1/message/{id}", get_message, allow_head=False)
     r.add_get("/api/v1/message/{id}/headers", get_headers)
     r.add_get("/api/v1/message/{id}/raw", get_raw)
     r.add_get("/api/v1/message/{id}/session", get_session)

@@ -17,8 +17,9 @@ sent.
   reads at ingest, and are then applied with ``add_tags`` as well, so a
   mailbox that does not read ``X-Tags`` (a remote one) gets them too.
 * **release** sends the stored bytes *unchanged* (``RawMessage``) to the
-  addresses in ``To`` through ``ctx.relay_transport()``; 400 when no relay
-  is configured, as Mailpit does. Unlike Mailpit we do not rewrite Date and
+  addresses in ``To`` through ``ctx.relay_transport()`` (in the window: the
+  relay last used by Release To..., see ``core.api.relay``); 400 when no
+  relay is configured, as Mailpit does. Unlike Mailpit we do not rewrite Date and
   Message-ID or strip Bcc: "release" in this app means the exact bytes, the
   same as the window's Release To... dialog.
 """
@@ -235,7 +236,11 @@ async def release_message(request: web.Request) -> web.Response:
         raise ApiError(400, "No valid addresses found")
     transport = ctx.relay_transport()
     if transport is None:
-        raise ApiError(400, "message relaying is not configured (no relay to release through)")
+        raise ApiError(
+            400,
+            "message relaying is not configured: release a message once from the window's "
+            "Release To... dialog (with its password saved) to choose the relay",
+        )
     raw = RawMessage(stored.raw, stored.summary.envelope_from, tuple(recipients))
     report = await send(SendRequest(raw, transport))
     if report.failure is not None:

@@ -41,6 +41,7 @@ from ..sending.draft import (
     RawMessage,
     check_no_line_breaks,
     parse_addresses,
+    prepare,
 )
 from ..sending.report import FailureStage, SendReport
 from ..sending.transports import LocalTransport
@@ -196,11 +197,15 @@ async def send_message(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     _refuse_read_only(ctx)
     body = await json_object(request)
+    # Decoding the attachments and building the MIME tree of a message of many
+    # megabytes is CPU work: on the API's workers, not on the loop the SMTP
+    # sink shares.
     try:
-        draft, tags = draft_from_json(body)
+        draft, tags = await workers.run(request, draft_from_json, body)
+        outgoing = await workers.run(request, prepare, draft)
     except DraftError as exc:
         raise ApiError(400, f"{exc}; nothing was stored") from None
-    report = await send(SendRequest(draft, LocalTransport(ctx.mailbox)))
+    report = await send(SendRequest(outgoing, LocalTransport(ctx.mailbox)))
     refused = _input_failure(report)
     if refused is not None:
         raise refused

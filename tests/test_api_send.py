@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import io
+import json
 import os
 from pathlib import Path
 
@@ -289,13 +291,15 @@ def test_release_reports_a_relay_that_is_not_there(tmp_path: Path) -> None:
 def test_send_a_large_attachment_arrives_byte_exact(tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024)
     with running_api(tmp_path) as api:
+        body = req(
+            Text="see attachment",
+            Attachments=[{"Content": base64.b64encode(data).decode(), "Filename": "blob.bin"}],
+        )
         reply = api.request(
             "POST",
             "/api/v1/send",
-            json=req(
-                Text="see attachment",
-                Attachments=[{"Content": base64.b64encode(data).decode(), "Filename": "blob.bin"}],
-            ),
+            data=io.BytesIO(json.dumps(body).encode()),  # type: ignore[arg-type]
+            headers={"Content-Type": "application/json"},
         )
         assert reply.status == 200, reply.text
         message = api.get(f"/api/v1/message/{reply.json()['ID']}").json()

@@ -289,3 +289,15 @@ def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, byte
     for junk in (b"", b"\x00\xff\xfe", b"DKIM-Signature: \r\n\r\n", b"\r\n\r\nbody only"):
         got = check_authentication(junk, options(record))
         assert "signatures" in got.data and "arc" in got.data
+
+
+def test_signature_count_is_bounded(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    one = sign(private)
+    header = one[: one.index(b"From:")]
+    many = header * 25 + MESSAGE
+    result = check_authentication(many, options(record))
+    sigs = result.data["signatures"]
+    assert len(sigs) == 25
+    assert [s["result"] for s in sigs[:20]] == ["pass"] * 20
+    assert all(s["result"] == "error" and "first 20" in s["reason"] for s in sigs[20:])

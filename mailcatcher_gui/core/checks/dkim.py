@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 FAMILY = "authentication"
+MAX_SIGNATURES = 20  # each costs a parse of the whole message; more is hostile, not real
 DNS_TIMEOUT = 3.0  # seconds per lookup; a checks run must not hang on a dead resolver
 
 # Common public suffixes of more than one label (a small stand-in for the Public Suffix List).
@@ -423,7 +424,15 @@ def check_authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
     except Exception as exc:  # dkimpy's header parser trips on some broken messages
         signatures = [_unreadable(exc) for _ in range(_signature_headers(raw))]
     else:
-        signatures = [_verify_one(raw, i, lookup, from_org) for i in range(count)]
+        signatures = [
+            _verify_one(raw, i, lookup, from_org) for i in range(min(count, MAX_SIGNATURES))
+        ]
+        for _ in range(count - MAX_SIGNATURES):
+            entry = _blank_entry()
+            entry["reason"] = (
+                f"not checked: only the first {MAX_SIGNATURES} signatures are verified"
+            )
+            signatures.append(entry)
         try:
             arc_data, arc_finding = _arc(raw, lookup)
         except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash

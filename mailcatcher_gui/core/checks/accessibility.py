@@ -222,15 +222,15 @@ def _layout_tables(doc: HtmlDoc, out: _Collector) -> None:
 _TITLES = {
     "img-no-alt": ("{n} image{s} without alt text", "Add alt text saying what the image shows."),
     "img-decorative-alt": (
-        "{n} decorative image{s} (spacer, pixel or presentation) without alt=\"\"",
+        '{n} decorative image{s} (spacer, pixel or presentation) without alt=""',
         'Give decorative images alt="" so screen readers skip them.',
     ),
     "layout-table-no-role": (
-        "{n} layout table{s} without role=\"presentation\"",
+        '{n} layout table{s} without role="presentation"',
         'Add role="presentation" to tables used for layout.',
     ),
     "link-text-vague": (
-        "{n} link{s} with vague text (\"click here\", \"read more\")",
+        '{n} link{s} with vague text ("click here", "read more")',
         "Say where the link goes: links are often read out of context.",
     ),
     "link-no-text": (

@@ -165,7 +165,7 @@ def _images(el: Element, out: _Collector) -> None:
 def _link(el: Element, out: _Collector) -> None:
     if not el.attrs.get("href") or el.attrs.get("aria-label"):
         return
-    text = " ".join((el.node.text(deep=True) or "").split()).lower().strip(" .:!>»→")
+    text = " ".join((el.node.text(deep=True) or "").split()).lower().strip(" .:!>»→…")
     if text in VAGUE_LINK_TEXTS:
         out.add("link-text-vague", Severity.WARNING, el, text)
     elif not text:

@@ -261,3 +261,20 @@ def test_arc_chain_pass_and_broken(keypair: tuple[bytes, bytes, bytes]) -> None:
     plain = check_authentication(MESSAGE, options(record))
     assert plain.data["arc"]["result"] == "none"
     assert not any(f.code.startswith("arc-") for f in plain.findings)
+
+
+def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    leading_fold = b"   \r\n" + sign(private)  # dkimpy: IndexError in its header parser
+    result = check_authentication(leading_fold, options(record))
+    [sig] = result.data["signatures"]
+    assert sig["result"] == "error"
+    assert "folded (indented) line comes before the first header" in sig["reason"]
+    assert result.verdict is Severity.ERROR
+    not_a_header = b"this is not a header\r\n" + MESSAGE  # dkimpy: MessageFormatError
+    result = check_authentication(not_a_header, options(record))
+    assert result.data["signatures"] == []  # no DKIM-Signature to judge
+    assert result.verdict is Severity.INFO
+    for junk in (b"", b"\x00\xff\xfe", b"DKIM-Signature: \r\n\r\n", b"\r\n\r\nbody only"):
+        got = check_authentication(junk, options(record))
+        assert "signatures" in got.data and "arc" in got.data

@@ -243,3 +243,36 @@ def test_address_refusal_rules() -> None:
     assert "not a public address" in (address_refusal("100.64.0.1") or "")
     assert "unspecified" in (address_refusal("0.0.0.0") or "")
     assert "not a public address" in (address_refusal("224.0.0.1") or "")
+
+
+def test_hostile_urls_never_crash_and_never_connect() -> None:
+    async def scenario() -> tuple[FamilyResult, list[tuple[str, str]], str]:
+        async with http_server() as (base, seen):
+            port = base.rsplit(":", 1)[1]
+            html = (
+                '<base href="http://[::1"><a href="http://[::1/x">a</a>'
+                '<a href="javascript:alert(1)">j</a><img srcset=",, ,">'
+                '<div style="background:url(">x</div>'
+                f'<a href="http://2130706433:{port}/ok">decimal</a>'
+                f'<a href="http://127.1:{port}/ok">short</a>'
+                f'<a href="http://[::ffff:127.0.0.1]:{port}/ok">mapped</a>'
+                f'<a href="http://0.0.0.0:{port}/ok">unspecified</a>'
+            )
+            result = await check_links(message(html), CheckOptions(link_timeout=2.0))
+            return result, seen, port
+
+    result, seen, port = asyncio.run(scenario())
+    assert seen == []  # no spelling of this machine got through
+    links = by_url(result)
+    for url in (
+        f"http://2130706433:{port}/ok",
+        f"http://127.1:{port}/ok",
+        f"http://[::ffff:127.0.0.1]:{port}/ok",
+        f"http://0.0.0.0:{port}/ok",
+    ):
+        assert links[url]["status_code"] == 0, url
+    assert links[f"http://[::ffff:127.0.0.1]:{port}/ok"]["refused"] is True
+    assert "unspecified" in links[f"http://0.0.0.0:{port}/ok"]["error"]
+    codes = {f.where: f.code for f in result.findings}
+    assert codes["http://[::1/x"] == "link-invalid"
+    assert codes["javascript:alert(1)"] == "link-javascript"

@@ -186,10 +186,28 @@ def _signature_count(checker: dkim.DKIM) -> int:
     return sum(1 for name, _value in checker.headers if name.lower() == b"dkim-signature")
 
 
-def _verify_one(raw: bytes, idx: int, lookup: _KeyLookup, from_org: str) -> dict[str, Any]:
-    """One DKIM-Signature's verdict as the ``data["signatures"]`` entry."""
-    checker = dkim.DKIM(raw, logger=_QUIET, timeout=int(DNS_TIMEOUT))
-    entry: dict[str, Any] = {
+def _signature_headers(raw: bytes) -> int:
+    """How many DKIM-Signature headers there are, by the standard library's lenient parser."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        return len(headers.get_all("DKIM-Signature") or [])
+    except Exception:  # nothing readable: nothing to verify
+        return 0
+
+
+def _unreadable(exc: BaseException) -> dict[str, Any]:
+    """The entry for a signature in a header section dkimpy cannot read (as a verifier would)."""
+    if isinstance(exc, IndexError):
+        detail = "a folded (indented) line comes before the first header"
+    else:
+        detail = str(exc)[:200] or type(exc).__name__
+    entry = _blank_entry()
+    entry["reason"] = f"the header section is malformed, so no verifier can check it: {detail}"
+    return entry
+
+
+def _blank_entry() -> dict[str, Any]:
+    return {
         "domain": "",
         "selector": "",
         "result": "error",
@@ -200,6 +218,21 @@ def _verify_one(raw: bytes, idx: int, lookup: _KeyLookup, from_org: str) -> dict
         "body_hash": None,
         "header_hash": None,
     }
+
+
+def _verify_one(raw: bytes, idx: int, lookup: _KeyLookup, from_org: str) -> dict[str, Any]:
+    """One DKIM-Signature's verdict as the ``data["signatures"]`` entry (never raises)."""
+    try:
+        return _verify(raw, idx, lookup, from_org)
+    except Exception as exc:  # dkimpy on hostile input: an "error" verdict, not a crash
+        entry = _blank_entry()
+        entry["reason"] = f"the signature could not be checked: {type(exc).__name__}: {exc}"
+        return entry
+
+
+def _verify(raw: bytes, idx: int, lookup: _KeyLookup, from_org: str) -> dict[str, Any]:
+    checker = dkim.DKIM(raw, logger=_QUIET, timeout=int(DNS_TIMEOUT))
+    entry = _blank_entry()
     try:
         prep = checker.verify_headerprep(idx)
     except dkim.DKIMException as exc:
@@ -347,17 +380,19 @@ def check_authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
     from_domain = _from_domain(raw)
     from_org = organisational_domain(from_domain) if from_domain else ""
     lookup = _KeyLookup(options)
+    arc_data: dict[str, Any] = {"result": "none", "reason": "", "sets": []}
+    arc_finding: Finding | None = None
     try:
         count = _signature_count(dkim.DKIM(raw, logger=_QUIET))
-    except dkim.DKIMException as exc:
-        finding = Finding(FAMILY, "dkim-unreadable", Severity.ERROR, f"Headers unreadable: {exc}")
-        return FamilyResult(FAMILY, Severity.ERROR, "the headers could not be parsed", (finding,))
-    signatures = [_verify_one(raw, i, lookup, from_org) for i in range(count)]
+    except Exception as exc:  # dkimpy's header parser trips on some broken messages
+        signatures = [_unreadable(exc) for _ in range(_signature_headers(raw))]
+    else:
+        signatures = [_verify_one(raw, i, lookup, from_org) for i in range(count)]
+        try:
+            arc_data, arc_finding = _arc(raw, lookup)
+        except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
+            arc_data = {"result": "fail", "reason": f"{type(exc).__name__}: {exc}", "sets": []}
     findings = [_signature_finding(entry, from_domain) for entry in signatures]
-    try:
-        arc_data, arc_finding = _arc(raw, lookup)
-    except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
-        arc_data, arc_finding = {"result": "fail", "reason": str(exc), "sets": []}, None
     if arc_finding is not None:
         findings.append(arc_finding)
     if not signatures:

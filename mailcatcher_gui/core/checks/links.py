@@ -59,10 +59,27 @@ class LinkRef:
 
     @property
     def scheme(self) -> str:
-        return urlsplit(self.url).scheme.lower()
+        return _scheme(self.url)
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "kind": self.kind, "where": self.where, "line": self.line}
+
+
+def _scheme(url: str) -> str:
+    """The URL's scheme in lower case; "" for a relative or unparseable one."""
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # "http://[::1" and friends
+        return ""
+
+
+def _join(base: str | None, written: str) -> str:
+    if not base:
+        return written
+    try:
+        return urljoin(base, written)
+    except ValueError:  # a broken <base href> or URL: keep what was written
+        return written
 
 
 def _css_urls(text: str) -> list[str]:
@@ -162,7 +179,7 @@ def extract_links(opened: OpenedMessage) -> list[LinkRef]:
             written = written.strip()
             if not written or written.startswith("#"):
                 continue  # an anchor inside the message itself
-            url = urljoin(base, written) if base else written
+            url = _join(base, written)
             refs.append(LinkRef(url, kind, where, _line_of(raw, written), written))
     if parsed.text:
         for url in _text_links(parsed.text):
@@ -171,7 +188,7 @@ def extract_links(opened: OpenedMessage) -> list[LinkRef]:
 
 
 def _is_relative(url: str) -> bool:
-    return not urlsplit(url).scheme and not url.startswith("//")
+    return not _scheme(url) and not url.startswith("//") and ":" not in url.split("/", 1)[0]
 
 
 def _link_entry(url: str, refs: list[LinkRef], probe: Probe | None) -> dict[str, Any]:
@@ -248,6 +265,22 @@ def _local_findings(opened: OpenedMessage, by_url: dict[str, list[LinkRef]]) -> 
                         url, first.line, "Attach the image with that Content-ID, or fix it.",
                     )
                 )  # fmt: skip
+        elif first.scheme == "" and url.lower().startswith(("http://", "https://")):
+            findings.append(
+                Finding(
+                    FAMILY, "link-invalid", Severity.ERROR, f"{url}: not a valid URL",
+                    f"Found in: {first.where}.", url, first.line,
+                    "Fix the URL (brackets, spaces or the port are malformed).",
+                )
+            )  # fmt: skip
+        elif first.scheme == "javascript":
+            findings.append(
+                Finding(
+                    FAMILY, "link-javascript", Severity.WARNING, f"{url[:80]}: javascript: URL",
+                    f"Found in: {first.where}. Mail clients remove scripts; the link does nothing.",
+                    url, first.line, "Link to a web page instead.",
+                )
+            )  # fmt: skip
         elif _is_relative(url) and first.kind not in ("text", "list-unsubscribe"):
             findings.append(
                 Finding(

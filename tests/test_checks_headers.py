@@ -70,7 +70,7 @@ def test_findings_point_at_the_header_line():
 
 
 def test_duplicate_headers():
-    raw = plain() .replace(b"Subject: Test\r\n", b"Subject: Test\r\nSubject: Again\r\n")
+    raw = plain().replace(b"Subject: Test\r\n", b"Subject: Test\r\nSubject: Again\r\n")
     f = finding(check_headers(inp(raw)), "header-duplicate")
     assert f.line == line_of(raw, b"Subject: Again")
     assert "header-duplicate" not in codes(check_headers(inp(plain())))
@@ -122,7 +122,9 @@ def test_raw_utf8_headers_need_smtputf8_in_the_envelope(mailbox):
 def test_raw_utf8_headers_without_a_transcript_are_a_note():
     f = finding(check_headers(inp(plain(Subject="Grüße"))), "header-8bit")
     assert f.severity is Severity.INFO
-    assert "header-8bit" not in codes(check_headers(inp(plain(Subject="=?utf-8?q?Gr=C3=BC=C3=9Fe?="))))
+    assert "header-8bit" not in codes(
+        check_headers(inp(plain(Subject="=?utf-8?q?Gr=C3=BC=C3=9Fe?=")))
+    )
 
 
 def test_html_without_text_alternative():

@@ -69,7 +69,13 @@ def test_ready_bulk_mail(key):
     result = bulk_of(raw, options_for(record))
     assert result.verdict is Severity.OK, [(f.code, f.title) for f in result.findings]
     assert {f.severity for f in result.findings} == {Severity.OK}
-    assert codes(result) == {"bulk-dkim", "bulk-one-click", "bulk-message-id", "bulk-date", "bulk-from"}
+    assert codes(result) == {
+        "bulk-dkim",
+        "bulk-one-click",
+        "bulk-message-id",
+        "bulk-date",
+        "bulk-from",
+    }
 
 
 def test_no_dkim_and_no_one_click(key):
@@ -125,7 +131,6 @@ def test_every_family_in_order_with_links_and_spam_skipped():
     assert [f.family for f in report.families] == list(FAMILIES)
     links, spam = report.family("links"), report.family("spam")
     assert links is not None and links.verdict is Severity.SKIPPED and LINKS_HOW in links.summary
-    assert links.data["urls"] == ["https://example.com/a"]
     assert spam is not None and spam.verdict is Severity.SKIPPED and spam.summary == SPAM_HOW
     for fam in ("compatibility", "headers", "bulk", "size", "accessibility", "authentication"):
         result = report.family(fam)

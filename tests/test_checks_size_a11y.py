@@ -15,7 +15,9 @@ from mailcatcher_gui.core.checks.size import GMAIL_CLIP_BYTES, PROVIDER_LIMITS, 
 KB = 1024
 
 
-def sized_html(size: int, cell: str = '<td style="padding:4px;color:#333333;font-size:14px">') -> str:
+def sized_html(
+    size: int, cell: str = '<td style="padding:4px;color:#333333;font-size:14px">'
+) -> str:
     """An HTML table of about ``size`` bytes, mostly inline CSS."""
     row = f"<tr>{cell}Row text</td></tr>\n"
     n = max(1, size // len(row))

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from .contrast import contrast_ratio, parse_color
-from .cssscan import declarations
+from .cssscan import style_values
 from .htmlscan import Element, HtmlDoc
 from .inputs import CheckInput
 from .model import FamilyResult, Finding, Severity
@@ -103,13 +103,7 @@ def _px(value: str) -> float | None:
 
 def _style_value(attrs: dict[str, str | None], prop: str) -> str | None:
     style = attrs.get("style")
-    if not style:
-        return None
-    found = None
-    for name, value, _imp in declarations(style):
-        if name == prop:
-            found = value
-    return found
+    return style_values(style).get(prop) if style else None
 
 
 def _background(attrs: dict[str, str | None]) -> str | None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from .contrast import contrast_ratio, parse_color
-from .cssscan import declarations
+from .cssscan import style_values
 from .htmlscan import Element, HtmlDoc
 from .inputs import CheckInput
 from .model import FamilyResult, Finding, Severity
@@ -103,13 +103,7 @@ def _px(value: str) -> float | None:
 
 def _style_value(attrs: dict[str, str | None], prop: str) -> str | None:
     style = attrs.get("style")
-    if not style:
-        return None
-    found = None
-    for name, value, _imp in declarations(style):
-        if name == prop:
-            found = value
-    return found
+    return style_values(style).get(prop) if style else None
 
 
 def _background(attrs: dict[str, str | None]) -> str | None:
@@ -165,7 +159,7 @@ def _images(el: Element, out: _Collector) -> None:
 def _link(el: Element, out: _Collector) -> None:
     if not el.attrs.get("href") or el.attrs.get("aria-label"):
         return
-    text = " ".join((el.node.text(deep=True) or "").split()).lower().strip(" .:!>»→")
+    text = " ".join((el.node.text(deep=True) or "").split()).lower().strip(" .:!>»→…")
     if text in VAGUE_LINK_TEXTS:
         out.add("link-text-vague", Severity.WARNING, el, text)
     elif not text:
@@ -222,15 +216,15 @@ def _layout_tables(doc: HtmlDoc, out: _Collector) -> None:
 _TITLES = {
     "img-no-alt": ("{n} image{s} without alt text", "Add alt text saying what the image shows."),
     "img-decorative-alt": (
-        "{n} decorative image{s} (spacer, pixel or presentation) without alt=\"\"",
+        '{n} decorative image{s} (spacer, pixel or presentation) without alt=""',
         'Give decorative images alt="" so screen readers skip them.',
     ),
     "layout-table-no-role": (
-        "{n} layout table{s} without role=\"presentation\"",
+        '{n} layout table{s} without role="presentation"',
         'Add role="presentation" to tables used for layout.',
     ),
     "link-text-vague": (
-        "{n} link{s} with vague text (\"click here\", \"read more\")",
+        '{n} link{s} with vague text ("click here", "read more")',
         "Say where the link goes: links are often read out of context.",
     ),
     "link-no-text": (

@@ -41,9 +41,7 @@ def dkim_reason(auth: FamilyResult | None) -> tuple[Severity, str]:
     if auth is None or auth.verdict is Severity.SKIPPED:
         why = auth.summary if auth is not None else "authentication checks not run"
         return Severity.WARNING, f"DKIM not checked ({why})"
-    sigs: list[dict[str, Any]] = [
-        s for s in auth.data.get("signatures", []) if isinstance(s, dict)
-    ]
+    sigs: list[dict[str, Any]] = [s for s in auth.data.get("signatures", []) if isinstance(s, dict)]
     if not sigs:
         return Severity.ERROR, "No DKIM signature (Gmail and Yahoo require one for bulk mail)"
     passing = [s for s in sigs if s.get("result") == "pass"]
@@ -71,41 +69,65 @@ def check_bulk(inp: CheckInput, auth: FamilyResult | None) -> FamilyResult:
     exempt = "Transactional mail (password resets, receipts) is exempt."
     if u.one_click:
         findings.append(
-            _f("bulk-one-click", Severity.OK, "One-click unsubscribe (RFC 8058)",
-               line=inp.header_line("List-Unsubscribe-Post"))
+            _f(
+                "bulk-one-click",
+                Severity.OK,
+                "One-click unsubscribe (RFC 8058)",
+                line=inp.header_line("List-Unsubscribe-Post"),
+            )
         )
     elif not u.present:
-        findings.append(
-            _f("bulk-one-click", Severity.ERROR, "No List-Unsubscribe header", exempt)
-        )
+        findings.append(_f("bulk-one-click", Severity.ERROR, "No List-Unsubscribe header", exempt))
     else:
         why = "; ".join(u.one_click_problems) or "no List-Unsubscribe-Post header"
         findings.append(
-            _f("bulk-one-click", Severity.ERROR, f"Unsubscribe is not one-click: {why}",
-               f"{exempt} List-Unsubscribe alone (mailto) is accepted only for senders "
-               "below the bulk threshold.", line=inp.header_line("List-Unsubscribe"))
+            _f(
+                "bulk-one-click",
+                Severity.ERROR,
+                f"Unsubscribe is not one-click: {why}",
+                f"{exempt} List-Unsubscribe alone (mailto) is accepted only for senders "
+                "below the bulk threshold.",
+                line=inp.header_line("List-Unsubscribe"),
+            )
         )
 
     problem = message_id_problem(parsed.header("Message-ID"))
     findings.append(
-        _f("bulk-message-id", Severity.ERROR if problem else Severity.OK,
-           problem or "Valid Message-ID", line=inp.header_line("Message-ID"))
+        _f(
+            "bulk-message-id",
+            Severity.ERROR if problem else Severity.OK,
+            problem or "Valid Message-ID",
+            line=inp.header_line("Message-ID"),
+        )
     )
     problem = date_problem(parsed.header("Date"))
     findings.append(
-        _f("bulk-date", Severity.ERROR if problem else Severity.OK, problem or "Valid Date",
-           line=inp.header_line("Date"))
+        _f(
+            "bulk-date",
+            Severity.ERROR if problem else Severity.OK,
+            problem or "Valid Date",
+            line=inp.header_line("Date"),
+        )
     )
     from_raw = next((h.raw for h in parsed.headers if h.name.lower() == "from"), None)
     addrs = parse_addresses(" ".join(from_raw.split())) if from_raw is not None else []
     if len(addrs) == 1 and "@" in addrs[0].addr:
-        findings.append(_f("bulk-from", Severity.OK, f"One From address ({addrs[0].addr})",
-                           line=inp.header_line("From")))
+        findings.append(
+            _f(
+                "bulk-from",
+                Severity.OK,
+                f"One From address ({addrs[0].addr})",
+                line=inp.header_line("From"),
+            )
+        )
     else:
         findings.append(
-            _f("bulk-from", Severity.ERROR,
-               "From must be exactly one valid address" if addrs else "No From address",
-               line=inp.header_line("From"))
+            _f(
+                "bulk-from",
+                Severity.ERROR,
+                "From must be exactly one valid address" if addrs else "No From address",
+                line=inp.header_line("From"),
+            )
         )
     problems = [f for f in findings if f.severity.rank >= Severity.WARNING.rank]
     result = family_result(FAMILY, findings, "ready for Gmail's and Yahoo's bulk-sender rules")

@@ -110,7 +110,9 @@ def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> _Hits:
                 hits.add(sslug, f"<{tag} style> {where}", line)
     for block in doc.styles:
         for sslug, where, rel in scan_stylesheet(block.css):
-            hits.add(sslug, f"<style> {where}", None if block.line is None else block.line + rel - 1)
+            hits.add(
+                sslug, f"<style> {where}", None if block.line is None else block.line + rel - 1
+            )
     if doc.comments:
         hits.count["html-comments"] = doc.comments
         hits.where["html-comments"] = [("<!-- -->", None)]

@@ -28,45 +28,46 @@ from .features import (
     property_slugs,
 )
 
-__all__ = ["Declaration", "SheetHit", "declarations", "scan_inline", "scan_stylesheet"]
+__all__ = ["SheetHit", "scan_inline", "scan_stylesheet", "style_values"]
 
 # (slug, where) for inline styles; (slug, where, 1-based line inside the CSS) for sheets.
 InlineHit = tuple[str, str]
 SheetHit = tuple[str, str, int]
-Declaration = tuple[str, str, bool]  # (lower-case property, value text, important)
 
 _NESTING_AT_RULES = frozenset({"media", "supports", "document", "-moz-document", "layer"})
 
 
 @lru_cache(maxsize=8192)
-def scan_inline(style: str) -> tuple[InlineHit, ...]:
-    """Features used by one ``style`` attribute value."""
-    out: list[InlineHit] = []
+def _inline(style: str) -> tuple[tuple[InlineHit, ...], dict[str, str]]:
+    """One tinycss2 parse of a ``style`` value: its features and its declarations."""
+    hits: list[InlineHit] = []
+    values: dict[str, str] = {}
     try:
         nodes = tinycss2.parse_blocks_contents(style, skip_whitespace=True, skip_comments=False)
     except Exception:  # noqa: BLE001 - tinycss2 does not raise on CSS, but never trust
-        return ()
+        return (), {}
     for node in nodes:
         if node.type == "declaration":
-            for slug, where in _declaration(node):
-                out.append((slug, where))
+            hits.extend(_declaration(node))
+            values[node.lower_name] = tinycss2.serialize(node.value).strip()
         elif node.type == "comment":
-            out.append(("css-comments", "/* comment */"))
-    return tuple(out)
+            hits.append(("css-comments", "/* comment */"))
+    return tuple(hits), values
 
 
-@lru_cache(maxsize=8192)
-def declarations(style: str) -> tuple[Declaration, ...]:
-    """The declarations of one ``style`` attribute (for the accessibility checks)."""
-    try:
-        nodes = tinycss2.parse_blocks_contents(style, skip_whitespace=True, skip_comments=True)
-    except Exception:  # noqa: BLE001
-        return ()
-    return tuple(
-        (n.lower_name, tinycss2.serialize(n.value).strip(), bool(n.important))
-        for n in nodes
-        if n.type == "declaration"
-    )
+def scan_inline(style: str) -> tuple[InlineHit, ...]:
+    """Features used by one ``style`` attribute value."""
+    return _inline(style)[0]
+
+
+def style_values(style: str) -> dict[str, str]:
+    """Property -> value (the last declaration wins) of one ``style`` attribute.
+
+    Shared with ``scan_inline``'s cache: the CSS parser runs once per distinct
+    style string for both the compatibility and the accessibility checks.
+    Do not mutate the returned dict.
+    """
+    return _inline(style)[1]
 
 
 def scan_stylesheet(css: str) -> list[SheetHit]:

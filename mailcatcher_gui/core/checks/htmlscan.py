@@ -79,10 +79,21 @@ class HtmlDoc:
     has_body_tag: bool
     nodes: int  # elements that count for the score (Mailpit's "Nodes")
     locator: HtmlLocator | None = None
+    _text: str | None = None
 
     def by_tag(self, *tags: str) -> Iterator[Element]:
         wanted = set(tags)
         return (e for e in self.elements if e.tag in wanted)
+
+    def visible_text(self) -> str:
+        """The body's text, whitespace collapsed (lexbor's C text extraction: fast)."""
+        cached = self._text
+        if cached is None:
+            body = next(self.by_tag("body"), None)
+            node = body.node if body is not None else None
+            raw = node.text(deep=True, separator=" ") if node is not None else ""
+            cached = self._text = " ".join(raw.split())
+        return cached
 
     def root_lang(self) -> str | None:
         for e in self.elements:

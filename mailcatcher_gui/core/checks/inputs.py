@@ -160,12 +160,16 @@ class CheckInput:
         return [self.lines.line(a) for _n, f, a, _b in self.tree.root.fields if f == lname]
 
     def entity_line(self, entity: Entity) -> int | None:
-        """First line of ``entity`` (or of its outermost ancestor in the raw bytes)."""
+        """Line of ``entity``'s Content-Type (else its first line), or of its outermost
+        ancestor in the raw bytes when it is inside a decoded embedded message."""
         e: Entity | None = entity
         while e is not None and e.buf is not self.tree.root.buf:
             e = self.tree.entities[e.parent] if e.parent >= 0 else None
         if e is None:
             return None
+        for _n, fname, a, _b in e.fields:
+            if fname == "content-type":
+                return self.lines.line(a)
         return self.lines.line(e.start)
 
     def part_line(self, part_id: str) -> int | None:
@@ -186,7 +190,7 @@ class CheckInput:
             return HtmlLocator(self.lines, html, None, self.entity_line(e))
         if e.cte == IDENTITY or e.cte == QP:
             return HtmlLocator(self.lines, html, e, None)
-        return HtmlLocator(self.lines, html, None, self.lines.line(e.start))
+        return HtmlLocator(self.lines, html, None, self.entity_line(e))
 
     @cached_property
     def doc(self) -> HtmlDoc | None:

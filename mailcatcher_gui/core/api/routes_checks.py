@@ -45,7 +45,7 @@ from .routes_message import resolve_id
 __all__ = ["CHECK_OPTIONS_KEY", "add_routes", "check_options"]
 
 CHECK_OPTIONS_KEY = "check_options"  # in ApiContext.extras
-_TRUE = ("1", "true", "yes", "on")
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
 
 
 def add_routes(app: web.Application) -> None:
@@ -63,10 +63,13 @@ def check_options(request: web.Request) -> CheckOptions:
 
 
 def _flag(request: web.Request, name: str, default: bool) -> bool:
+    """A yes/no query parameter: ``true``/``1`` or ``false``/``0`` (anything else is a 400)."""
     value = request.query.get(name)
-    if value is None:
+    if value is None or value == "":
         return default
-    return value.strip().lower() in _TRUE
+    if value not in _FLAGS:
+        raise ApiError(400, f"{name} must be true, false, 1 or 0")
+    return _FLAGS[value]
 
 
 async def _opened(request: web.Request) -> OpenedMessage:

@@ -281,6 +281,9 @@ def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, byte
     [sig] = result.data["signatures"]
     assert sig["result"] == "error"
     assert "folded (indented) line comes before the first header" in sig["reason"]
+    assert sig["domain"] == "example.com" and sig["selector"] == "s1"  # read from the header text
+    assert sig["aligned"] is True
+    assert "header section" in result.findings[0].advice
     assert result.verdict is Severity.ERROR
     not_a_header = b"this is not a header\r\n" + MESSAGE  # dkimpy: MessageFormatError
     result = check_authentication(not_a_header, options(record))

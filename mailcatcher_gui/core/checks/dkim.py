@@ -215,6 +215,26 @@ def _signature_headers(raw: bytes) -> int:
         return 0
 
 
+def _name_unnamed(signatures: list[dict[str, Any]], raw: bytes, from_org: str) -> None:
+    """Give entries dkimpy could not read the d= and s= their header text shows, if any."""
+    if all(entry["domain"] for entry in signatures):
+        return
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        values = [str(v) for v in headers.get_all("DKIM-Signature") or []]
+    except Exception:  # nothing more to learn
+        return
+    for entry, value in zip(signatures, values, strict=False):
+        if entry["domain"]:
+            continue
+        tags = dict(re.findall(r"(?:^|;)\s*([a-z]+)\s*=\s*([^;]*)", value, re.IGNORECASE))
+        entry["domain"] = re.sub(r"\s+", "", tags.get("d", "")).lower()
+        entry["selector"] = re.sub(r"\s+", "", tags.get("s", ""))
+        entry["aligned"] = bool(from_org and entry["domain"]) and (
+            organisational_domain(entry["domain"]) == from_org
+        )
+
+
 def _unreadable(exc: BaseException) -> dict[str, Any]:
     """The entry for a signature in a header section dkimpy cannot read (as a verifier would)."""
     if isinstance(exc, IndexError):
@@ -316,19 +336,20 @@ def _source_words(source: str | None) -> str:
 
 
 def _signature_finding(entry: dict[str, Any], from_domain: str, line: int | None) -> Finding:
-    where = f"DKIM-Signature d={entry['domain']} s={entry['selector']}"
+    where = f"DKIM-Signature d={entry['domain'] or '?'} s={entry['selector'] or '?'}"
     source = _source_words(entry["key_source"])
-    signed = ", ".join(entry["signed_headers"])
-    unsigned = [h for h in _WORTH_SIGNING if h not in entry["signed_headers"]]
-    detail = f"{entry['reason']}. Signed headers: {signed or '(none)'}."
-    if unsigned:
-        detail += f" Not signed: {', '.join(unsigned)}."
-    align = (
-        f"d={entry['domain']} aligns with the From domain {from_domain}"
-        if entry["aligned"]
-        else f"d={entry['domain']} does not align with the From domain {from_domain or '(none)'}"
-    )
-    detail += f" {align} (relaxed alignment)."
+    detail = f"{entry['reason']}."
+    if entry["signed_headers"]:
+        unsigned = [h for h in _WORTH_SIGNING if h not in entry["signed_headers"]]
+        detail += f" Signed headers: {', '.join(entry['signed_headers'])}."
+        if unsigned:
+            detail += f" Not signed: {', '.join(unsigned)}."
+    if entry["domain"]:
+        verb = "aligns" if entry["aligned"] else "does not align"
+        detail += (
+            f" d={entry['domain']} {verb} with the From domain {from_domain or '(none)'}"
+            " (relaxed alignment)."
+        )
     result = entry["result"]
     if result == "pass":
         severity = Severity.OK if entry["aligned"] else Severity.WARNING
@@ -352,7 +373,12 @@ def _signature_finding(entry: dict[str, Any], from_domain: str, line: int | None
         )
     else:
         severity, title = Severity.ERROR, f"DKIM signature could not be checked: {entry['reason']}"
-        advice = "Fix the DKIM-Signature header or the key record."
+        advice = (
+            "Fix how the message's header section is written: every header must be "
+            "'Name: value', continuation lines must follow a header."
+            if "header section is malformed" in entry["reason"]
+            else "Fix the DKIM-Signature header or the key record."
+        )
     return Finding(
         family=FAMILY,
         code=f"dkim-{result}",
@@ -437,6 +463,7 @@ def check_authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
             arc_data, arc_finding = _arc(raw, lookup)
         except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
             arc_data = {"result": "fail", "reason": f"{type(exc).__name__}: {exc}", "sets": []}
+    _name_unnamed(signatures, raw, from_org)
     lines = _header_lines(raw, b"dkim-signature")
     findings = [
         _signature_finding(entry, from_domain, lines[i] if i < len(lines) else None)
@@ -471,7 +498,10 @@ def _summary(signatures: list[dict[str, Any]], arc: dict[str, Any]) -> str:
         parts = []
         for entry in signatures:
             aligned = ", aligned" if entry["aligned"] else ", not aligned"
-            parts.append(f"{entry['result']} ({entry['domain']}{aligned})")
+            if entry["domain"]:
+                parts.append(f"{entry['result']} ({entry['domain']}{aligned})")
+            else:
+                parts.append(entry["result"])
         text = "DKIM " + "; ".join(parts)
     if arc.get("result") not in (None, "none"):
         text += f"; ARC {arc['result']}"

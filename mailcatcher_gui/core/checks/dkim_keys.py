@@ -93,6 +93,7 @@ class KeyLookup:
     misses: dict[str, str] = field(default_factory=dict)  # name → why no key was found
     dns_broken: str | None = None  # set once DNS itself failed: don't wait again
     queried: list[str] = field(default_factory=list)  # every name asked for, in order
+    resolver: dns.resolver.Resolver | None = None  # None: the system's, DNS_TIMEOUT per lookup
 
     def __call__(self, name: bytes | str, timeout: float = DNS_TIMEOUT) -> bytes | None:
         qname = (name.decode("ascii", "replace") if isinstance(name, bytes) else name).lower()
@@ -114,16 +115,21 @@ class KeyLookup:
             self.sources[qname] = "dns"
         return record
 
+    def _resolver(self) -> dns.resolver.Resolver:
+        if self.resolver is None:
+            self.resolver = dns.resolver.Resolver()  # reads /etc/resolv.conf
+            self.resolver.timeout = self.resolver.lifetime = DNS_TIMEOUT
+        return self.resolver
+
     def _from_dns(self, qname: str) -> bytes | None:
-        resolver = dns.resolver.Resolver()
-        resolver.timeout = resolver.lifetime = DNS_TIMEOUT
         try:
+            resolver = self._resolver()
             answer = resolver.resolve(qname + ".", "TXT")
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             self.misses[qname] = "DNS has no TXT record for it"
             return None
         except dns.exception.Timeout:
-            self.dns_broken = f"lookup timed out after {DNS_TIMEOUT:g} s"
+            self.dns_broken = f"lookup timed out after {self._resolver().lifetime:g} s"
         except dns.resolver.NoNameservers:
             self.dns_broken = "no name server answered"
         except (dns.exception.DNSException, OSError) as exc:
@@ -131,8 +137,9 @@ class KeyLookup:
         if self.dns_broken is not None:
             self.misses[qname] = f"DNS is not available here ({self.dns_broken})"
             return None
-        for rdata in answer:
-            strings = getattr(rdata, "strings", ())
-            return b"".join(strings)
-        self.misses[qname] = "DNS has no TXT record for it"
+        records = [b"".join(getattr(rdata, "strings", ())) for rdata in answer]
+        keys = [r for r in records if b"p=" in r]  # skip unrelated TXT records at the name
+        if keys:
+            return keys[0]
+        self.misses[qname] = "DNS has TXT records for it, but none is a DKIM key (no p=)"
         return None

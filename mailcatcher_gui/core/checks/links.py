@@ -278,10 +278,14 @@ def _probe_finding(url: str, refs: list[LinkRef], probe: Probe) -> Finding:
             "Fix or remove the link before sending.", data,
         )  # fmt: skip
     if 300 <= probe.status_code < 400:
+        advice = (
+            "The chain leaves the web (mailto:, an app link ...); nothing more to check."
+            if probe.hops
+            else "Redirects not followed; check again with follow to see where it ends."
+        )
         return Finding(
             FAMILY, "link-redirect", Severity.INFO,
-            f"{url}: {probe.status_code} {probe.status}", detail, url, first.line,
-            "Redirects not followed; check again with follow to see where it ends.", data,
+            f"{url}: {probe.status_code} {probe.status}", detail, url, first.line, advice, data,
         )  # fmt: skip
     title = f"{url}: {probe.status_code} {probe.status}"
     if probe.hops:

@@ -362,3 +362,17 @@ def test_at_most_max_checked_urls_are_asked(monkeypatch: pytest.MonkeyPatch) -> 
     assert "1 more URLs not checked" in next(
         f.title for f in result.findings if f.code == "links-too-many"
     )
+
+
+def test_redirect_out_of_the_web_stops_there() -> None:
+    async def scenario() -> tuple[FamilyResult, str]:
+        async with http_server() as (base, _seen):
+            url = f"{base}/to-local?target=mailto:list@example.com"
+            return await check_links(message(f'<a href="{url}">x</a>'), LOCAL_OK), url
+
+    result, url = asyncio.run(scenario())
+    link = by_url(result)[url]
+    assert link["status_code"] == 302
+    assert link["status"] == "redirects to mailto:list@example.com (not checked)"
+    [finding] = result.findings
+    assert finding.code == "link-redirect" and "leaves the web" in finding.advice

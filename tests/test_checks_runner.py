@@ -241,3 +241,31 @@ def test_every_corpus_message_gets_its_checks(corpus: list[Path]):
             for f in fam.findings:
                 assert f.line is None or f.line >= 1
     assert not failures, failures[:10]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<style>" + "@media screen{" * 3000 + "a{color:red}" + "}" * 3000 + "</style><p>x</p>",
+        '<p style="width:' + "calc(" * 5000 + "1px" + ")" * 5000 + '">x</p>',
+        "<div>" * 50000 + "x",
+        "<table><tr><td>" * 3000 + "x",
+        '<a href="https://e.example/">here</a>' * 20000,
+        "<p style='color:" + "#" * 100000 + "'>",
+    ],
+    ids=["deep-media", "deep-calc", "deep-divs", "deep-tables", "many-links", "junk-colour"],
+)
+def test_hostile_html_never_fails_a_family(html):
+    start = time.perf_counter()
+    report = run_local_checks(opened(html_message(html)), CheckOptions(resolve_dns=False))
+    assert time.perf_counter() - start < 20
+    failed = [f.family for f in report.families if f.summary.startswith("check failed")]
+    assert not failed
+
+
+def test_html_nested_too_deep_is_said_not_parsed():
+    result = run_local_checks(opened(html_message("<div>" * 5000 + "x")), CheckOptions())
+    compat = result.family("compatibility")
+    assert compat is not None and "html-too-deep" in codes(compat)
+    normal = run_local_checks(opened(html_message("<div>" * 50 + "x")), CheckOptions())
+    assert "html-too-deep" not in codes(normal.family("compatibility"))

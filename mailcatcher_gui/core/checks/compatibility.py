@@ -36,7 +36,7 @@ from .features import (
     IMAGE_TYPES,
     INPUT_TYPE_SLUGS,
 )
-from .htmlscan import HtmlDoc
+from .htmlscan import MAX_NESTING, HtmlDoc
 from .inputs import CheckInput
 from .model import FamilyResult, Finding, Severity, worst
 
@@ -256,6 +256,19 @@ def check_compatibility(inp: CheckInput) -> FamilyResult:
     data = load()
     hits = find_features(doc, inp)
     findings: list[Finding] = []
+    if doc.too_deep:
+        findings.append(
+            Finding(
+                FAMILY,
+                "html-too-deep",
+                Severity.WARNING,
+                f"HTML nested {doc.too_deep} block elements deep: not analysed "
+                f"(over {MAX_NESTING})",
+                where="text/html",
+                line=None if inp.html_entity is None else inp.entity_line(inp.html_entity),
+                advice="Clients cut or flatten such nesting (Chromium at 512 levels).",
+            )
+        )
     warnings: list[dict[str, Any]] = []
     used: list[Feature] = []
     y = p = n = 0

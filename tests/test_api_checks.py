@@ -3,6 +3,7 @@ shapes, and our /checks (the same JSON as ``messages check --json``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -131,3 +132,43 @@ def test_checks_endpoint_equals_cli_json(
         assert [f["code"] for f in links["findings"]] == ["link-relative"]
         # reading checks never marks the message read
         assert api.get("/api/v1/messages").json()["unread"] == 1
+
+
+def test_serve_passes_its_check_options_to_the_api(tmp_path: Path) -> None:
+    """``serve --allow-local-links --spamassassin ... --dkim-key ...`` reach the endpoints."""
+    import signal
+    import smtplib
+
+    import aiohttp
+
+    from tests.serve_process import launch_serve
+
+    async def get(url: str) -> tuple[int, dict[str, object]]:
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            return resp.status, await resp.json()
+
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("v=DKIM1; k=rsa; p=bm90IGEga2V5")
+    with http_server_thread() as (base, seen), running_spamd() as spamd:
+        served = launch_serve(
+            tmp_path, tmp_path / "serve.log", "--allow-local-links", "--no-dns",
+            "--spamassassin", spamd, "--dkim-key", f"s1._domainkey.example.com={key_file}",
+        )  # fmt: skip
+        try:
+            body = HTML + f'<a href="{base}/ok">ok</a> {GTUBE}\r\n'.encode()
+            with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=30) as client:
+                client.sendmail("a@example.com", ["b@example.net"], body)
+            url = f"{served.http_url}/api/v1/message/latest"
+            status, links = asyncio.run(get(f"{url}/link-check"))
+            assert status == 200 and links["Links"] == [
+                {"URL": f"{base}/ok", "StatusCode": 200, "Status": "OK"}
+            ]
+            assert ("HEAD", "/ok") in seen
+            status, spam = asyncio.run(get(f"{url}/sa-check"))
+            assert status == 200 and spam["IsSpam"] is True
+        finally:
+            served.proc.send_signal(signal.SIGTERM)
+            code = served.proc.wait(30)
+            assert served.proc.stdout is not None
+            served.proc.stdout.close()
+            assert code == 0

@@ -78,6 +78,7 @@ def test_signed_message_verifies_with_user_txt_key(keypair: tuple[bytes, bytes, 
     assert sig["signed_headers"][:3] == ["from", "to", "subject"]
     assert result.verdict is Severity.OK
     assert "key you gave" in result.findings[0].title
+    assert result.findings[0].line == 1  # the DKIM-Signature header leads the message
     assert "pass (example.com, aligned)" in result.summary
 
 
@@ -186,6 +187,12 @@ def test_two_signatures_each_judged(keypair: tuple[bytes, bytes, bytes]) -> None
     second = sign(private, domain=b"esp.example.org", message=first)
     result = check_authentication(second, options(record))
     by_domain = {s["domain"]: s for s in result.data["signatures"]}
+    lines = {f.data["domain"]: f.line for f in result.findings}
+    raw_lines = second.split(b"\n")
+    for domain, line in lines.items():
+        assert line is not None
+        assert raw_lines[line - 1].startswith(b"DKIM-Signature:")
+        assert f"d={domain}".encode() in b"".join(raw_lines[line - 1 : line + 3]).replace(b" ", b"")
     assert by_domain["example.com"]["result"] == "pass"
     assert by_domain["esp.example.org"]["result"] == "no-key"
 
@@ -258,6 +265,10 @@ def test_arc_chain_pass_and_broken(keypair: tuple[bytes, bytes, bytes]) -> None:
     bad = check_authentication(broken, options(record))
     assert bad.data["arc"]["result"] == "fail"
     assert any(f.code == "arc-fail" and f.severity is Severity.WARNING for f in bad.findings)
+    keyless = check_authentication(sealed, options(None))
+    assert keyless.data["arc"]["result"] == "no-key"
+    assert keyless.data["arc"]["missing_keys"] == ["s1._domainkey.example.com"]
+    assert any(f.code == "arc-no-key" and f.severity is Severity.INFO for f in keyless.findings)
     plain = check_authentication(MESSAGE, options(record))
     assert plain.data["arc"]["result"] == "none"
     assert not any(f.code.startswith("arc-") for f in plain.findings)
@@ -278,3 +289,15 @@ def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, byte
     for junk in (b"", b"\x00\xff\xfe", b"DKIM-Signature: \r\n\r\n", b"\r\n\r\nbody only"):
         got = check_authentication(junk, options(record))
         assert "signatures" in got.data and "arc" in got.data
+
+
+def test_signature_count_is_bounded(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    one = sign(private)
+    header = one[: one.index(b"From:")]
+    many = header * 25 + MESSAGE
+    result = check_authentication(many, options(record))
+    sigs = result.data["signatures"]
+    assert len(sigs) == 25
+    assert [s["result"] for s in sigs[:20]] == ["pass"] * 20
+    assert all(s["result"] == "error" and "first 20" in s["reason"] for s in sigs[20:])

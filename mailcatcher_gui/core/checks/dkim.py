@@ -27,7 +27,9 @@ suffixes, where it errs towards "not aligned".
 ``data["signatures"]`` is read by the bulk-sender check (branch checks-local):
 a list of ``{"domain", "selector", "result" ("pass"/"fail"/"no-key"/"error"),
 "reason", "aligned", "key_source" ("dns"/"user"/None), "signed_headers",
-"body_hash" ("pass"/"fail"/None), "header_hash" ("pass"/"fail"/None)}``.
+"body_hash" ("pass"/"fail"/None), "header_hash" ("pass"/"fail"/None)}``;
+``data["arc"]`` is ``{"result": "pass"/"fail"/"none"/"no-key", "reason", "sets":
+[...], "missing_keys" (with "no-key")}``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ __all__ = [
 ]
 
 FAMILY = "authentication"
+MAX_SIGNATURES = 20  # each costs a parse of the whole message; more is hostile, not real
 DNS_TIMEOUT = 3.0  # seconds per lookup; a checks run must not hang on a dead resolver
 
 # Common public suffixes of more than one label (a small stand-in for the Public Suffix List).
@@ -122,10 +125,12 @@ class _KeyLookup:
     sources: dict[str, str | None] = field(default_factory=dict)  # name → "user"/"dns"/None
     misses: dict[str, str] = field(default_factory=dict)  # name → why no key was found
     dns_broken: str | None = None  # set once DNS itself failed: don't wait again
+    queried: list[str] = field(default_factory=list)  # every name asked for, in order
 
     def __call__(self, name: bytes | str, timeout: float = DNS_TIMEOUT) -> bytes | None:
         qname = (name.decode("ascii", "replace") if isinstance(name, bytes) else name).lower()
         qname = qname.rstrip(".")
+        self.queried.append(qname)
         user = {k.lower().rstrip("."): v for k, v in self.options.dkim_keys.items()}
         if qname in user:
             self.sources[qname] = "user"
@@ -184,6 +189,21 @@ def _text(value: object) -> str:
 
 def _signature_count(checker: dkim.DKIM) -> int:
     return sum(1 for name, _value in checker.headers if name.lower() == b"dkim-signature")
+
+
+def _header_lines(raw: bytes, name: bytes) -> list[int]:
+    """1-based raw-message lines where header ``name`` starts (header section only)."""
+    end = raw.find(b"\n\n")
+    crlf = raw.find(b"\r\n\r\n")
+    if crlf >= 0 and (end < 0 or crlf < end):
+        end = crlf
+    head = raw if end < 0 else raw[:end]
+    prefix = name.lower() + b":"
+    return [
+        i + 1
+        for i, line in enumerate(head.split(b"\n"))
+        if line.lower().replace(b" ", b"").replace(b"\t", b"").startswith(prefix)
+    ]
 
 
 def _signature_headers(raw: bytes) -> int:
@@ -295,7 +315,7 @@ def _source_words(source: str | None) -> str:
     return {"dns": "key from DNS", "user": "key you gave"}.get(source or "", "no key")
 
 
-def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
+def _signature_finding(entry: dict[str, Any], from_domain: str, line: int | None) -> Finding:
     where = f"DKIM-Signature d={entry['domain']} s={entry['selector']}"
     source = _source_words(entry["key_source"])
     signed = ", ".join(entry["signed_headers"])
@@ -340,14 +360,17 @@ def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
         title=title,
         detail=detail,
         where=where,
+        line=line,
         advice=advice,
         data=dict(entry),
     )
 
 
 def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None]:
+    asked_before = len(lookup.queried)
     cv, sets, reason = dkim.arc_verify(raw, logger=_QUIET, dnsfunc=lookup)
     result = _text(cv) if cv is not None else "fail"
+    missing = sorted({q for q in lookup.queried[asked_before:] if lookup.sources.get(q) is None})
     described = [
         {
             "instance": s.get("instance"),
@@ -359,9 +382,23 @@ def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None
         }
         for s in sets
     ]
-    data = {"result": result, "reason": _text(reason), "sets": described}
+    data: dict[str, Any] = {"result": result, "reason": _text(reason), "sets": described}
     if result == "none":
         return data, None
+    if result != "pass" and missing:
+        data.update(result="no-key", missing_keys=missing)
+        why = "; ".join(f"{q}: {lookup.misses.get(q, 'no key record')}" for q in missing)
+        return data, Finding(
+            family=FAMILY,
+            code="arc-no-key",
+            severity=Severity.INFO,
+            title=f"ARC chain not verified: no key found for {', '.join(missing)}",
+            detail=why,
+            where="ARC-Seal",
+            advice="Give the sealer's public key with --dkim-key (or in Settings) "
+            "or allow DNS lookups.",
+            data=data,
+        )
     severity = Severity.OK if result == "pass" else Severity.WARNING
     return data, Finding(
         family=FAMILY,
@@ -387,12 +424,24 @@ def check_authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
     except Exception as exc:  # dkimpy's header parser trips on some broken messages
         signatures = [_unreadable(exc) for _ in range(_signature_headers(raw))]
     else:
-        signatures = [_verify_one(raw, i, lookup, from_org) for i in range(count)]
+        signatures = [
+            _verify_one(raw, i, lookup, from_org) for i in range(min(count, MAX_SIGNATURES))
+        ]
+        for _ in range(count - MAX_SIGNATURES):
+            entry = _blank_entry()
+            entry["reason"] = (
+                f"not checked: only the first {MAX_SIGNATURES} signatures are verified"
+            )
+            signatures.append(entry)
         try:
             arc_data, arc_finding = _arc(raw, lookup)
         except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
             arc_data = {"result": "fail", "reason": f"{type(exc).__name__}: {exc}", "sets": []}
-    findings = [_signature_finding(entry, from_domain) for entry in signatures]
+    lines = _header_lines(raw, b"dkim-signature")
+    findings = [
+        _signature_finding(entry, from_domain, lines[i] if i < len(lines) else None)
+        for i, entry in enumerate(signatures)
+    ]
     if arc_finding is not None:
         findings.append(arc_finding)
     if not signatures:

@@ -40,14 +40,14 @@ from .htmlscan import MAX_NESTING, HtmlDoc
 from .inputs import CheckInput
 from .model import FamilyResult, Finding, Severity, worst
 
-__all__ = ["check_compatibility", "find_features"]
+__all__ = ["FeatureHits", "check_compatibility", "find_features"]
 
 FAMILY = "compatibility"
 MAX_OCCURRENCES = 20
 _AMP_TYPES = frozenset({"text/x-amp-html"})
 
 
-class _Hits:
+class FeatureHits:
     """slug -> (count, first occurrences [(where, line)])."""
 
     def __init__(self) -> None:
@@ -61,10 +61,10 @@ class _Hits:
             self.where.setdefault(slug, []).append((where, line))
 
 
-def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> _Hits:
+def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> FeatureHits:
     """Every caniemail feature the document uses (one pass over the elements)."""
     load()  # the property table needs the data's slugs
-    hits = _Hits()
+    hits = FeatureHits()
     cid_types: dict[str, str] = {}
     if inp is not None:
         for a in inp.opened.parsed.attachments:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import binascii
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -130,7 +130,6 @@ class CheckInput:
     html_index: int | None
     text_index: int | None
     lines: LineIndex
-    _extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def build(cls, opened: OpenedMessage) -> CheckInput:

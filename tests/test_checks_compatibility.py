@@ -239,3 +239,15 @@ def test_shipped_data_and_licence():
     data = load()
     assert len(data.features) > 300
     assert data.version
+
+
+def test_huge_style_blocks_are_read_up_to_a_limit():
+    from mailcatcher_gui.core.checks.compatibility import MAX_STYLESHEET_CHARS
+
+    rule = ".c td { color: #333; padding: 4px }\n"
+    css = rule * (MAX_STYLESHEET_CHARS // len(rule) + 100) + "@font-face { font-family: X }"
+    result = check_compatibility(inp(html_message(page(head=f"<style>{css}</style>"))))
+    assert "css-not-fully-analysed" in codes(result)
+    assert "css-at-font-face" not in codes(result)  # past the limit
+    small = check_compatibility(inp(html_message(page(head=f"<style>{rule}</style>"))))
+    assert "css-not-fully-analysed" not in codes(small)

@@ -44,6 +44,9 @@ __all__ = ["FeatureHits", "check_compatibility", "find_features"]
 
 FAMILY = "compatibility"
 MAX_OCCURRENCES = 20
+# <style> text analysed per message: tinycss2 reads about 1 MB/s, and real
+# mail has a few KB; beyond this a finding says the rest was not read.
+MAX_STYLESHEET_CHARS = 768 * 1024
 _AMP_TYPES = frozenset({"text/x-amp-html"})
 
 
@@ -53,6 +56,8 @@ class FeatureHits:
     def __init__(self) -> None:
         self.count: dict[str, int] = {}
         self.where: dict[str, list[tuple[str, int | None]]] = {}
+        self.css_chars = 0  # characters of <style> blocks in the message
+        self.css_skipped = 0  # of which not analysed (over MAX_STYLESHEET_CHARS)
 
     def add(self, slug: str, where: str, line: int | None) -> None:
         n = self.count.get(slug, 0)
@@ -108,8 +113,15 @@ def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> FeatureHits:
         if style:
             for sslug, where in scan_inline(style):
                 hits.add(sslug, f"<{tag} style> {where}", line)
+    budget = MAX_STYLESHEET_CHARS
     for block in doc.styles:
-        for sslug, where, rel in scan_stylesheet(block.css):
+        css = block.css
+        hits.css_chars += len(css)
+        if len(css) > budget:
+            hits.css_skipped += len(css) - budget
+            css = css[:budget]
+        budget -= len(css)
+        for sslug, where, rel in scan_stylesheet(css):
             hits.add(
                 sslug, f"<style> {where}", None if block.line is None else block.line + rel - 1
             )
@@ -256,6 +268,17 @@ def check_compatibility(inp: CheckInput) -> FamilyResult:
     data = load()
     hits = find_features(doc, inp)
     findings: list[Finding] = []
+    if hits.css_skipped:
+        findings.append(
+            Finding(
+                FAMILY,
+                "css-not-fully-analysed",
+                Severity.INFO,
+                f"Only the first {MAX_STYLESHEET_CHARS // 1024} KB of {hits.css_chars // 1024} KB "
+                "of <style> CSS was analysed",
+                where="<style>",
+            )
+        )
     if doc.too_deep:
         findings.append(
             Finding(

@@ -269,3 +269,11 @@ def test_html_nested_too_deep_is_said_not_parsed():
     assert compat is not None and "html-too-deep" in codes(compat)
     normal = run_local_checks(opened(html_message("<div>" * 50 + "x")), CheckOptions())
     assert "html-too-deep" not in codes(normal.family("compatibility"))
+
+
+def test_dkim_without_a_key_is_a_warning_not_a_failure(key):
+    private, _record = key
+    raw = signed(private, b"example.com", **ONE_CLICK)
+    result = bulk_of(raw, CheckOptions(resolve_dns=False))  # no key given, no DNS
+    f = finding(result, "bulk-dkim")
+    assert f.severity is Severity.WARNING and "could not be verified" in f.title

@@ -17,7 +17,8 @@ One finding per kind (code), with every occurrence counted and the first
   ``alt`` on its image and no ``aria-label``;
 - ``font-too-small``: an inline ``font-size`` under ``MIN_FONT_PX`` = 12 px
   (pt converted at 4/3; ``xx-small``/``x-small`` as 9/10 px; relative units
-  not judged). 12 px is the floor commonly advised for email body text;
+  not judged; 0 px and ``display:none`` are hiding, e.g. preheader text, not
+  small text). 12 px is the floor commonly advised for email body text;
   under ``TINY_FONT_PX`` = 10 px it is a warning, else a note;
 - ``low-contrast``: text colour and background both given inline (the
   element's ``color``/``<font color>`` and its own or nearest ancestor's
@@ -172,7 +173,8 @@ def _styles(el: Element, out: _Collector) -> None:
     size = _style_value(el.attrs, "font-size")
     if size is not None:
         px = _px(size)
-        if px is not None and px < MIN_FONT_PX:
+        hidden = (_style_value(el.attrs, "display") or "").lower().startswith("none")
+        if px is not None and 0 < px < MIN_FONT_PX and not hidden:
             sev = Severity.WARNING if px < TINY_FONT_PX else Severity.INFO
             out.add("font-too-small", sev, el, f"font-size: {size} ({px:.3g} px)")
     color = _style_value(el.attrs, "color")

@@ -15,6 +15,8 @@ from smtp_helpers import make_message, running_sink
 
 from mailcatcher_gui.core.checks.bulk import check_bulk, dkim_reason
 from mailcatcher_gui.core.checks.cache import ChecksCache, options_fingerprint
+from mailcatcher_gui.core.checks.caniemail import load
+from mailcatcher_gui.core.checks.codes import CODES
 from mailcatcher_gui.core.checks.dkim import check_authentication
 from mailcatcher_gui.core.checks.inputs import CheckInput
 from mailcatcher_gui.core.checks.model import (
@@ -26,6 +28,7 @@ from mailcatcher_gui.core.checks.model import (
 )
 from mailcatcher_gui.core.checks.runner import LINKS_HOW, SPAM_HOW, run_local_checks
 
+LOCAL = ("compatibility", "headers", "bulk", "size", "accessibility")
 ONE_CLICK = {
     "List_Unsubscribe": "<https://example.com/unsubscribe/42>",
     "List_Unsubscribe_Post": "List-Unsubscribe=One-Click",
@@ -232,6 +235,8 @@ def test_cache_key_includes_options_and_content():
 def test_every_corpus_message_gets_its_checks(corpus: list[Path]):
     options = CheckOptions(resolve_dns=False)
     failures = []
+    unknown: set[tuple[str, str]] = set()
+    slugs = set(load().features)
     for path in corpus:
         report = run_local_checks(opened(path.read_bytes()), options)
         assert [f.family for f in report.families] == list(FAMILIES)
@@ -240,7 +245,10 @@ def test_every_corpus_message_gets_its_checks(corpus: list[Path]):
                 failures.append((path.name, fam.family, fam.summary))
             for f in fam.findings:
                 assert f.line is None or f.line >= 1
+                if fam.family in LOCAL and f.code not in CODES and f.code not in slugs:
+                    unknown.add((fam.family, f.code))
     assert not failures, failures[:10]
+    assert not unknown, sorted(unknown)[:10]
 
 
 @pytest.mark.parametrize(
@@ -277,3 +285,7 @@ def test_dkim_without_a_key_is_a_warning_not_a_failure(key):
     result = bulk_of(raw, CheckOptions(resolve_dns=False))  # no key given, no DNS
     f = finding(result, "bulk-dkim")
     assert f.severity is Severity.WARNING and "could not be verified" in f.title
+
+
+def test_codes_name_their_family():
+    assert all(fam in LOCAL for fam, _meaning in CODES.values())

@@ -81,6 +81,7 @@ class _Kind:
 class _Collector:
     def __init__(self) -> None:
         self.kinds: dict[str, _Kind] = {}
+        self.backgrounds: dict[int, str | None] = {}  # node -> nearest inline background
 
     def add(self, code: str, sev: Severity, el: Element, note: str = "") -> None:
         kind = self.kinds.setdefault(code, _Kind(sev))
@@ -116,18 +117,28 @@ def _background(attrs: dict[str, str | None]) -> str | None:
     return bg if bg is not None else attrs.get("bgcolor")
 
 
-def _inherited_background(node: LexborNode) -> str | None:
+def _inherited_background(node: LexborNode, memo: dict[int, str | None]) -> str | None:
+    """The nearest ancestor's inline background; ``memo`` (by node) keeps it linear."""
+    seen: list[int] = []
+    found: str | None = None
     cur = node.parent
     for _ in range(MAX_ANCESTORS):
         if cur is None:
-            return None
+            break
+        key = cur.mem_id
+        if key in memo:
+            found = memo[key]
+            break
+        seen.append(key)
         attrs = cur.attributes
-        if attrs:
-            bg = _background(attrs)
-            if bg is not None:
-                return bg
+        bg = _background(attrs) if attrs else None
+        if bg is not None:
+            found = bg
+            break
         cur = cur.parent
-    return None
+    for key in seen:
+        memo[key] = found
+    return found
 
 
 def _has_own_text(node: LexborNode) -> bool:
@@ -185,7 +196,7 @@ def _styles(el: Element, out: _Collector) -> None:
         return
     bg_text = _background(el.attrs)
     if bg_text is None:
-        bg_text = _inherited_background(el.node)
+        bg_text = _inherited_background(el.node, out.backgrounds)
     bg = parse_color(bg_text)
     if bg is None:
         return

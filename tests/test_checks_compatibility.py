@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import quopri
 from importlib import resources
 
 import pytest
-from checks_helpers import codes, finding, html_message, inp, line_of
+from checks_helpers import codes, finding, head, html_message, inp, line_of
 
 from mailcatcher_gui.core.checks import features
 from mailcatcher_gui.core.checks.caniemail import load
@@ -239,3 +240,36 @@ def test_shipped_data_and_licence():
     data = load()
     assert len(data.features) > 300
     assert data.version
+
+
+def test_huge_style_blocks_are_read_up_to_a_limit():
+    from mailcatcher_gui.core.checks.compatibility import MAX_STYLESHEET_CHARS
+
+    rule = ".c td { color: #333; padding: 4px }\n"
+    css = rule * (MAX_STYLESHEET_CHARS // len(rule) + 100) + "@font-face { font-family: X }"
+    result = check_compatibility(inp(html_message(page(head=f"<style>{css}</style>"))))
+    assert "css-not-fully-analysed" in codes(result)
+    assert "css-at-font-face" not in codes(result)  # past the limit
+    small = check_compatibility(inp(html_message(page(head=f"<style>{rule}</style>"))))
+    assert "css-not-fully-analysed" not in codes(small)
+
+
+def test_lines_after_a_soft_break_inside_one_html_line():
+    html = page("<p>" + "y" * 120 + '<video src="v.mp4"></video></p>')
+    body = quopri.encodestring(html.encode()).replace(b"\n", b"\r\n").decode()
+    raw = html_message(body, cte="quoted-printable")
+    f = finding(check_compatibility(inp(raw)), "html-video")
+    assert f.line == line_of(raw, b"<video")  # the raw line after the soft break
+    assert raw.splitlines()[f.line - 2].endswith(b"=")
+
+
+def test_lines_of_html_inside_an_encoded_embedded_message():
+    inner = html_message(page('<div style="display:flex">a</div>'), text=None)
+    raw = (
+        head(Content_Type='multipart/mixed; boundary="o"')
+        + b"\r\n--o\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(inner).replace(b"\n", b"\r\n")
+        + b"--o--\r\n"
+    )
+    f = finding(check_compatibility(inp(raw)), "css-display-flex")
+    assert f.line == line_of(raw, b"Content-Type: message/rfc822")

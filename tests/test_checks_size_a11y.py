@@ -187,3 +187,9 @@ def test_colour_parsing(text, rgb):
 def test_contrast_ratio_matches_wcag():
     assert round(contrast_ratio((0, 0, 0), (255, 255, 255)), 1) == 21.0
     assert round(contrast_ratio((118, 118, 118), (255, 255, 255)), 2) == 4.54
+
+
+def test_hidden_preheader_text_is_not_small_text():
+    hidden, _ = a11y('<span style="display:none;font-size:1px">preview</span>')
+    zero, _ = a11y('<span style="font-size:0px;max-height:0">preview</span>')
+    assert "font-too-small" not in codes(hidden) | codes(zero)

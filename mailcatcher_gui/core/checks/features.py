@@ -25,6 +25,7 @@ __all__ = [
     "PSEUDO_SLUGS",
     "UNIT_SLUGS",
     "property_slugs",
+    "set_known_slugs",
 ]
 
 ELEMENT_SLUGS: dict[str, str] = {
@@ -332,13 +333,17 @@ PSEUDO_SLUGS: dict[str, str] = {
     "placeholder": "css-pseudo-element-placeholder",
 }
 
-_KNOWN_PROPERTY_SLUGS: set[str] = set()
+_KNOWN_PROPERTY_SLUGS: frozenset[str] = frozenset()
 
 
 def set_known_slugs(slugs: set[str]) -> None:
-    """Tell ``property_slugs`` which ``css-<name>`` slugs the data has (done at load)."""
-    _KNOWN_PROPERTY_SLUGS.clear()
-    _KNOWN_PROPERTY_SLUGS.update(s for s in slugs if s.startswith("css-"))
+    """Tell ``property_slugs`` which ``css-<name>`` slugs the data has (done at load).
+
+    Replaced in one assignment, so a check running on another thread never
+    sees a half-filled set.
+    """
+    global _KNOWN_PROPERTY_SLUGS
+    _KNOWN_PROPERTY_SLUGS = frozenset(s for s in slugs if s.startswith("css-"))
 
 
 def property_slugs(name: str) -> tuple[str, ...]:

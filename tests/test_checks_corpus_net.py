@@ -39,5 +39,6 @@ def test_every_corpus_message_gets_an_authentication_verdict_and_its_links(
             assert ref.where and ref.kind, (path, ref)
             if ref.line is not None:
                 assert 1 <= ref.line <= len(raw_lines), (path, ref)
-    assert no_key > 0 and unreadable > 0  # real signed mail is in there: with DNS off, "no key found"
+    # real signed mail is in there: with DNS off, "no key found"; some of it is unreadable
+    assert no_key > 0 and unreadable > 0
     assert links > 100

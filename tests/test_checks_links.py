@@ -391,3 +391,15 @@ def test_deeply_nested_html_still_lists_its_links_quickly() -> None:
     assert "too deeply nested" in ref.where
     [normal] = extract_links(shallow)
     assert normal.url == ref.url and normal.where == "<a href>"
+
+
+def test_large_css_urls_found_by_pattern_and_small_by_parser() -> None:
+    filler = ".x{color:red}\n" * 8000  # over 64 KB of CSS
+    for css in ("", filler):
+        html = (
+            f"<style>{css}.a{{background:url('https://a.example/1.png')}}"
+            "/* url(https://comment.example/x) */ .b{background:url(https://b.example/2.png)}"
+            "</style>"
+        )
+        urls = [r.url for r in extract_links(message(html))]
+        assert urls == ["https://a.example/1.png", "https://b.example/2.png"], len(css)

@@ -39,5 +39,25 @@ def test_every_corpus_message_gets_an_authentication_verdict_and_its_links(
             assert ref.where and ref.kind, (path, ref)
             if ref.line is not None:
                 assert 1 <= ref.line <= len(raw_lines), (path, ref)
-    assert no_key > 0 and unreadable > 0  # real signed mail is in there: with DNS off, "no key found"
+    # real signed mail is in there: with DNS off, "no key found"; some of it is unreadable
+    assert no_key > 0 and unreadable > 0
     assert links > 100
+
+
+def test_every_network_family_code_is_listed() -> None:
+    """Codes written in the modules (literal or ``dkim-{result}``) and NETWORK_CODES agree."""
+    import re
+
+    from mailcatcher_gui.core.checks import dkim, links, spam
+    from mailcatcher_gui.core.checks.net_codes import NETWORK_CODES
+
+    written: set[str] = set()
+    for module in (dkim, links, spam):
+        source = Path(module.__file__ or "").read_text()
+        written |= set(
+            re.findall(r'(?<![b\w])"((?:dkim|arc|link|links|cid|spam|spamd)-[a-z-]+)"', source)
+        )
+    written |= {f"dkim-{r}" for r in ("pass", "fail", "no-key", "error")}
+    written |= {f"arc-{r}" for r in ("pass", "fail")}
+    assert written == set(NETWORK_CODES)
+    assert {family for family, _ in NETWORK_CODES.values()} == {"authentication", "links", "spam"}

@@ -376,3 +376,30 @@ def test_redirect_out_of_the_web_stops_there() -> None:
     assert link["status"] == "redirects to mailto:list@example.com (not checked)"
     [finding] = result.findings
     assert finding.code == "link-redirect" and "leaves the web" in finding.advice
+
+
+def test_deeply_nested_html_still_lists_its_links_quickly() -> None:
+    import time
+
+    depth = 60000
+    html = "<div>" * depth + '<a href="https://x.example/?a=1&amp;b=2">x</a>' + "</div>" * depth
+    shallow = message('<div><a href="https://x.example/?a=1&amp;b=2">x</a></div>')
+    started = time.perf_counter()
+    [ref] = extract_links(message(html))
+    assert time.perf_counter() - started < 3.0
+    assert ref.url == "https://x.example/?a=1&b=2"
+    assert "too deeply nested" in ref.where
+    [normal] = extract_links(shallow)
+    assert normal.url == ref.url and normal.where == "<a href>"
+
+
+def test_large_css_urls_found_by_pattern_and_small_by_parser() -> None:
+    filler = ".x{color:red}\n" * 8000  # over 64 KB of CSS
+    for css in ("", filler):
+        html = (
+            f"<style>{css}.a{{background:url('https://a.example/1.png')}}"
+            "/* url(https://comment.example/x) */ .b{background:url(https://b.example/2.png)}"
+            "</style>"
+        )
+        urls = [r.url for r in extract_links(message(html))]
+        assert urls == ["https://a.example/1.png", "https://b.example/2.png"], len(css)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import html as html_text
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from ... import __version__
 from ..models import OpenedMessage
+from .htmlscan import MAX_NESTING
+from .htmlscan import _source_tags as _html_tags  # the compatibility scan's depth measure
 from .linkprobe import GuardedResolver, Probe, address_refusal, probe_url
 from .model import CheckOptions, FamilyResult, Finding, Severity, worst
 
@@ -84,7 +87,16 @@ def _join(base: str | None, written: str) -> str:
         return written
 
 
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
+_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.IGNORECASE)
+CSS_PARSE_LIMIT = 64 * 1024  # larger CSS: url() found by pattern (tinycss2 reads ~1 MB/s)
+
+
 def _css_urls(text: str) -> list[str]:
+    if len(text) > CSS_PARSE_LIMIT:
+        bare = _CSS_COMMENT.sub(" ", text)
+        urls = (next((g for g in m.groups() if g), "") for m in _CSS_URL.finditer(bare))
+        return [u.strip() for u in urls if u.strip()]
     found: list[str] = []
 
     def walk(tokens: list[Any]) -> None:
@@ -134,6 +146,24 @@ def _html_links(tree: LexborHTMLParser) -> list[tuple[str, str, str]]:
         if tag == "style":
             css = node.text(deep=True) or ""
             out.extend((u, "css", "CSS url() in <style>") for u in _css_urls(css))
+    return out
+
+
+_ATTR_URL = re.compile(
+    r"""\s(href|src|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE
+)
+
+
+def _flat_html_links(html: str) -> list[tuple[str, str, str]]:
+    """URL attributes found without parsing, for HTML nested too deeply to parse.
+
+    An HTML5 parser spends time quadratic in the nesting depth; past
+    ``MAX_NESTING`` (as the compatibility check) the URLs still get listed.
+    """
+    out = []
+    for m in _ATTR_URL.finditer(html):
+        value = html_text.unescape(next((g for g in m.groups()[1:] if g is not None), ""))
+        out.append((value, "html", f"{m.group(1).lower()}= (HTML too deeply nested to parse)"))
     return out
 
 
@@ -209,10 +239,14 @@ def extract_links(opened: OpenedMessage) -> list[LinkRef]:
                     )
                 )
     if parsed.html:
-        tree = LexborHTMLParser(parsed.html)
-        base = _base_href(tree)
+        _tags, deepest = _html_tags(parsed.html)
+        if deepest > MAX_NESTING:
+            base, found = None, _flat_html_links(parsed.html)
+        else:
+            tree = LexborHTMLParser(parsed.html)
+            base, found = _base_href(tree), _html_links(tree)
         locate = _Locator(raw, newlines)
-        for written, kind, where in _html_links(tree):
+        for written, kind, where in found:
             written = written.strip()
             if not written or written.startswith("#"):
                 continue  # an anchor inside the message itself

@@ -3,6 +3,7 @@
 Prints ``SMTP listening on HOST:PORT`` (and ``SMTPS ...``) once the sockets
 are bound, so scripts can start it on port 0 and read the real port from the
 first line; SIGINT/SIGTERM stop it after the queued writes are committed.
+The rules file (``--rules``) is reloaded when it changes and on SIGHUP.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ async def serve(config: SinkConfig, mailbox: Mailbox, *, verbose: bool) -> int:
                     f"subject {json.dumps(s.subject, ensure_ascii=False)} size {s.size}"
                 )
             sys.stdout.flush()
+
+    watcher = running.rules_watcher
+    if watcher is not None and hasattr(signal, "SIGHUP"):  # reload the rules file now
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, watcher.reload)
+            installed.append(signal.SIGHUP)
 
     unsubscribe = mailbox.subscribe(announce) if verbose else None
     try:

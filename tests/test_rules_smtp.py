@@ -80,12 +80,18 @@ def test_rcpt_rule_refuses_exactly_one_of_five_recipients(srv, client):
     refused, mid = send(srv, client, rcpts)
     assert refused == {"bob@example.com": (550, "5.1.1 no such user")}
     summary = srv.mailbox.summary(mid)
-    assert summary.envelope_to == ("ann@example.com", "cid@example.com", "dan@example.com",
-                                   "eve@example.com")
+    assert summary.envelope_to == (
+        "ann@example.com",
+        "cid@example.com",
+        "dan@example.com",
+        "eve@example.com",
+    )
     lines = transcript(srv, mid)
     assert 'R: rule "bob unknown" answered 550 5.1.1 no such user' in lines
     i = lines.index('R: rule "bob unknown" answered 550 5.1.1 no such user')
-    assert lines[i - 1].upper() == "C: RCPT TO:<BOB@EXAMPLE.COM>" and lines[i + 1].startswith("S: 550")
+    assert lines[i - 1].upper() == "C: RCPT TO:<BOB@EXAMPLE.COM>" and lines[i + 1].startswith(
+        "S: 550"
+    )
     # not firing: nobody named bob -> all delivered, no R: line
     refused, mid = send(srv, client, ["ann@example.com", "cid@example.com"])
     assert refused == {}
@@ -124,10 +130,12 @@ STAGES = ("connect", "ehlo", "auth", "mail", "rcpt", "data")
 def test_reply_at_each_stage_seen_by_smtplib(srv, stage):
     code = 421 if stage == "connect" else 554
     srv.sink.rules.add(Rule.make(f"fail {stage}", stage, Reply(code, "5.7.1 injected")))
-    with pytest.raises(_expect_smtplib(stage)) as info:
-        with smtplib.SMTP(HOST, srv.port, timeout=10) as client:
-            client.login("user", "pw")
-            client.sendmail("alice@example.com", ["bob@example.com"], make_message())
+    with (
+        pytest.raises(_expect_smtplib(stage)) as info,
+        smtplib.SMTP(HOST, srv.port, timeout=10) as client,
+    ):
+        client.login("user", "pw")
+        client.sendmail("alice@example.com", ["bob@example.com"], make_message())
     exc = info.value
     if stage == "rcpt":
         assert exc.recipients == {"bob@example.com": (554, b"5.7.1 injected")}
@@ -219,9 +227,7 @@ def test_greylisting_counts_attempts_without_a_window(srv):
 
 @pytest.mark.parametrize("client", CLIENTS)
 def test_delay_is_measured_and_only_when_the_rule_fires(srv, client):
-    srv.sink.rules.add(
-        Rule.make("slow mail", "mail", Delay(400), mail_from="slow@example.com")
-    )
+    srv.sink.rules.add(Rule.make("slow mail", "mail", Delay(400), mail_from="slow@example.com"))
     t0 = time.monotonic()
     refused, mid = send(srv, client, sender="slow@example.com")
     slow = time.monotonic() - t0
@@ -318,9 +324,11 @@ def test_client_and_listener_conditions_do_not_fire_elsewhere(srv):
     assert send(srv, "smtplib")[0] == {}  # plain listener, loopback client
     ctx = ssl.create_default_context(cafile=str(srv.certificate))
     ctx.check_hostname = False
-    with smtplib.SMTP_SSL(HOST, srv.smtps_port, context=ctx, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPSenderRefused) as info:
-            client.sendmail("a@example.com", ["b@example.com"], make_message())
+    with (
+        smtplib.SMTP_SSL(HOST, srv.smtps_port, context=ctx, timeout=10) as client,
+        pytest.raises(smtplib.SMTPSenderRefused) as info,
+    ):
+        client.sendmail("a@example.com", ["b@example.com"], make_message())
     assert info.value.smtp_error == b"5.7.1 smtps"
 
 

@@ -107,7 +107,7 @@ def load_rules_file(path: str | Path) -> list[Rule]:
 
 
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_RULE_HEADER = re.compile(r"^\s*\[\[\s*(?:\"rule\"|'rule'|rule)\s*\]\]", re.MULTILINE)
+_RULE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*(?:\"rule\"|'rule'|rule)[ \t]*\]\]", re.MULTILINE)
 
 
 def parse_rules(text: str, path: str = "<rules>") -> list[Rule]:
@@ -214,9 +214,8 @@ def _rule_from_table(
     if len(errors) > before or stage is None or where is None:
         return None
     rule = Rule(where, stage, tuple(actions), Conditions(**conditions), enabled)
-    for problem in rule.problems():
-        key = next((k for k in table if re.search(rf"\b{k}\b", problem)), None)
-        err(problem, key)
+    for key, problem in rule.problems_by_key():
+        err(problem, key if key in table else None)
     if len(errors) == before:
         try:  # patterns and networks compile here too, so 'check' catches them
             from .conditions import CompiledConditions

@@ -155,6 +155,7 @@ class SmtpAction:
     """An action taken at an SMTP stage (before anything is stored)."""
 
     terminal = False  # answers or ends the session: later rules at the stage are not run
+    key = ""  # its key in the rules file
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -176,6 +177,8 @@ class AfterCaptureAction:
     work to a task and return at once.
     """
 
+    key = ""  # its key in the rules file (loading.ACTION_KEYS)
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -186,6 +189,8 @@ class AfterCaptureAction:
 @dataclass(frozen=True)
 class Reply(SmtpAction):
     """Answer ``code text`` instead of the sink's reply (4xx/5xx only)."""
+
+    key = "reply"
 
     code: int
     text: str = ""
@@ -204,6 +209,8 @@ class Greylist(SmtpAction):
     """Refuse the first ``attempts`` tries of a (sender, recipient, client) triple,
     and any try sooner than ``window`` seconds after the first; then accept."""
 
+    key = "greylist"
+
     attempts: int = 1
     window: float = 0.0
     code: int = 451
@@ -216,6 +223,7 @@ class Greylist(SmtpAction):
 
 @dataclass(frozen=True)
 class Delay(SmtpAction):
+    key = "delay_ms"
     ms: int
 
     def describe(self) -> str:
@@ -224,6 +232,7 @@ class Delay(SmtpAction):
 
 @dataclass(frozen=True)
 class Drop(SmtpAction):
+    key = "drop"
     terminal = True
 
     def describe(self) -> str:
@@ -234,6 +243,8 @@ class Drop(SmtpAction):
 class Throttle(SmtpAction):
     """Read from the client at most ``bytes_per_s`` from this stage on."""
 
+    key = "throttle"
+
     bytes_per_s: int
 
     def describe(self) -> str:
@@ -242,6 +253,7 @@ class Throttle(SmtpAction):
 
 @dataclass(frozen=True)
 class Tag(AfterCaptureAction):
+    key = "tag"
     tags: tuple[str, ...]
 
     def describe(self) -> str:
@@ -253,6 +265,8 @@ class Tag(AfterCaptureAction):
 
 @dataclass(frozen=True)
 class MarkRead(AfterCaptureAction):
+    key = "mark_read"
+
     def describe(self) -> str:
         return "mark the message read"
 
@@ -291,32 +305,37 @@ class Rule:
 
     def problems(self) -> list[str]:
         """Why this rule cannot be used (empty = fine)."""
-        errs: list[str] = []
+        return [message for _key, message in self.problems_by_key()]
+
+    def problems_by_key(self) -> list[tuple[str | None, str]]:
+        """The problems, each with the rules-file key it is about (None = the whole rule)."""
+        errs: list[tuple[str | None, str]] = []
         if not self.name.strip():
-            errs.append("a rule needs a non-empty name")
+            errs.append(("name", "a rule needs a non-empty name"))
         if not self.actions:
-            errs.append(
-                "no action: give reply, greylist, delay_ms, drop, throttle, tag or mark_read"
-            )
+            errs.append((None, "no action: give " + ", ".join(_ACTION_NAMES)))
         allowed = STAGE_CONDITIONS[self.stage]
         for name in self.when.given():
             if name not in allowed:
-                errs.append(_condition_hint(name, self.stage))
+                errs.append((name, _condition_hint(name, self.stage)))
         c = self.when
         for label, value in (("first", c.first), ("every", c.every)):
             if value is not None and value < 1:
-                errs.append(f"{label} must be a whole number >= 1, not {value}")
+                errs.append((label, f"{label} must be a whole number >= 1, not {value}"))
         if c.probability is not None and not 0.0 <= c.probability <= 1.0:
-            errs.append(f"probability must be between 0 and 1, not {c.probability}")
+            errs.append(("probability", f"probability must be 0..1, not {c.probability}"))
         for label, size in (("size_above", c.size_above), ("size_below", c.size_below)):
             if size is not None and size < 0:
-                errs.append(f"{label} must be >= 0 bytes, not {size}")
+                errs.append((label, f"{label} must be >= 0 bytes, not {size}"))
         terminal = [a for a in self.actions if isinstance(a, SmtpAction) and a.terminal]
         if len(terminal) > 1:
-            errs.append("give at most one of reply, greylist and drop")
+            errs.append((None, "give at most one of reply, greylist and drop"))
         for action in self.actions:
-            errs.extend(_action_problems(action, self.stage))
+            errs.extend((action.key, p) for p in _action_problems(action, self.stage))
         return errs
+
+
+_ACTION_NAMES = ("reply", "greylist", "delay_ms", "drop", "throttle", "tag", "mark_read")
 
 
 def _condition_hint(name: str, stage: Stage) -> str:

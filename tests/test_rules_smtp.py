@@ -438,7 +438,7 @@ def test_a_failing_after_capture_action_keeps_the_message(srv):
     refused, mid = send(srv, "smtplib")
     assert refused == {} and srv.mailbox.summary(mid).tags == ()
     assert "webhook down" in srv.sink.rules.errors[0]
-    assert srv.sink.rules.snapshot.stored == ()
+    assert srv.sink.rules.snapshot.stored is None
 
 
 def test_rules_change_live_from_another_thread(srv):

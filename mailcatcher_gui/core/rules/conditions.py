@@ -13,12 +13,13 @@ import fnmatch
 import ipaddress
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Conditions, RuleError
 
-__all__ = ["CompiledConditions", "RuleContext", "compile_pattern"]
+__all__ = ["CompiledConditions", "RuleContext", "StageGates", "compile_pattern"]
 
 
 @dataclass(slots=True)
@@ -34,6 +35,15 @@ class RuleContext:
     rcpts: tuple[str, ...] = ()  # recipients accepted so far (all of them at data/stored)
     raw: bytes | None = None  # data/stored: the message as received
     _header_block: bytes | None = None
+    _ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None | bool = False  # False: not parsed
+
+    def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        if self._ip is False:
+            try:
+                self._ip = ipaddress.ip_address(self.client.strip("[]"))
+            except ValueError:
+                self._ip = None
+        return self._ip if not isinstance(self._ip, bool) else None
 
     @property
     def size(self) -> int:
@@ -52,37 +62,41 @@ class RuleContext:
 Matcher = Callable[[str], bool]
 
 
-def compile_pattern(pattern: str, what: str) -> Matcher:
-    """A glob (case-insensitive, whole value) or ``/regex/`` (searched, as written)."""
+def pattern_source(pattern: str, what: str) -> str:
+    """The regex (for ``re.search``) a pattern means: a glob is anchored at both
+    ends and case-insensitive; ``/regex/`` is the regex as written."""
     text = str(pattern)
     if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
-        try:
-            rx = re.compile(text[1:-1])
-        except re.error as exc:
-            raise RuleError(f"{what}: invalid regular expression {text!r}: {exc}") from None
-        return lambda value: rx.search(value) is not None
-    if not any(ch in text for ch in "*?["):
-        wanted = text.casefold()
-        return lambda value: value.casefold() == wanted
-    glob = re.compile(fnmatch.translate(text), re.IGNORECASE | re.DOTALL)
-    return lambda value: glob.match(value) is not None
+        source = text[1:-1]
+    else:
+        source = r"\A(?i:" + fnmatch.translate(text) + ")"
+    try:
+        re.compile(source)
+    except re.error as exc:
+        raise RuleError(f"{what}: invalid regular expression {text!r}: {exc}") from None
+    return source
 
 
-def _client_matcher(pattern: str) -> Matcher:
+def compile_pattern(pattern: str, what: str) -> Matcher:
+    """A glob (case-insensitive, whole value) or ``/regex/`` (searched, as written)."""
+    rx = re.compile(pattern_source(pattern, what))
+    return lambda value: rx.search(value) is not None
+
+
+def _client_matcher(pattern: str) -> Callable[[RuleContext], bool]:
     if "/" in pattern and not pattern.startswith("/"):
         try:
             net = ipaddress.ip_network(pattern, strict=False)
         except ValueError as exc:
             raise RuleError(f"client: invalid network {pattern!r}: {exc}") from None
 
-        def in_net(value: str) -> bool:
-            try:
-                return ipaddress.ip_address(value.strip("[]")) in net
-            except ValueError:
-                return False
+        def in_net(ctx: RuleContext) -> bool:
+            ip = ctx.ip()
+            return ip is not None and ip in net
 
         return in_net
-    return compile_pattern(pattern, "client")
+    client = compile_pattern(pattern, "client")
+    return lambda ctx: client(ctx.client)
 
 
 def _header_matcher(spec: str) -> Callable[[RuleContext], bool]:
@@ -106,6 +120,95 @@ def _header_matcher(spec: str) -> Callable[[RuleContext], bool]:
     return matches
 
 
+#: The fields a stage can pre-test for all its rules at once, most selective first.
+GATE_FIELDS = (
+    "rcpt",
+    "mail_from",
+    "header",
+    "auth_user",
+    "client",
+    "listener",
+    "size_above",
+    "size_below",
+)
+
+
+def _gate(when: Conditions) -> tuple[str, str] | None:
+    """(field, regex source) that must match for this rule to have any chance.
+
+    ``StageGates`` ORs the sources of all rules of a stage per field into one
+    regex, so a stage whose rules all fail on the same field (the usual
+    case: none matches this mail) costs one regex search per field, not one
+    per rule. The source means exactly what the rule's own test means (no
+    false "cannot match"); a group that does not compile together is simply
+    not pre-tested.
+    """
+    for name in GATE_FIELDS:
+        value = getattr(when, name)
+        if value is None:
+            continue
+        if name == "header":
+            header = str(value).partition(":")[0].strip()
+            return name, r"\n" + re.escape(header) + r"[ \t]*:"
+        if name in ("size_above", "size_below"):
+            return name, str(int(value))
+        if name == "client" and "/" in value and not value.startswith("/"):
+            continue  # a network: tested per rule (the address is parsed once)
+        return name, pattern_source(value, name)
+    return None
+
+
+class StageGates:
+    """One combined regex per gated field of a stage (see ``_gate``)."""
+
+    __slots__ = ("_above", "_below", "_gates")
+
+    def __init__(self, gates: Iterable[tuple[str, str]]) -> None:
+        groups: dict[str, list[str]] = {}
+        for name, source in gates:
+            groups.setdefault(name, []).append(source)
+        # size: no rule can match at or below the smallest size_above (and the
+        # other way round for size_below)
+        above, below = groups.pop("size_above", None), groups.pop("size_below", None)
+        self._above = min(int(v) for v in above) if above else None
+        self._below = max(int(v) for v in below) if below else None
+        compiled: list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]] = []
+        for name, sources in groups.items():
+            sources = [f"(?:{source})" for source in sources]
+            joined = "|".join(sources)
+            try:
+                if name == "header":
+                    compiled.append((name, re.compile(joined.encode("ascii"), re.IGNORECASE)))
+                else:
+                    compiled.append((name, re.compile(joined)))
+            except (re.error, UnicodeEncodeError):
+                continue  # e.g. two user regexes with the same group name
+        self._gates = tuple(compiled)
+
+    def closed(self, ctx: RuleContext) -> tuple[str, ...]:
+        """The fields on which no rule of the stage can match ``ctx``."""
+        shut: list[str] = []
+        if self._above is not None and ctx.size <= self._above:
+            shut.append("size_above")
+        if self._below is not None and ctx.size >= self._below:
+            shut.append("size_below")
+        for name, rx in self._gates:
+            if not _gate_open(name, rx, ctx):
+                shut.append(name)
+        return tuple(shut)
+
+
+def _gate_open(name: str, rx: re.Pattern[Any], ctx: RuleContext) -> bool:
+    if name == "header":
+        return rx.search(ctx.header_block()) is not None
+    if name == "rcpt":
+        if ctx.rcpt is not None:
+            return rx.search(ctx.rcpt) is not None
+        return any(rx.search(r) is not None for r in ctx.rcpts)
+    value = getattr(ctx, name)
+    return value is not None and rx.search(value) is not None
+
+
 class CompiledConditions:
     """The conditions of one rule, ready to test, with the counters' state.
 
@@ -122,8 +225,7 @@ class CompiledConditions:
             listener = compile_pattern(when.listener, "listener")
             tests.append(lambda ctx: listener(ctx.listener))
         if when.client is not None:
-            client = _client_matcher(when.client)
-            tests.append(lambda ctx: client(ctx.client))
+            tests.append(_client_matcher(when.client))
         if when.mail_from is not None:
             sender = compile_pattern(when.mail_from, "mail_from")
             tests.append(lambda ctx: sender(ctx.mail_from))
@@ -151,6 +253,7 @@ class CompiledConditions:
             predicate = when.predicate
             tests.append(lambda ctx: bool(predicate(ctx)))
         self._tests = tuple(tests)
+        self.gate = _gate(when)
         self._first = when.first
         self._every = when.every
         self._probability = when.probability

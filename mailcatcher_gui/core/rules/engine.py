@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .actions import GreylistBook, Verdict
-from .conditions import CompiledConditions, RuleContext
+from .conditions import CompiledConditions, RuleContext, StageGates
 from .model import (
     AfterCaptureAction,
     Delay,
@@ -41,7 +41,7 @@ from .model import (
     Throttle,
 )
 
-__all__ = ["FiredRule", "RuleHandle", "RuleSet", "RuleStatus", "Snapshot"]
+__all__ = ["FiredRule", "RuleHandle", "RuleSet", "RuleStatus", "Snapshot", "StagePlan"]
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,20 @@ class CompiledRule:
         )
 
 
+class StagePlan:
+    """The enabled rules of one stage, in order, and their combined pre-tests."""
+
+    __slots__ = ("gates", "rules")
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = tuple(rules)
+        self.gates = StageGates(c.conditions.gate for c in rules if c.conditions.gate is not None)
+
+
 class Snapshot:
-    """The enabled rules of each stage, in order (immutable; swapped whole)."""
+    """Each stage's ``StagePlan``, or None for a stage without rules (immutable;
+    swapped whole, so the sink's ``if snapshot.rcpt:`` is the whole cost of a
+    stage without rules)."""
 
     __slots__ = ("auth", "connect", "data", "ehlo", "mail", "rcpt", "stored")
 
@@ -102,13 +114,17 @@ class Snapshot:
         for compiled in rules:
             if compiled.rule.enabled and compiled.error is None:
                 by_stage[compiled.rule.stage].append(compiled)
-        self.connect = tuple(by_stage[Stage.CONNECT])
-        self.ehlo = tuple(by_stage[Stage.EHLO])
-        self.auth = tuple(by_stage[Stage.AUTH])
-        self.mail = tuple(by_stage[Stage.MAIL])
-        self.rcpt = tuple(by_stage[Stage.RCPT])
-        self.data = tuple(by_stage[Stage.DATA])
-        self.stored = tuple(by_stage[Stage.STORED])
+
+        def plan(stage: Stage) -> StagePlan | None:
+            return StagePlan(by_stage[stage]) if by_stage[stage] else None
+
+        self.connect = plan(Stage.CONNECT)
+        self.ehlo = plan(Stage.EHLO)
+        self.auth = plan(Stage.AUTH)
+        self.mail = plan(Stage.MAIL)
+        self.rcpt = plan(Stage.RCPT)
+        self.data = plan(Stage.DATA)
+        self.stored = plan(Stage.STORED)
 
 
 class RuleSet:
@@ -183,13 +199,19 @@ class RuleSet:
 
     # -- evaluation (the sink's loop only) --
 
-    def evaluate(
-        self, rules: tuple[CompiledRule, ...], ctx: RuleContext, verdict: Verdict | None = None
-    ) -> Verdict:
-        """Run the stage's ``rules`` over ``ctx`` in order until one answers."""
-        verdict = verdict if verdict is not None else Verdict()
-        for compiled in rules:
+    def evaluate(self, plan: StagePlan, ctx: RuleContext) -> Verdict:
+        """Run the stage's rules over ``ctx`` in order until one answers."""
+        verdict = Verdict()
+        try:
+            closed = plan.gates.closed(ctx)
+        except Exception as exc:  # cannot happen with sound gates; never fail the session
+            log.error("rule pre-tests failed, testing each rule: %r", exc)
+            closed = ()
+        for compiled in plan.rules:
             if compiled.error is not None:
+                continue
+            gate = compiled.conditions.gate
+            if gate is not None and gate[0] in closed:
                 continue
             try:
                 if compiled.conditions.matches(ctx):

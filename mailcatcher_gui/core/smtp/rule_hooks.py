@@ -27,6 +27,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from ..rules import AfterCaptureAction, RuleContext, RuleSet
 from ..rules.actions import Verdict
+from ..rules.engine import StagePlan
 from .auth import auth_user
 from .config import clean_text
 
@@ -127,7 +128,7 @@ class RuleHooks(SMTP):
             return DROPPED
         return verdict.reply
 
-    async def ask_rules(self, stage_rules: tuple[Any, ...], **facts: Any) -> str | None:
+    async def ask_rules(self, stage_rules: StagePlan, **facts: Any) -> str | None:
         return await self.carry_out(self.rules.evaluate(stage_rules, self.rule_context(**facts)))
 
     def throttle(self, rate: int) -> None:

@@ -71,7 +71,7 @@ class SinkHandler:
     ) -> str:
         stage_rules = server.rules.snapshot.mail
         if stage_rules:
-            answer = await server.ask_rules(stage_rules, mail_from=clean_text(address))
+            answer = await server.ask_rules(stage_rules, mail_from=address)
             if answer is not None:
                 return answer
         envelope.mail_from = address
@@ -90,7 +90,7 @@ class SinkHandler:
             return f"550 5.1.1 <{address}>: recipient rejected by this mail catcher's rules"
         stage_rules = server.rules.snapshot.rcpt
         if stage_rules:  # a RCPT rule answers for the matching recipients only
-            answer = await server.ask_rules(stage_rules, rcpt=clean_text(address))
+            answer = await server.ask_rules(stage_rules, rcpt=address)
             if answer is not None:
                 return answer
         envelope.rcpt_tos.append(address)
@@ -104,12 +104,15 @@ class SinkHandler:
         if snapshot.data or snapshot.stored:
             ctx = server.rule_context(raw=envelope.original_content or b"")
             if snapshot.data:
-                answer = await server.carry_out(rules.evaluate(snapshot.data, ctx))
-                if answer is not None:  # refused (or dropped): nothing is stored
-                    return answer
+                verdict = rules.evaluate(snapshot.data, ctx)
+                if verdict.notes:
+                    answer = await server.carry_out(verdict)
+                    if answer is not None:  # refused (or dropped): nothing is stored
+                        return answer
             if snapshot.stored:  # decided now, so the stored transcript shows it
                 after = rules.evaluate(snapshot.stored, ctx)
-                await server.carry_out(after)
+                if after.notes:
+                    await server.carry_out(after)
         mail_from = clean_text(envelope.mail_from)
         capture = Capture(
             raw=envelope.original_content or b"",

@@ -29,7 +29,6 @@ from ..rules import AfterCaptureAction, RuleContext, RuleSet
 from ..rules.actions import Verdict
 from ..rules.engine import StagePlan
 from .auth import auth_user
-from .config import clean_text
 
 if TYPE_CHECKING:
     from .transcript import Transcript
@@ -94,26 +93,33 @@ class RuleHooks(SMTP):
     implicit_tls: bool
     _stream: asyncio.StreamReader  # the real reader (SinkSMTP reads DATA from it)
 
-    def rule_context(self, **facts: Any) -> RuleContext:
-        """What is known now; ``facts`` add or override (rcpt, raw, mail_from, helo)."""
+    def rule_context(
+        self,
+        *,
+        mail_from: str | None = None,
+        rcpt: str | None = None,
+        raw: bytes | None = None,
+        helo: str | None = None,
+    ) -> RuleContext:
+        """What is known now; the arguments add what the current command brings.
+
+        Values are matched as aiosmtpd decoded them (``clean_text`` is for
+        storing, not needed to match); this runs for every message at every
+        stage that has rules, so it stays lean.
+        """
         session = self.session
-        peer = session.peer if session is not None else None
         envelope = self.envelope
-        ctx = RuleContext(
-            listener="smtps" if self.implicit_tls else self.listener_name,
-            client=str(peer[0]) if isinstance(peer, tuple) and peer else "",
-            helo=clean_text(session.host_name) if session is not None else "",
-            auth_user=(
-                auth_user(session.auth_data)
-                if session is not None and session.authenticated
-                else None
-            ),
-            mail_from=clean_text(envelope.mail_from) if envelope is not None else "",
-            rcpts=tuple(clean_text(a) for a in envelope.rcpt_tos) if envelope is not None else (),
+        peer = session.peer if session is not None else None
+        return RuleContext(
+            "smtps" if self.implicit_tls else self.listener_name,
+            str(peer[0]) if isinstance(peer, tuple) and peer else "",
+            helo if helo is not None else (session.host_name or "" if session else ""),
+            auth_user(session.auth_data) if session and session.authenticated else None,
+            mail_from if mail_from is not None else (envelope.mail_from or "" if envelope else ""),
+            rcpt,
+            tuple(envelope.rcpt_tos) if envelope is not None else (),
+            raw,
         )
-        for name, value in facts.items():
-            setattr(ctx, name, value)
-        return ctx
 
     async def carry_out(self, verdict: Verdict) -> str | None:
         """Do what the rules decided; the reply to send (``DROPPED`` after a drop) or None."""
@@ -128,8 +134,19 @@ class RuleHooks(SMTP):
             return DROPPED
         return verdict.reply
 
-    async def ask_rules(self, stage_rules: StagePlan, **facts: Any) -> str | None:
-        return await self.carry_out(self.rules.evaluate(stage_rules, self.rule_context(**facts)))
+    async def ask_rules(
+        self,
+        stage_rules: StagePlan,
+        *,
+        mail_from: str | None = None,
+        rcpt: str | None = None,
+        helo: str | None = None,
+    ) -> str | None:
+        ctx = self.rule_context(mail_from=mail_from, rcpt=rcpt, helo=helo)
+        verdict = self.rules.evaluate(stage_rules, ctx)
+        if not verdict.notes:  # nothing fired (the usual case): nothing to do
+            return None
+        return await self.carry_out(verdict)
 
     def throttle(self, rate: int) -> None:
         stream = getattr(self, "_stream", None)
@@ -167,7 +184,7 @@ class RuleHooks(SMTP):
         stage_rules = self.rules.snapshot.ehlo
         if not stage_rules or not hostname:
             return False
-        answer = await self.ask_rules(stage_rules, helo=clean_text(hostname))
+        answer = await self.ask_rules(stage_rules, helo=hostname)
         if answer is None:
             return False
         if answer is not DROPPED:

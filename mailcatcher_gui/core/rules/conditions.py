@@ -161,7 +161,7 @@ def _gate(when: Conditions) -> tuple[str, str] | None:
 class StageGates:
     """One combined regex per gated field of a stage (see ``_gate``)."""
 
-    __slots__ = ("_above", "_below", "_gates")
+    __slots__ = ("_above", "_below", "_gates", "bits")
 
     def __init__(self, gates: Iterable[tuple[str, str]]) -> None:
         groups: dict[str, list[str]] = {}
@@ -172,30 +172,38 @@ class StageGates:
         above, below = groups.pop("size_above", None), groups.pop("size_below", None)
         self._above = min(int(v) for v in above) if above else None
         self._below = max(int(v) for v in below) if below else None
-        compiled: list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]] = []
+        #: field -> its bit in ``closed()``; a field without a bit is never pre-tested
+        self.bits: dict[str, int] = {}
+        if above:
+            self.bits["size_above"] = 1
+        if below:
+            self.bits["size_below"] = 2
+        compiled: list[tuple[str, int, re.Pattern[str] | re.Pattern[bytes]]] = []
         for name, sources in groups.items():
-            sources = [f"(?:{source})" for source in sources]
-            joined = "|".join(sources)
+            joined = "|".join(f"(?:{source})" for source in sources)
             try:
                 if name == "header":
-                    compiled.append((name, re.compile(joined.encode("ascii"), re.IGNORECASE)))
+                    rx: re.Pattern[Any] = re.compile(joined.encode("ascii"), re.IGNORECASE)
                 else:
-                    compiled.append((name, re.compile(joined)))
+                    rx = re.compile(joined)
             except (re.error, UnicodeEncodeError):
                 continue  # e.g. two user regexes with the same group name
+            bit = self.bits[name] = 4 << len(compiled)
+            compiled.append((name, bit, rx))
         self._gates = tuple(compiled)
 
-    def closed(self, ctx: RuleContext) -> tuple[str, ...]:
-        """The fields on which no rule of the stage can match ``ctx``."""
-        shut: list[str] = []
+    def closed(self, ctx: RuleContext) -> int:
+        """The bits of the fields on which no rule of the stage can match ``ctx``
+        (an int, so the common path allocates nothing)."""
+        shut = 0
         if self._above is not None and ctx.size <= self._above:
-            shut.append("size_above")
+            shut |= 1
         if self._below is not None and ctx.size >= self._below:
-            shut.append("size_below")
-        for name, rx in self._gates:
+            shut |= 2
+        for name, bit, rx in self._gates:
             if not _gate_open(name, rx, ctx):
-                shut.append(name)
-        return tuple(shut)
+                shut |= bit
+        return shut
 
 
 def _gate_open(name: str, rx: re.Pattern[Any], ctx: RuleContext) -> bool:

@@ -95,11 +95,16 @@ class CompiledRule:
 class StagePlan:
     """The enabled rules of one stage, in order, and their combined pre-tests."""
 
-    __slots__ = ("gates", "rules")
+    __slots__ = ("entries", "gates", "rules")
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = tuple(rules)
         self.gates = StageGates(c.conditions.gate for c in rules if c.conditions.gate is not None)
+        bits = self.gates.bits
+        #: (rule, the bit of its pre-test; 0 = always tested)
+        self.entries = tuple(
+            (c, bits.get(c.conditions.gate[0], 0) if c.conditions.gate else 0) for c in rules
+        )
 
 
 class Snapshot:
@@ -199,27 +204,29 @@ class RuleSet:
 
     # -- evaluation (the sink's loop only) --
 
-    def evaluate(self, plan: StagePlan, ctx: RuleContext) -> Verdict:
-        """Run the stage's rules over ``ctx`` in order until one answers."""
-        verdict = Verdict()
+    def evaluate(self, plan: StagePlan, ctx: RuleContext) -> Verdict | None:
+        """Run the stage's rules over ``ctx`` in order until one answers.
+
+        None when no rule fired (nothing to do, nothing allocated).
+        """
+        verdict: Verdict | None = None
         try:
             closed = plan.gates.closed(ctx)
         except Exception as exc:  # cannot happen with sound gates; never fail the session
             log.error("rule pre-tests failed, testing each rule: %r", exc)
-            closed = ()
-        for compiled in plan.rules:
-            if compiled.error is not None:
-                continue
-            gate = compiled.conditions.gate
-            if gate is not None and gate[0] in closed:
+            closed = 0
+        for compiled, bit in plan.entries:
+            if bit & closed or compiled.error is not None:
                 continue
             try:
                 if compiled.conditions.matches(ctx):
+                    verdict = verdict or Verdict()
                     self._fire(compiled, ctx, verdict)
             except Exception as exc:
+                verdict = verdict or Verdict()
                 self._disable(compiled, exc, verdict)
                 continue
-            if verdict.final:
+            if verdict is not None and verdict.final:
                 break
         return verdict
 

@@ -105,13 +105,13 @@ class SinkHandler:
             ctx = server.rule_context(raw=envelope.original_content or b"")
             if snapshot.data:
                 verdict = rules.evaluate(snapshot.data, ctx)
-                if verdict.notes:
+                if verdict is not None:
                     answer = await server.carry_out(verdict)
                     if answer is not None:  # refused (or dropped): nothing is stored
                         return answer
             if snapshot.stored:  # decided now, so the stored transcript shows it
                 after = rules.evaluate(snapshot.stored, ctx)
-                if after.notes:
+                if after is not None:
                     await server.carry_out(after)
         mail_from = clean_text(envelope.mail_from)
         capture = Capture(

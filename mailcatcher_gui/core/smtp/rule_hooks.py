@@ -144,7 +144,7 @@ class RuleHooks(SMTP):
     ) -> str | None:
         ctx = self.rule_context(mail_from=mail_from, rcpt=rcpt, helo=helo)
         verdict = self.rules.evaluate(stage_rules, ctx)
-        if not verdict.notes:  # nothing fired (the usual case): nothing to do
+        if verdict is None:  # nothing fired (the usual case): nothing to do
             return None
         return await self.carry_out(verdict)
 

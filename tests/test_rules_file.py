@@ -323,3 +323,22 @@ def test_serve_rules_option_and_sighup_reload(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_window_and_serve_options_give_the_rules_file(tmp_path, monkeypatch):
+    from argparse import Namespace
+
+    from mailcatcher_gui.core.options import ConfigError, sink_config_from_args
+
+    monkeypatch.setenv("MAILCATCHER_GUI_HOME", str(tmp_path))
+    assert sink_config_from_args(Namespace()).rules_file is None  # no file, no rules
+    default = tmp_path / "config" / "rules.toml"
+    default.parent.mkdir()
+    default.write_text(EVERY_ACTION)
+    assert sink_config_from_args(Namespace()).rules_file == default
+    other = tmp_path / "other.toml"
+    other.write_text('[[rule]]\nname = "x"\nstage = "mail"\ndrop = 1\n')
+    with pytest.raises(ConfigError, match=r"other\.toml:4: rule \"x\": drop must be true or false"):
+        sink_config_from_args(Namespace(rules=str(other)))
+    with pytest.raises(ConfigError, match="No such file"):
+        sink_config_from_args(Namespace(rules=str(tmp_path / "missing.toml")))

@@ -454,3 +454,14 @@ def test_rules_change_live_from_another_thread(srv):
         srv.sink.rules.add(Rule.make("late", "mail", Reply(451)))
         code, _ = client.mail("alice@example.com")
         assert code == 451
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_fail_shorthand_for_the_pytest_plugin(srv, client):
+    handle = srv.sink.rules.fail("RCPT", 550, "5.1.1 bob is gone", rcpt="bob@x.org")
+    refused, mid = send(srv, client, rcpts=["bob@x.org", "ann@x.org"])
+    assert refused == {"bob@x.org": (550, "5.1.1 bob is gone")}
+    assert srv.mailbox.summary(mid).envelope_to == ("ann@x.org",)
+    assert 'R: rule "fail rcpt 550" answered 550 5.1.1 bob is gone' in transcript(srv, mid)
+    srv.sink.rules.remove(handle)  # what the plugin does after the test
+    assert send(srv, client, rcpts=["bob@x.org"])[0] == {}

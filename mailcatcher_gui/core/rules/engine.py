@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .actions import GreylistBook, Verdict
 from .conditions import CompiledConditions, RuleContext, StageGates
@@ -138,9 +139,15 @@ class RuleSet:
     Python API (the pytest plugin's ``mail_catcher.fail(...)`` builds on it)::
 
         handle = sink.rules.add(Rule.make("bob", "rcpt", Reply(550), rcpt="bob@x"))
+        handle = sink.rules.fail("RCPT", 550, rcpt="bob@x")     # the same, shorter
         ...
-        sink.rules.remove(handle)
+        sink.rules.remove(handle)        # or sink.rules.clear() after each test
         sink.rules.replace_all(load_rules_file(path))
+
+    ``add``/``fail`` validate at once (``RuleError``); ``replace_all`` is all
+    or nothing. ``status()`` lists the rules with how often each fired and
+    why one was disabled; ``errors`` and ``history`` keep recent failures and
+    firings.
     """
 
     HISTORY = 1000
@@ -164,6 +171,23 @@ class RuleSet:
             self._compiled.append(compiled)
             self._publish()
         return compiled.handle
+
+    def fail(
+        self,
+        stage: Stage | str,
+        code: int,
+        text: str = "",
+        *,
+        name: str | None = None,
+        **conditions: Any,
+    ) -> RuleHandle:
+        """Shorthand for tests: ``rules.fail("RCPT", 550, rcpt="bob@x")`` answers
+        550 at RCPT for bob only (the pytest plugin's ``mail_catcher.fail``)."""
+        stage = stage if isinstance(stage, Stage) else Stage.parse(stage)
+        rule = Rule.make(
+            name or f"fail {stage.value} {code}", stage, Reply(code, text), **conditions
+        )
+        return self.add(rule)
 
     def remove(self, handle: RuleHandle) -> bool:
         with self._lock:

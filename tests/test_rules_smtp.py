@@ -465,3 +465,16 @@ def test_fail_shorthand_for_the_pytest_plugin(srv, client):
     assert 'R: rule "fail rcpt 550" answered 550 5.1.1 bob is gone' in transcript(srv, mid)
     srv.sink.rules.remove(handle)  # what the plugin does after the test
     assert send(srv, client, rcpts=["bob@x.org"])[0] == {}
+
+
+def test_connect_delay_holds_the_greeting(srv):
+    srv.sink.rules.add(Rule.make("slow banner", "connect", Delay(300), client="127.0.0.1"))
+    t0 = time.monotonic()
+    with smtplib.SMTP(HOST, srv.port, timeout=10) as client:
+        greeted = time.monotonic() - t0
+        assert client.noop()[0] == 250
+    assert greeted >= 0.3
+    srv.sink.rules.replace_all([Rule.make("slow banner", "connect", Delay(300), client="10.1.2.3")])
+    t0 = time.monotonic()
+    with smtplib.SMTP(HOST, srv.port, timeout=10):
+        assert time.monotonic() - t0 < 0.25

@@ -7,8 +7,10 @@
     mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export|check
     mailcatcher-gui send ...                         send a test message
     mailcatcher-gui sendmail [-t] [-f ADDR] [-i] ... a /usr/sbin/sendmail stand-in
+    mailcatcher-gui rules list|check [FILE]          show / validate a rules file
 
-One module per command (``gui``, ``serve``, ``messages``, ``send``);
+One module per command (``gui``, ``serve``, ``messages``, ``send``, ``rules``,
+``sendmail``);
 ``common`` holds what they share. Option defaults and the options -> core
 objects conversion are in ``core.options`` (the window uses them too, so
 neither front end imports the other).
@@ -38,6 +40,7 @@ from mailcatcher_gui.crash import DEBUG_ENV, report_cli_crash
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, PROG, CliError, error
 from .gui import add_gui_parser
 from .messages import SHOW_MODES, add_messages_parser, message_to_json, show_message
+from .rules import add_rules_parser
 from .send import add_send_parser
 from .serve import add_serve_parser
 
@@ -54,7 +57,7 @@ __all__ = [
     "show_message",
 ]
 
-_COMMANDS = ("gui", "serve", "messages", "send", "sendmail")
+_COMMANDS = ("gui", "serve", "messages", "send", "rules", "sendmail")
 
 SENDMAIL_USAGE = """usage: mailcatcher-gui sendmail [-t] [-i] [-f ADDR] [-F NAME] [--smtp HOST:PORT]
                                 [--db PATH] [RECIPIENT ...] < message
@@ -88,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a /usr/sbin/sendmail stand-in (see 'mailcatcher-gui sendmail --help')",
         add_help=False,
     )
+    add_rules_parser(sub)
     return parser
 
 

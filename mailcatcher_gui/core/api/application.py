@@ -25,6 +25,9 @@ ROUTE_MODULES: tuple[str, ...] = (
     "routes_events",
     "routes_messages",
     "routes_message",
+    "routes_send",
+    "routes_tags",
+    "routes_openapi",
     "routes_checks",
 )
 

@@ -5,7 +5,8 @@ One verdict with its reasons (each reason is a finding, met ones as OK):
 - ``bulk-dkim``: a DKIM signature that verifies and aligns with From's
   domain (DMARC alignment). Read from the authentication family's
   ``data["signatures"]`` (``[{"domain", "result", "aligned"}, …]``, from
-  ``dkim.check_authentication``); no passing signature is an error, a
+  ``dkim.check_authentication``); no signature, or one that fails, is an
+  error; one that could not be checked (no key, no DNS) a warning; a
   passing but unaligned one a warning (SPF could still align, which a
   catcher cannot see). When authentication was not run, a warning says so.
 - ``bulk-one-click``: RFC 8058 one-click unsubscribe (``List-Unsubscribe``
@@ -47,7 +48,13 @@ def dkim_reason(auth: FamilyResult | None) -> tuple[Severity, str]:
     passing = [s for s in sigs if s.get("result") == "pass"]
     if not passing:
         results = ", ".join(f"{s.get('domain')}: {s.get('result')}" for s in sigs[:3])
-        return Severity.ERROR, f"No DKIM signature verifies ({results})"
+        if any(s.get("result") == "fail" for s in sigs):
+            return Severity.ERROR, f"No DKIM signature verifies ({results})"
+        return (
+            Severity.WARNING,
+            f"DKIM could not be verified ({results}): give the public key (--dkim-key, "
+            "Settings) or allow DNS",
+        )
     aligned = [s for s in passing if s.get("aligned")]
     if not aligned:
         domains = ", ".join(str(s.get("domain")) for s in passing[:3])

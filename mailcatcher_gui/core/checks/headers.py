@@ -34,10 +34,23 @@ __all__ = ["check_headers", "date_problem", "message_id_problem", "smtputf8_used
 
 FAMILY = "headers"
 MAX_LINE = 998
-_ONCE = ("date from sender reply-to to cc bcc message-id in-reply-to references subject").split()
+_ONCE = [
+    "date",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "subject",
+]
 _MSGID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 _ADDR = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+")
 _COMMENT = re.compile(r"\([^()]*\)")
+_ZONE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Za-z]{1,5})\b")
 
 
 def _f(code: str, sev: Severity, title: str, **kw: object) -> Finding:
@@ -110,7 +123,7 @@ def _required(inp: CheckInput, out: list[Finding]) -> None:
                     advice="Use email.utils.format_datetime().",
                 )
             )
-        elif parsed[9] is None:
+        elif _ZONE.search(date) is None:
             out.append(
                 _f(
                     "date-no-zone",
@@ -144,9 +157,9 @@ def _required(inp: CheckInput, out: list[Finding]) -> None:
             )
         )
     mime, _ = _header_value(inp, "MIME-Version")
-    parsed = inp.opened.parsed
     is_mime = any(
-        h.name.lower() in ("content-type", "content-transfer-encoding") for h in parsed.headers
+        h.name.lower() in ("content-type", "content-transfer-encoding")
+        for h in inp.opened.parsed.headers
     )
     if mime is None and is_mime:
         out.append(

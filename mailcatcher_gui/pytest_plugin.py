@@ -12,7 +12,9 @@ Fixtures:
 
 * ``mail_catcher`` (function scope): the ``MailCatcher`` of this test
   (``host``, ``port``, ``smtp_url``, ``messages``, ``latest``, ``wait_for``,
-  ``clear``); it sees only the mail sent during its test.
+  ``clear``, ``fail``); it sees only the mail sent during its test, and
+  the faults it adds (``mail_catcher.fail("RCPT", 550, rcpt="bob@x")``, the
+  rules engine of ``core.rules``) are removed when the test ends.
 * ``mail_catcher_server`` (session scope): the sink itself, started on first
   use on ``127.0.0.1:0`` with its own event loop thread (one per xdist worker).
   Override ``mail_catcher_options`` (session scope, returns keyword arguments
@@ -92,12 +94,17 @@ def mail_catcher_server(
 
 
 @pytest.fixture
-def mail_catcher(request: pytest.FixtureRequest, mail_catcher_server: CatcherServer) -> MailCatcher:
+def mail_catcher(
+    request: pytest.FixtureRequest, mail_catcher_server: CatcherServer
+) -> Iterator[MailCatcher]:
     from .testing import MailCatcher
 
     catcher = MailCatcher(mail_catcher_server)
     request.node.stash[_CATCHER_KEY] = catcher
-    return catcher
+    try:
+        yield catcher
+    finally:
+        catcher.reset_faults()
 
 
 @pytest.fixture

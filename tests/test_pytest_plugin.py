@@ -58,6 +58,9 @@ def test_reset(mail_catcher):
     assert msg.raw.startswith(b"From: ") or b"\\r\\nFrom: " in msg.raw
     assert mail_catcher.latest is msg or mail_catcher.latest.id == msg.id
     assert mail_catcher.smtp_url == f"smtp://127.0.0.1:{mail_catcher.port}"
+    report = msg.checks()
+    assert [f.family for f in report.families][:1] == ["compatibility"]
+    assert report.family("headers").verdict.value in {"ok", "info", "warning", "error"}
 
 def test_isolated_from_the_previous_test(mail_catcher):
     assert mail_catcher.messages == []
@@ -365,3 +368,42 @@ def test_asyncio_client(mail_catcher):
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=2)
+
+
+def test_faults_from_a_test_are_reset_after_it(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_faults="""
+import smtplib
+import pytest
+
+
+MESSAGE = b"From: a@example.com\\r\\nTo: x@example.com\\r\\nSubject: %s\\r\\n\\r\\nbody\\r\\n"
+
+def test_one_recipient_refused(mail_catcher):
+    mail_catcher.fail("RCPT", 550, "5.1.1 no such user", rcpt="bob@example.com")
+    with smtplib.SMTP(mail_catcher.host, mail_catcher.port) as smtp:
+        to = ["ann@example.com", "bob@example.com"]
+        refused = smtp.sendmail("a@example.com", to, MESSAGE % b"one")
+    assert refused == {"bob@example.com": (550, b"5.1.1 no such user")}
+    (msg,) = mail_catcher.wait_for(subject="one")
+    assert msg.envelope_to == ["ann@example.com"]
+
+def test_the_fault_is_gone_in_the_next_test(mail_catcher):
+    with smtplib.SMTP(mail_catcher.host, mail_catcher.port) as smtp:
+        refused = smtp.sendmail("a@example.com", ["bob@example.com"], MESSAGE % b"two")
+    assert refused == {}
+    assert mail_catcher.wait_for(subject="two")[0].envelope_to == ["bob@example.com"]
+
+def test_data_fault_and_greylisting(mail_catcher):
+    mail_catcher.fail("DATA", 552, "5.3.4 too big for this test", first=1)
+    with smtplib.SMTP(mail_catcher.host, mail_catcher.port) as smtp:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail("a@example.com", ["c@example.com"], MESSAGE % b"three")
+        assert refused.value.smtp_code == 552
+        smtp.sendmail("a@example.com", ["c@example.com"], MESSAGE % b"three")  # first=1: accepted
+    assert [m.subject for m in mail_catcher.wait_for(subject="three")] == ["three"]
+"""
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=3)

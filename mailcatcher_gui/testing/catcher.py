@@ -59,6 +59,7 @@ class CatcherServer:
             raise
         self.host = "127.0.0.1"
         self.port = self._sink.port("smtp")
+        self.rules = self._sink.rules  # core.rules.RuleSet: safe to change from any thread
 
     def close(self) -> None:
         try:
@@ -85,6 +86,38 @@ class MailCatcher:
         self._server = server
         self._after = server.newest_id()
         self._cache: dict[int, CaughtMessage] = {}
+        self._rules: list[Any] = []  # handles of the faults this test added
+
+    # ---- faults (the rules engine, core.rules) ---------------------------------
+
+    def fail(self, stage: str, code: int, text: str = "", **conditions: Any) -> Any:
+        """Answer ``code`` at ``stage`` while this test runs: ``fail("RCPT", 550, rcpt="bob@x")``.
+
+        ``stage`` is connect, ehlo, auth, mail, rcpt or data; ``conditions`` are
+        the rules' (``mail_from``, ``rcpt``, ``header``, ``first``, ``every``,
+        ``probability``...; patterns use ``*``). The fault is removed when the
+        test ends. Returns its handle for ``remove_fault``.
+        """
+        handle = self._server.rules.fail(stage, code, text, **conditions)
+        self._rules.append(handle)
+        return handle
+
+    def add_rule(self, rule: Any) -> Any:
+        """Add any ``core.rules.Rule`` (greylisting, delays, drops...) for this test."""
+        handle = self._server.rules.add(rule)
+        self._rules.append(handle)
+        return handle
+
+    def remove_fault(self, handle: Any) -> bool:
+        if handle in self._rules:
+            self._rules.remove(handle)
+        return bool(self._server.rules.remove(handle))
+
+    def reset_faults(self) -> None:
+        """Remove every fault this test added (done for you when the test ends)."""
+        for handle in self._rules:
+            self._server.rules.remove(handle)
+        self._rules.clear()
 
     # ---- where to send ------------------------------------------------------
 

@@ -23,6 +23,12 @@ __all__ = ["ROUTE_MODULES", "build_application"]
 ROUTE_MODULES: tuple[str, ...] = (
     "routes_app",
     "routes_events",
+    "routes_messages",
+    "routes_message",
+    "routes_send",
+    "routes_tags",
+    "routes_openapi",
+    "routes_checks",
 )
 
 

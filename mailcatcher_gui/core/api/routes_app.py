@@ -24,7 +24,7 @@ from aiohttp import web
 
 from ..models import MailboxEvent, MessagesAdded, MessagesDeleted
 from ..store import StoreError
-from .context import CONTEXT, ApiContext
+from .context import CONTEXT
 
 __all__ = ["RUNTIME", "RuntimeStats", "add_routes"]
 
@@ -92,11 +92,6 @@ def _database_size(location: str) -> int:
         return 0  # a remote mailbox, or a store that is gone
 
 
-def _tags(ctx: ApiContext) -> dict[str, int]:
-    tags = getattr(ctx.mailbox, "tags", None)  # MailboxProtocol.tags (branch tags-search)
-    return dict(tags()) if callable(tags) else {}
-
-
 async def info(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     mailbox = ctx.mailbox
@@ -107,7 +102,7 @@ async def info(request: web.Request) -> web.Response:
         "DatabaseSize": _database_size(mailbox.location),
         "Messages": mailbox.count(),
         "Unread": mailbox.unread_count(),
-        "Tags": _tags(ctx),
+        "Tags": dict(mailbox.tags()),
         "RuntimeStats": request.app[RUNTIME].as_json(),
     }
     return web.json_response(body)

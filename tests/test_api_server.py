@@ -105,6 +105,22 @@ def test_webui_reports_the_relay_when_there_is_one(mailbox):
     assert off["Enabled"] is False and off["SMTPServer"] == ""
 
 
+def test_webui_says_whether_spamassassin_checks_are_configured(mailbox):
+    from mailcatcher_gui.core.checks import CheckOptions
+
+    async def scenario(extras):
+        async with (
+            api_server(mailbox, extras=extras) as api,
+            aiohttp.ClientSession() as http,
+            http.get(api.url + "/api/v1/webui") as r,
+        ):
+            return (await r.json())["SpamAssassin"]
+
+    assert asyncio.run(scenario({"check_options": CheckOptions(spamassassin="127.0.0.1:783")}))
+    assert not asyncio.run(scenario({"check_options": CheckOptions()}))
+    assert not asyncio.run(scenario({}))
+
+
 def test_readyz_is_503_when_the_store_cannot_be_read(mailbox):
     async def scenario():
         async with api_server(mailbox) as api, aiohttp.ClientSession() as http:

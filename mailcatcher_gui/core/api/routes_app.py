@@ -22,9 +22,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..checks import CheckOptions
 from ..models import MailboxEvent, MessagesAdded, MessagesDeleted
 from ..store import StoreError
-from .context import CONTEXT
+from .context import CONTEXT, ApiContext
+from .routes_checks import CHECK_OPTIONS_KEY
 
 __all__ = ["RUNTIME", "RuntimeStats", "add_routes"]
 
@@ -108,6 +110,12 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+def _spamassassin(ctx: ApiContext) -> bool:
+    """Whether the API's checks can ask a spamd (``serve --spamassassin HOST:PORT``)."""
+    options = ctx.extras.get(CHECK_OPTIONS_KEY)
+    return isinstance(options, CheckOptions) and bool(options.spamassassin)
+
+
 async def webui(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     relay = ctx.relay_transport()
@@ -122,7 +130,7 @@ async def webui(request: web.Request) -> web.Response:
             "OverrideFrom": "",
             "PreserveMessageIDs": False,
         },
-        "SpamAssassin": bool(ctx.extras.get("spamassassin")),
+        "SpamAssassin": _spamassassin(ctx),
         "ChaosEnabled": False,
         "DuplicatesIgnored": False,
         "HideDeleteAllButton": False,

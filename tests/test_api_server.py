@@ -172,6 +172,29 @@ def test_request_bodies_over_max_size_get_413_json(mailbox):
     assert small == 405  # within the limit: the route answers (GET only)
 
 
+def test_a_chunked_body_over_max_size_gets_413_json_too(mailbox):
+    """No Content-Length to check up front: aiohttp's own limit answers, still as JSON."""
+
+    async def chunks():
+        for _ in range(8):
+            yield b" " * 1024
+
+    async def scenario():
+        async with (
+            api_server(mailbox, max_body=2048) as api,
+            aiohttp.ClientSession() as http,
+            http.put(
+                api.url + "/api/v1/messages",
+                data=chunks(),
+                headers={"Content-Type": "application/json"},
+            ) as r,
+        ):
+            return r.status, await r.json()
+
+    status, body = asyncio.run(scenario())
+    assert status == 413 and set(body) == {"Error"}
+
+
 def test_busy_port_is_one_clear_sentence(mailbox):
     async def scenario(port):
         await start_http(HttpConfig(port=port), ApiContext(mailbox=mailbox))
@@ -293,6 +316,29 @@ def test_serve_prints_the_http_line_and_serves_the_api_and_events(tmp_path):
     assert stats == {"Type": "stats", "Data": {"Total": 0, "Unread": 0, "Version": info["Version"]}}
     assert new["Type"] == "new" and new["Data"]["ID"] == str(ids[0])
     assert new["Data"]["Subject"] == "via serve"
+
+
+def test_serve_over_https_prints_https_and_verifies_with_the_test_ca(tmp_path):
+    ca, cert, key = shared_test_ca()
+    served = launch_serve(
+        tmp_path, tmp_path / "serve.log", "--http-tls-cert", str(cert), "--http-tls-key", str(key)
+    )
+    try:
+        assert served.http_url.startswith("https://127.0.0.1:")
+
+        async def scenario():
+            connector = aiohttp.TCPConnector(ssl=client_context(ca))
+            async with (
+                aiohttp.ClientSession(connector=connector) as http,
+                http.get(served.http_url + "/livez") as r,
+            ):
+                return r.status
+
+        assert asyncio.run(scenario()) == 200
+    finally:
+        served.proc.terminate()
+        served.proc.communicate(timeout=30)
+    assert served.proc.returncode == 0
 
 
 def test_serve_with_the_http_port_busy_says_so_in_one_line_and_exits_2(tmp_path):

@@ -238,3 +238,73 @@ def running_api(
     finally:
         if own:
             mailbox.close()
+
+
+# ---- messages worth testing with ------------------------------------------------
+
+
+def png_bytes(width: int, height: int, color: tuple[int, ...] = (200, 30, 30)) -> bytes:
+    """A real PNG of the given size (RGBA when ``color`` has four values)."""
+    import io
+
+    from PIL import Image
+
+    mode = "RGBA" if len(color) == 4 else "RGB"
+    out = io.BytesIO()
+    Image.new(mode, (width, height), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+#: A small fake PDF attachment whose bytes the tests compare exactly.
+PDF_BYTES = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
+
+
+def rich_message(
+    *,
+    subject: str = "Grüße aus Köln",
+    image: bytes | None = None,
+    cid: str = "logo@mail.test",
+    extra_html: str = "",
+) -> bytes:
+    """A multipart message: text + HTML with an inline ``cid:`` image, a PDF, encoded headers.
+
+    Structure (part ids): 1 multipart/alternative (1.1 text, 1.2
+    multipart/related: 1.2.1 HTML, 1.2.2 the PNG), 2 the PDF attachment
+    (``Rechnung März.pdf``). Headers carry non-ASCII names, Cc, Bcc,
+    Reply-To, Return-Path and List-Unsubscribe.
+    """
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    msg = EmailMessage(policy=SMTP)
+    msg["Return-Path"] = "<bounces@mail.test>"
+    msg["From"] = "Jörg Müller <joerg@mail.test>"
+    msg["To"] = "Zoë Bar <zoe@mail.test>, plain@mail.test"
+    msg["Cc"] = "Çelik <celik@mail.test>"
+    msg["Bcc"] = "hidden@mail.test"
+    msg["Reply-To"] = "Replies <reply@mail.test>"
+    msg["Subject"] = subject
+    msg["Date"] = "Wed, 01 May 2024 10:00:00 +0200"
+    msg["Message-ID"] = "<rich-1@mail.test>"
+    msg["List-Unsubscribe"] = "<mailto:unsub@mail.test>, <https://mail.test/unsub?u=1>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["X-Mailer"] = "api-tests"
+    msg.set_content("Hallo Zoë,\nthe text body.\n")
+    html = (
+        "<html><body><p>Hallo <b>Zoë</b></p>"
+        f'<img src="cid:{cid}" alt="logo">{extra_html}</body></html>'
+    )
+    msg.add_alternative(html, subtype="html")
+    html_part = msg.get_payload()[1]
+    html_part.add_related(
+        image if image is not None else png_bytes(400, 300),
+        maintype="image",
+        subtype="png",
+        cid=f"<{cid}>",
+        filename="logo.png",
+        disposition="inline",
+    )
+    msg.add_attachment(
+        PDF_BYTES, maintype="application", subtype="pdf", filename="Rechnung März.pdf"
+    )
+    return msg.as_bytes()

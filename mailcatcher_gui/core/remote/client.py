@@ -109,7 +109,9 @@ def parse_catcher_url(text: str) -> str:
         raw = "http://" + raw
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"the catcher's URL must start with http:// or https://, not {parts.scheme}://")
+        raise ValueError(
+            f"the catcher's URL must start with http:// or https://, not {parts.scheme}://"
+        )
     if parts.username or parts.password:
         raise ValueError("put the user name and password in their own fields, not in the URL")
     try:

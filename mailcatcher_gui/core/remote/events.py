@@ -22,6 +22,7 @@ have been missed (``ConnectionState.resumed``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -111,10 +112,8 @@ class EventStream:
         self._stopping = True
         loop, task = self._loop, self._task
         if loop is not None and task is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop finished meanwhile
                 loop.call_soon_threadsafe(task.cancel)
-            except RuntimeError:  # the loop finished meanwhile
-                pass
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -147,7 +146,7 @@ class EventStream:
         auth = self.endpoint.auth_header()
         if auth:
             headers["Authorization"] = auth
-        ssl_arg: bool | None = None if self.endpoint.verify_tls else False
+        ssl_arg = self.endpoint.verify_tls
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.endpoint.connect_timeout)
         delay = self.min_backoff
         was_connected = False
@@ -171,7 +170,7 @@ class EventStream:
                         if exc.status in (401, 403)
                         else f"the catcher has no live events ({exc.status})"
                     )
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                     reason = _describe(exc)
                 if self._stopping:
                     break
@@ -193,7 +192,7 @@ class EventStream:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return "the catcher did not answer in time"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"cannot connect ({exc.os_error.strerror or exc.os_error})"

@@ -62,7 +62,8 @@ from .client import ApiClient, CatcherEndpoint, HttpStatusError, RemoteError, me
 from .convert import IdMap, parse_time, summary_from_json
 from .events import ConnectionState, EventStream
 from .session import stored_message
-from .tagging import RemoteTags
+
+# TEMP from .tagging import RemoteTags
 
 __all__ = ["RemoteMailbox"]
 
@@ -79,7 +80,7 @@ ID_PAGE = 5_000
 StateListener = Callable[[ConnectionState], None]
 
 
-class RemoteMailbox(RemoteTags):
+class RemoteMailbox:  # TEMP(RemoteTags)
     """A catcher's mailbox over HTTP; see the module docstring."""
 
     def __init__(self, endpoint: CatcherEndpoint, *, live: bool = True) -> None:
@@ -183,9 +184,9 @@ class RemoteMailbox(RemoteTags):
             self._emit(MessagesDeleted((handle,)))
         elif kind == "update" and isinstance(data, dict) and isinstance(data.get("ID"), str):
             handle = self.ids_map.handle(data["ID"])
-            if isinstance(data.get("Read"), bool):
-                if self._set_cached_read([handle], data["Read"]):
-                    self._emit(MessagesChanged((handle,), data["Read"]))
+            read = data.get("Read")
+            if isinstance(read, bool) and self._set_cached_read([handle], read):
+                self._emit(MessagesChanged((handle,), read))
             if isinstance(data.get("Tags"), builtins.list):
                 self._tags_updated(handle, data["Tags"])
         elif kind in ("truncate", "prune"):
@@ -448,5 +449,3 @@ class RemoteMailbox(RemoteTags):
 
 def _has_id(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("ID"), str) and bool(data["ID"])
-
-

@@ -56,12 +56,22 @@ class RemoteTags:
     _lock: threading.Lock
     _summaries: OrderedDict[int, MessageSummary]
 
-    # provided by RemoteMailbox
-    def _emit(self, event: MailboxEvent) -> None: ...  # pragma: no cover
-    def _server_ids(self, ids: Sequence[int]) -> builtins.list[str]: ...  # pragma: no cover
-    def count(self, query: str | None = None) -> int: ...  # pragma: no cover
-    def ids(self, query: str | None = None) -> Sequence[int]: ...  # pragma: no cover
-    def summary(self, message_id: int) -> MessageSummary: ...  # pragma: no cover
+    # ---- provided by RemoteMailbox (which overrides these) ---------------------------------
+
+    def _emit(self, event: MailboxEvent) -> None:
+        raise NotImplementedError
+
+    def _server_ids(self, ids: Sequence[int]) -> builtins.list[str]:
+        raise NotImplementedError
+
+    def count(self, query: str | None = None) -> int:
+        raise NotImplementedError
+
+    def ids(self, query: str | None = None) -> Sequence[int]:
+        raise NotImplementedError
+
+    def summary(self, message_id: int) -> MessageSummary:
+        raise NotImplementedError
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -89,9 +99,7 @@ class RemoteTags:
         self._put_groups({h: _sorted(tags) for h in dict.fromkeys(ids)})
 
     def add_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
-        self._put_groups(
-            {h: _sorted((*self._current_tags(h), *tags)) for h in dict.fromkeys(ids)}
-        )
+        self._put_groups({h: _sorted((*self._current_tags(h), *tags)) for h in dict.fromkeys(ids)})
 
     def remove_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
         gone = {t.strip().lower() for t in tags}
@@ -141,7 +149,7 @@ class RemoteTags:
             self._emit(TagsChanged(tuple(updates)))
         return len(handles)
 
-    # ---- the cache and the server's echo ------------------------------------------------------------
+    # ---- the cache and the server's echo -------------------------------------------------
 
     def _cache_tags(self, updates: Sequence[tuple[int, tuple[str, ...]]]) -> None:
         with self._lock:

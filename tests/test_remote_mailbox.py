@@ -1,0 +1,256 @@
+"""RemoteMailbox against the real HTTP API (in-process aiohttp server, real SQLite Mailbox)."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from api_helpers import deliver, running_api
+from smtp_helpers import make_message
+
+from mailcatcher_gui.core.mailbox_switch import MailboxSwitch
+from mailcatcher_gui.core.models import (
+    MailboxCleared,
+    MessagesChanged,
+    MessagesDeleted,
+)
+from mailcatcher_gui.core.remote import (
+    CatcherEndpoint,
+    RemoteAuthError,
+    RemoteError,
+    RemoteMailbox,
+    parse_catcher_url,
+)
+from mailcatcher_gui.core.remote.convert import FOREIGN_BASE, IdMap, summary_from_json
+from mailcatcher_gui.core.store import MessageNotFound, QueryError
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+#: the endpoint families a remote window uses
+ROUTES = ("routes_messages", "routes_message")
+
+
+@contextmanager
+def remote_over(api) -> Iterator[RemoteMailbox]:
+    box = RemoteMailbox(CatcherEndpoint(api.url), live=False)
+    try:
+        yield box
+    finally:
+        box.close()
+
+
+def fill(api, n: int) -> list[int]:
+    return [
+        api.deliver(make_message(f"m{i}"), received_at=T0 + timedelta(seconds=i)) for i in range(n)
+    ]
+
+
+# ---- pure parts ---------------------------------------------------------------------------------
+
+
+def test_parse_catcher_url_normalises_and_refuses() -> None:
+    assert parse_catcher_url("localhost:8025") == "http://localhost:8025"
+    assert parse_catcher_url(" https://mp.example/mailpit/ ") == "https://mp.example/mailpit"
+    assert parse_catcher_url("http://h:1/api/v1/messages") == "http://h:1"
+    assert parse_catcher_url("http://[::1]:8025/") == "http://[::1]:8025"
+    for bad, why in [
+        ("", "empty"),
+        ("ftp://h", "http://"),
+        ("http://u:p@h:1", "own fields"),
+        ("http://h:99999", "port"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            parse_catcher_url(bad)
+
+
+def test_id_map_keeps_decimal_ids_and_numbers_foreign_ones() -> None:
+    ids = IdMap()
+    assert ids.handle("42") == 42
+    a, b = ids.handle("4oRBnPtCXgAqZniRhzLNmS"), ids.handle("hXayS6wnCgNnt6aFTvmOF6")
+    assert a == FOREIGN_BASE and b == FOREIGN_BASE + 1
+    assert ids.handle("4oRBnPtCXgAqZniRhzLNmS") == a  # stable
+    assert ids.server_id(b) == "hXayS6wnCgNnt6aFTvmOF6"
+    assert ids.server_id(7) == "7"  # a decimal id not yet seen names itself
+    assert ids.server_id(FOREIGN_BASE + 9) is None
+    ids.forget(a)
+    assert ids.server_id(a) is None
+
+
+def test_summary_from_mailpit_json_reads_odd_input_without_raising() -> None:
+    full = summary_from_json(
+        {
+            "ID": "x",
+            "From": {"Name": "Alice", "Address": "alice@example.com"},
+            "To": [{"Name": "", "Address": "bob@example.com"}],
+            "Cc": None,
+            "Subject": "Hi",
+            "Created": "2026-01-02T03:04:05.123+02:00",
+            "Size": 123,
+            "Attachments": 2,
+            "Read": True,
+            "Snippet": "hello",
+        },
+        5,
+    )
+    assert full.from_ == "Alice <alice@example.com>"
+    assert full.to_addrs[0].addr == "bob@example.com" and full.cc == ()
+    assert full.received_at == datetime(2026, 1, 2, 1, 4, 5, 123000, tzinfo=UTC)
+    assert (full.size, full.attachments, full.read, full.snippet) == (123, 2, True, "hello")
+    junk = summary_from_json({"ID": "y", "From": None, "To": "nope", "Created": "soon"}, 6)
+    assert junk.from_ == "" and junk.to == () and junk.received_at.year == 1970
+
+
+# ---- against the real API -----------------------------------------------------------------------
+
+
+def test_list_count_and_paging_match_the_server(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        stored = fill(api, 7)
+        assert box.count() == 7
+        assert box.unread_count() == 7
+        page = box.list(offset=0, limit=3)
+        assert [s.id for s in page] == stored[::-1][:3]  # newest first, server ids kept
+        assert [s.subject for s in box.list(offset=6, limit=3)] == ["m0"]
+        oldest = box.list(offset=0, limit=3, descending=False)
+        assert [s.subject for s in oldest] == ["m0", "m1", "m2"]
+        assert box.list(offset=10, limit=3, descending=False) == []
+        assert list(box.ids()) == stored[::-1]
+        assert box.location == api.url
+
+
+def test_search_counts_and_a_bad_query_is_a_query_error(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        fill(api, 3)
+        api.deliver(make_message("needle report"))
+        assert box.count("needle") == 1
+        assert [s.subject for s in box.list(query="needle")] == ["needle report"]
+        assert box.count("nothing-like-this") == 0
+        with pytest.raises(QueryError):
+            box.count('subject:"unterminated')
+
+
+def test_get_parses_the_raw_message_and_reads_the_session_extension(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        raw = make_message("open me", body=b"Body text here.\r\n")
+        mid = api.deliver(raw, envelope_from="env@example.com", helo="client.test")
+        box.list()  # the list learns the id first, as the window does
+        opened = box.get(mid)
+        assert opened.stored.raw == raw
+        assert opened.parsed.text is not None and "Body text here." in opened.parsed.text
+        assert opened.stored.helo == "client.test"
+        assert opened.stored.summary.envelope_from == "env@example.com"
+        assert opened.stored.source == "smtp"
+        # Opening over the API's raw endpoint does not mark it read.
+        assert box.unread_count() == 1
+        assert box.raw(mid) == raw
+        with pytest.raises(MessageNotFound):
+            box.get(mid + 1000)
+
+
+def test_summary_of_an_unlisted_message_comes_from_its_raw_bytes(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        mid = api.deliver(make_message("never listed"))
+        s = box.summary(mid)
+        assert s.subject == "never listed" and s.id == mid
+        assert box.unread_count() == 1  # reading it did not mark it read
+
+
+def test_mark_read_and_delete_reach_the_server_and_are_announced_once(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        a, b, c = fill(api, 3)
+        box.list()
+        events = []
+        box.subscribe(events.append)
+        box.mark_read([a, b])
+        assert api.mailbox.unread_count() == 1
+        assert events == [MessagesChanged((a, b), True)]
+        box.mark_read([a], read=False)
+        assert api.mailbox.summary(a).read is False
+        events.clear()
+        assert list(box.delete([b])) == [b]
+        assert events == [MessagesDeleted((b,))]
+        assert api.mailbox.count() == 2
+        with pytest.raises(MessageNotFound):
+            api.mailbox.summary(b)
+        events.clear()
+        assert box.clear() == 2
+        assert api.mailbox.count() == 0 and events == [MailboxCleared()]
+
+
+def test_accept_and_import_say_why_they_cannot_work(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        with pytest.raises(RemoteError, match="import"):
+            box.accept_many_sync([])
+        assert box.set_retention(5) == () and box.retention == 0
+
+
+def test_an_unreachable_catcher_is_a_clear_remote_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = RemoteMailbox(CatcherEndpoint(f"http://127.0.0.1:{port}"), live=False)
+    try:
+        with pytest.raises(RemoteError, match="cannot reach the catcher.*refused"):
+            box.count()
+    finally:
+        box.close()
+
+
+class _AuthHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        if self.headers.get("Authorization") == "Basic dTpw":  # u:p
+            body = b'{"Version": "test"}'
+            self.send_response(200)
+        else:
+            body = b"Unauthorized.\n"
+            self.send_response(401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_basic_auth_is_sent_and_a_refusal_is_an_auth_error() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AuthHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        good = RemoteMailbox(CatcherEndpoint(url, "u", "p"), live=False)
+        assert good.check() == {"Version": "test"}
+        good.close()
+        bad = RemoteMailbox(CatcherEndpoint(url, "u", "wrong"), live=False)
+        with pytest.raises(RemoteAuthError, match="refused the login"):
+            bad.check()
+        bad.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_switch_forwards_calls_and_events_and_announces_a_switch(tmp_path, mailbox) -> None:
+    (tmp_path / "server").mkdir()
+    with running_api(tmp_path / "server", route_modules=ROUTES) as api, remote_over(api) as box:
+        fill(api, 2)
+        deliver(mailbox, make_message("local one"))
+        switch = MailboxSwitch(mailbox)
+        events = []
+        switch.subscribe(events.append)
+        assert switch.count() == 1
+        assert switch.switch_to(box) is mailbox
+        assert events == [MailboxCleared()]
+        assert switch.count() == 2 and switch.location == api.url
+        events.clear()
+        deliver(mailbox, make_message("local two"))  # the hidden mailbox's events are not shown
+        assert events == []
+        ids = [s.id for s in switch.list()]
+        switch.mark_read(ids[:1])
+        assert isinstance(events[-1], MessagesChanged)
+        switch.switch_to(mailbox)
+        assert switch.count() == 2

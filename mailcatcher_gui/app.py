@@ -37,6 +37,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .core.mailbox import Mailbox
+from .core.mailbox_switch import MailboxSwitch
 from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
 from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
@@ -50,6 +51,7 @@ from .ui.crash_report import (
 )
 from .ui.main_thread_gc import MainThreadCollector
 from .ui.theme import app_icon, apply_theme, follow_system_scheme
+from .ui.window.catcher_switcher import CatcherSwitcher
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
     describe_sink_error,
@@ -139,10 +141,14 @@ class GuiApp:
         self.sink_error: SinkStartError | None = None
         #: why the last listener change failed (the old listener may run again)
         self.listener_failure: SinkStartError | None = None
-        self.bridge = MailboxBridge(mailbox)
+        #: what the window shows: this mailbox, or a remote catcher (``catchers``)
+        self.shown = MailboxSwitch(mailbox)
+        self.bridge = MailboxBridge(self.shown)
         #: the preferences in force; this object is their only owner (see apply_preferences)
         self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.retention)
-        self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
+        self.window = build_main_window(
+            self.shown, self.bridge, settings, prefs=self.prefs, view=view
+        )
         self.window.close_requests_quit = True
         # The user's quit (Ctrl+Q, File > Quit, the close button, the tray)
         # asks about unsent compose content first; signals and the test hook
@@ -158,16 +164,21 @@ class GuiApp:
         # Compose previews HTML with Chromium unless the caller chose a
         # non-Chromium viewer (the tests' fast path).
         self.composer = Composer(
-            mailbox,
+            self.shown,
             self.profiles,
             sink=self.sink_endpoint,
             spawn=self.spawn,
             settings=settings,
             web_engine=view is None,
             ask_password=ask_password,
+            local=mailbox,
             parent=self.window,
         )
         self.window.set_composer(self.composer)
+        # The sink always stores here; the window may show another catcher.
+        self.catchers = CatcherSwitcher(
+            self.shown, mailbox, self.window.catcher, settings, parent=self.window
+        )
         self.composer.openMessage.connect(self.window.raise_to)
 
     # ---- sink ---------------------------------------------------------------------
@@ -337,6 +348,8 @@ class GuiApp:
         self.composer.shutdown()
         window.shutdown()
         bridge.close()
+        self.catchers.close()
+        self.shown.close()
         window.close_requests_quit = False
         window.hide()
         window.deleteLater()
@@ -344,7 +357,7 @@ class GuiApp:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        del self.window, self.bridge, self.composer
+        del self.window, self.bridge, self.composer, self.catchers
 
 
 def build_gui(
@@ -470,9 +483,10 @@ def run_gui(args: Any) -> int:
                     "use File ▸ Import to store them all.",
                     10000,
                 )
-        timers = _install_quit_timer(gui)
-        with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
-            code = runner.run(gui.run(handle_signals=True))
+        if _connect_remote(gui, args):
+            timers = _install_quit_timer(gui)
+            with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
+                code = runner.run(gui.run(handle_signals=True))
     finally:
         for t in timers:
             t.stop()
@@ -484,6 +498,22 @@ def run_gui(args: Any) -> int:
     gc.collect()  # the writer thread is gone: this is the last collection, here
     collector.stop()
     return code
+
+
+def _connect_remote(gui: GuiApp, args: Any) -> bool:
+    """``--remote URL``: show that catcher from the start; False (said on stderr) if it
+    cannot be reached. The password comes from ``MAILCATCHER_REMOTE_PASSWORD`` or the
+    keyring, never from the command line (it would show in ``ps``)."""
+    url = getattr(args, "remote", None)
+    if not url:
+        return True
+    user = getattr(args, "remote_user", None) or ""
+    try:
+        gui.catchers.connect_to(url, user, gui.catchers.credentials.get(url, user))
+    except Exception as exc:  # noqa: BLE001 - RemoteError, or anything the socket raised
+        print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _uninstall_crash_handling(reporter: CrashReporter, fault_file: IO[str] | None) -> None:

@@ -203,7 +203,7 @@ def test_an_unreachable_catcher_is_a_clear_remote_error() -> None:
 class _AuthHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         if self.headers.get("Authorization") == "Basic dTpw":  # u:p
-            body = b'{"Version": "test"}'
+            body = b'{"total": 4, "unread": 1, "messages": []}'
             self.send_response(200)
         else:
             body = b"Unauthorized.\n"
@@ -223,7 +223,7 @@ def test_basic_auth_is_sent_and_a_refusal_is_an_auth_error() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         good = RemoteMailbox(CatcherEndpoint(url, "u", "p"), live=False)
-        assert good.check() == {"Version": "test"}
+        assert good.check() == 4
         good.close()
         bad = RemoteMailbox(CatcherEndpoint(url, "u", "wrong"), live=False)
         with pytest.raises(RemoteAuthError, match="refused the login"):

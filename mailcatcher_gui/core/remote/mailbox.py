@@ -115,12 +115,20 @@ class RemoteMailbox:  # TEMP(RemoteTags)
         """The catcher keeps its own limit (Mailpit's ``--max``); nothing to do here."""
         return ()
 
-    def check(self) -> dict[str, Any]:
-        """``GET /api/v1/info``: proves the URL and login work; its JSON."""
-        info = self.client.get_json("/api/v1/info")
-        if not isinstance(info, dict):
-            raise RemoteError(f"{self.location} is not a Mailpit-compatible catcher")
-        return info
+    def check(self) -> int:
+        """Prove the URL serves a Mailpit-compatible API and the login works:
+        one one-row list (every such server has it; ``/api/v1/info`` is
+        optional in older ones). Returns how many messages it holds; raises
+        ``RemoteError`` (``RemoteAuthError`` for a refused login)."""
+        try:
+            data = self._page(None, 0, 1)
+        except HttpStatusError as exc:
+            raise RemoteError(
+                f"{self.location} does not look like a Mailpit-compatible catcher "
+                f"(GET /api/v1/messages: {exc.status})"
+            ) from exc
+        total = data.get("total", 0)
+        return int(total) if isinstance(total, int | float) else 0
 
     # ---- events -------------------------------------------------------------------------
 

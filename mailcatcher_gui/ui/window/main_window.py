@@ -43,6 +43,7 @@ from .actions_table import (
     refresh_icons,
     update_enabled,
 )
+from .catcher_panel import CatcherPanel
 from .compose_commands import ComposeCommands, ComposeHooks
 from .file_actions import BackgroundJob, open_local_message
 from .file_jobs import FileJobs
@@ -143,6 +144,8 @@ class MainWindow(QMainWindow):
         self.files = FileJobs(mailbox, self)
         self.messages = MessageCommands(mailbox, message_list, lambda: self._shown_id, self)
         self.messages.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
+        # Which catcher is shown, told by the app (the window never knows).
+        self.catcher = CatcherPanel(self.statusBar(), message_list)
         self.actions_by_name = build_actions(self, self, message_list)
         self.compose_commands.changed.connect(self._update_action_state)
         self.compose_commands.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))

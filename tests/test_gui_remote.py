@@ -1,0 +1,184 @@
+"""The window as a client of a shared catcher: the real app over a real HTTP API.
+
+The catcher is the API served in-process over a real SQLite Mailbox
+(``api_helpers.running_api``); the window is the real ``GuiApp`` with its
+own local mailbox and sink, switched to the catcher and back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from api_helpers import running_api
+from gui_helpers import run_app, wait_for
+from keyring.backend import KeyringBackend
+from smtp_helpers import HOST, free_port, make_message
+
+from mailcatcher_gui.app import build_gui
+from mailcatcher_gui.core.remote import RemoteError, RemoteMailbox
+from mailcatcher_gui.core.remote.credentials import CatcherCredentials
+from mailcatcher_gui.core.smtp import SinkConfig
+from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.settings import AppSettings
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$"),
+]
+
+#: the endpoint families a remote window uses (the events route joins with api-server)
+ROUTES = ("routes_messages", "routes_message")
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A working keyring backend kept in memory (this machine has no system keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture
+def make_gui(qapp, mailbox, tmp_path):
+    made = []
+
+    def make(keyring: KeyringBackend | None = None):
+        settings = AppSettings.at(tmp_path / "config" / "settings.ini")
+        config = SinkConfig(smtp=(HOST, 0))
+        gui = build_gui(qapp, mailbox, config, settings, view=MessageView(web_engine=False))
+        if keyring is not None:
+            gui.catchers.credentials = CatcherCredentials(keyring_backend=keyring)
+        made.append(gui)
+        return gui
+
+    yield make
+    for gui in made:
+        gui.close()
+
+
+def test_window_lists_opens_marks_and_deletes_on_the_catcher_and_goes_back(
+    qapp, mailbox, make_gui, tmp_path
+):
+    (tmp_path / "catcher").mkdir()
+    with running_api(tmp_path / "catcher", route_modules=ROUTES) as api:
+        remote_ids = [
+            api.deliver(make_message(f"remote {i}"), received_at=T0 + timedelta(seconds=i))
+            for i in range(3)
+        ]
+        gui = make_gui()
+        window = gui.window
+
+        async def scenario():
+            await wait_for(lambda: window.model.rowCount() == 0)
+            assert not window.catcher.label.isVisible()
+            gui.catchers.connect_to(api.url)
+            assert isinstance(gui.shown.current, RemoteMailbox)
+            await wait_for(lambda: window.model.rowCount() == 3)
+            assert window.model.data(window.model.index(0, 3)) == "remote 2"
+            assert window.catcher.label.isVisible() and api.url in window.catcher.label.text()
+            assert window.catcher.back_button.isVisible()
+            # Open: the raw message is fetched and parsed here; mark-read reaches the server.
+            newest = remote_ids[-1]
+            assert window.open_message(newest)
+            assert window.shown_id == newest
+            await wait_for(lambda: api.mailbox.summary(newest).read)
+            # Delete from the window reaches the server and leaves the list.
+            assert window.message_list.select_id(remote_ids[0], open_it=False)
+            window.act_delete.trigger()
+            await wait_for(lambda: window.model.rowCount() == 2)
+            assert api.mailbox.count() == 2
+            # No live events on this server: the banner says so and that it retries.
+            await wait_for(lambda: window.catcher.banner.isVisible())
+            assert "reconnecting" in window.catcher.banner.text()
+            # One click back to the local mailbox (empty), no banner.
+            window.catcher.back_button.click()
+            await wait_for(lambda: window.model.rowCount() == 0)
+            assert gui.shown.current is mailbox
+            assert not window.catcher.label.isVisible()
+            assert not window.catcher.banner.isVisible()
+            await wait_for(lambda: window.total_count == 0)
+
+        run_app(qapp, gui, scenario)
+
+
+def test_a_catcher_that_cannot_be_reached_changes_nothing(qapp, mailbox, make_gui):
+    gui = make_gui()
+    port = free_port()
+
+    async def scenario():
+        with pytest.raises(RemoteError, match="refused"):
+            gui.catchers.connect_to(f"http://{HOST}:{port}")
+        assert gui.shown.current is mailbox
+        assert not gui.window.catcher.label.isVisible()
+
+    run_app(qapp, gui, scenario)
+
+
+def test_connect_dialog_checks_the_form_reports_failures_and_keeps_the_password_in_the_keyring(
+    qapp, mailbox, make_gui, tmp_path
+):
+    keyring = MemoryKeyring()
+    (tmp_path / "catcher").mkdir()
+    with running_api(tmp_path / "catcher", route_modules=ROUTES) as api:
+        gui = make_gui(keyring)
+        window = gui.window
+
+        async def scenario():
+            window.act_connect_catcher.trigger()
+            dialog = gui.catchers.dialog
+            assert dialog is not None and dialog.isVisible()
+            assert dialog.remember.isEnabled()
+            dialog.url.setText("ftp://nope")
+            dialog.attempt()
+            assert dialog.error.isVisible() and "http://" in dialog.error.text()
+            dialog.url.setText(f"{HOST}:{free_port()}")
+            dialog.attempt()
+            assert "cannot reach" in dialog.error.text() and dialog.isVisible()
+            assert gui.shown.current is mailbox
+            dialog.url.setText(api.url + "/")
+            dialog.username.setText("alice")
+            dialog.password.setText("s3cret")
+            dialog.attempt()
+            await wait_for(lambda: gui.catchers.dialog is None)
+            assert gui.catchers.showing_remote
+            assert gui.shown.location == api.url
+            service = CatcherCredentials.service(api.url)
+            assert keyring.secrets == {(service, "alice"): "s3cret"}
+            # The settings file never holds the password.
+            gui.settings.sync()
+            assert "s3cret" not in (tmp_path / "config" / "settings.ini").read_text()
+            # Next time the form starts from the last catcher, password from the keyring.
+            gui.catchers.back_to_local()
+            again = gui.catchers.open_dialog()
+            assert again.url.text() == api.url and again.username.text() == "alice"
+            assert again.password.text() == "s3cret"
+            again.reject()
+            await wait_for(lambda: gui.catchers.dialog is None)
+
+        run_app(qapp, gui, scenario)
+
+
+def test_without_a_keyring_the_password_is_not_offered_for_keeping(qapp, make_gui):
+    from keyring.backends import fail
+
+    gui = make_gui(fail.Keyring())
+
+    async def scenario():
+        dialog = gui.catchers.open_dialog()
+        assert not dialog.remember.isEnabled() and not dialog.remember.isChecked()
+        dialog.reject()
+
+    run_app(qapp, gui, scenario)

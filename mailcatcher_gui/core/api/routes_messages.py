@@ -134,10 +134,7 @@ def _writable(ctx: ApiContext) -> MailboxProtocol:
 
 
 def _tag_names(mailbox: MailboxProtocol) -> list[str]:
-    tags = getattr(mailbox, "tags", None)
-    if tags is None:
-        return []
-    return list(tags())
+    return list(mailbox.tags())
 
 
 def _ok() -> web.Response:

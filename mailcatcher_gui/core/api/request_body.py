@@ -4,7 +4,7 @@ Mailpit's handlers decode JSON into Go structs, so a wrong type is an error
 and a missing field is its zero value. These helpers do the same in Python
 and turn every surprise (not JSON, not an object, a number where a list of
 strings belongs, an ID that is not one of ours) into an ``ApiError`` 400 or
-a ``MessageNotFound`` 404 with a sentence naming the field, so a handler
+404 with a sentence naming the field, so a handler
 never lets a ``KeyError`` or ``TypeError`` become a 500.
 """
 
@@ -16,8 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..mailbox_protocol import MailboxProtocol
-from ..store import MessageNotFound
 from .errors import ApiError
 
 __all__ = [
@@ -25,7 +23,6 @@ __all__ = [
     "optional_object",
     "optional_str",
     "parse_message_id",
-    "resolve_message_id",
     "str_list",
 ]
 
@@ -85,17 +82,8 @@ def optional_object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def parse_message_id(text: str) -> int:
-    """A client's ID string -> our int id; ``MessageNotFound`` (404) when it cannot be one."""
+    """A client's ID string -> our int id; a 404 when it cannot name one of ours."""
     if not _DECIMAL_ID.fullmatch(text) or int(text) > _MAX_ROWID:
-        raise MessageNotFound(f"message {text!r} not found")
+        raise ApiError(404, f"no message with id {text!r}")
     return int(text)
 
-
-def resolve_message_id(mailbox: MailboxProtocol, text: str) -> int:
-    """Like ``parse_message_id``, and ``latest`` is the newest message (404 when empty)."""
-    if text == "latest":
-        newest = mailbox.list(limit=1)
-        if not newest:
-            raise MessageNotFound("there are no messages")
-        return newest[0].id
-    return parse_message_id(text)

@@ -42,15 +42,11 @@ from ..sending.draft import (
 )
 from ..sending.report import FailureStage, SendReport
 from ..sending.transports import LocalTransport
+from ..store import MessageNotFound
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
-from .request_body import (
-    json_object,
-    optional_object,
-    optional_str,
-    resolve_message_id,
-    str_list,
-)
+from .request_body import json_object, optional_object, optional_str, str_list
+from .routes_message import resolve_id
 
 __all__ = ["add_routes", "draft_from_json"]
 
@@ -216,8 +212,11 @@ async def send_message(request: web.Request) -> web.Response:
 
 async def release_message(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    message_id = resolve_message_id(ctx.mailbox, request.match_info["id"])
-    stored = ctx.mailbox.get_stored(message_id)  # 404 before anything else, as Mailpit
+    message_id = await resolve_id(request)  # ``latest`` too, as every message endpoint
+    try:
+        stored = ctx.mailbox.get_stored(message_id)  # 404 before anything else, as Mailpit
+    except MessageNotFound:
+        raise ApiError(404, "Message not found") from None
     body = await json_object(request)
     recipients = str_list(body, "To")
     for address in recipients:

@@ -26,6 +26,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "routes_send",
     "routes_tags",
     "routes_openapi",
+    "routes_app",
+    "routes_events",
 )
 
 
@@ -38,7 +40,8 @@ def build_application(
     """The app for ``ctx``; ``middlewares`` (auth, CORS) run inside the error middleware."""
     app = web.Application(
         middlewares=[error_middleware, *middlewares],  # type: ignore[list-item]
-        client_max_size=max(1024, ctx.max_body),
+        # 0 (``--max-size 0``) means unlimited, as aiohttp's 0 does.
+        client_max_size=max(1024, ctx.max_body) if ctx.max_body else 0,
     )
     app[CONTEXT] = ctx
     for name in ROUTE_MODULES if route_modules is None else route_modules:

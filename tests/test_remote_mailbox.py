@@ -14,10 +14,13 @@ from api_helpers import deliver, running_api
 from smtp_helpers import make_message
 
 from mailcatcher_gui.core.mailbox_switch import MailboxSwitch
+from mailcatcher_gui.core.mailbox_protocol import MailboxProtocol
 from mailcatcher_gui.core.models import (
     MailboxCleared,
+    MessagesAdded,
     MessagesChanged,
     MessagesDeleted,
+    TagsChanged,
 )
 from mailcatcher_gui.core.remote import (
     CatcherEndpoint,
@@ -31,7 +34,7 @@ from mailcatcher_gui.core.store import MessageNotFound, QueryError
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 #: the endpoint families a remote window uses
-ROUTES = ("routes_messages", "routes_message")
+ROUTES = ("routes_messages", "routes_message", "routes_tags", "routes_app", "routes_events")
 
 
 @contextmanager
@@ -254,3 +257,112 @@ def test_switch_forwards_calls_and_events_and_announces_a_switch(tmp_path, mailb
         assert isinstance(events[-1], MessagesChanged)
         switch.switch_to(mailbox)
         assert switch.count() == 2
+
+
+# ---- live events over the real WebSocket ------------------------------------------------------------
+
+
+class Recorder:
+    """Events as they arrive on the events thread, with a wait."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, event: object) -> None:
+        with self.cond:
+            self.events.append(event)
+            self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: predicate(self.events), timeout), self.events
+
+
+def test_live_events_become_mailbox_events_and_own_changes_are_announced_once(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api:
+        box = RemoteMailbox(CatcherEndpoint(api.url))
+        seen = Recorder()
+        box.subscribe(seen)
+        try:
+            assert box.events.connected_once.wait(10)
+            assert box.connection.connected
+            mid = api.deliver(make_message("live one"))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            added = next(e for e in seen.events if isinstance(e, MessagesAdded))
+            assert [s.id for s in added.summaries] == [mid]
+            assert added.summaries[0].subject == "live one"
+            assert box.summary(mid).subject == "live one"  # cached: no request needed
+            # A change made on the server by someone else arrives as an event.
+            api.mailbox.mark_read([mid])
+            seen.wait_for(lambda ev: MessagesChanged((mid,), True) in ev)
+            # Our own change is announced at once, and its echo not again.
+            seen.events.clear()
+            box.delete([mid])
+            assert seen.events == [MessagesDeleted((mid,))]
+            other = api.deliver(make_message("marker"))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            assert [e for e in seen.events if isinstance(e, MessagesDeleted)] == [
+                MessagesDeleted((mid,))
+            ]
+            # Someone else deletes: announced from the WebSocket.
+            api.mailbox.delete([other])
+            seen.wait_for(lambda ev: MessagesDeleted((other,)) in ev)
+            api.mailbox.clear()
+            seen.wait_for(lambda ev: MailboxCleared() in ev)
+        finally:
+            box.close()
+        # close() ends the events thread.
+        assert not [t for t in threading.enumerate() if t.name == "mailcatcher-remote-events"]
+
+
+def test_tags_reach_the_server_and_come_back_as_tags_changed(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api:
+        box = RemoteMailbox(CatcherEndpoint(api.url))
+        seen = Recorder()
+        box.subscribe(seen)
+        try:
+            assert box.events.connected_once.wait(10)
+            a = api.deliver(make_message("tag a"))
+            b = api.deliver(make_message("tag b", **{"X-Tags": "old"}))
+            box.list()
+            assert box.summary(b).tags == ("old",)
+            seen.events.clear()
+            box.set_tags([a], ["Urgent", "beta"])
+            assert api.mailbox.summary(a).tags == ("beta", "Urgent")
+            assert seen.events[0] == TagsChanged(((a, ("beta", "Urgent")),))
+            box.add_tags([a, b], ["shared"])
+            assert api.mailbox.summary(b).tags == ("old", "shared")
+            assert api.mailbox.summary(a).tags == ("beta", "shared", "Urgent")
+            box.remove_tags([a], ["beta"])
+            assert api.mailbox.summary(a).tags == ("shared", "Urgent")
+            assert box.tags() == {"old": 1, "shared": 2, "Urgent": 1}
+            assert box.rename_tag("shared", "common") == 2
+            assert api.mailbox.summary(b).tags == ("common", "old")
+            assert box.delete_tag("common") == 2
+            assert api.mailbox.summary(a).tags == ("Urgent",)
+            assert box.summary(a).tags == ("Urgent",)
+            # A tag change made on the server arrives over the WebSocket.
+            seen.events.clear()
+            api.mailbox.add_tags([b], ["fromserver"])
+            seen.wait_for(lambda ev: TagsChanged(((b, ("fromserver", "old")),)) in ev)
+            # Our own change's echo is not announced twice.
+            seen.events.clear()
+            box.set_tags([b], ["x"])
+            api.deliver(make_message("marker"))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            assert [e for e in seen.events if isinstance(e, TagsChanged)] == [
+                TagsChanged(((b, ("x",)),))
+            ]
+        finally:
+            box.close()
+
+
+def test_both_mailboxes_and_the_switch_satisfy_the_protocol(tmp_path, mailbox) -> None:
+    box = RemoteMailbox(CatcherEndpoint("http://127.0.0.1:9"), live=False)
+    try:
+        assert isinstance(box, MailboxProtocol)
+        assert isinstance(MailboxSwitch(box), MailboxProtocol)
+        assert isinstance(mailbox, MailboxProtocol)
+    finally:
+        box.close()

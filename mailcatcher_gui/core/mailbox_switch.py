@@ -18,7 +18,6 @@ from __future__ import annotations
 import builtins
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from .mailbox_protocol import Listener, MailboxProtocol
 from .models import (
@@ -145,31 +144,25 @@ class MailboxSwitch:
     def clear(self) -> int:
         return self._current.clear()
 
-    # ---- tags (pinned names; forwarded as they are) ---------------------------------------------
+    # ---- tags -----------------------------------------------------------------------------------
 
     def tags(self) -> dict[str, int]:
-        result: dict[str, int] = self._tag_call("tags")
-        return result
+        return self._current.tags()
 
     def set_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
-        self._tag_call("set_tags", ids, tags)
+        self._current.set_tags(ids, tags)
 
     def add_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
-        self._tag_call("add_tags", ids, tags)
+        self._current.add_tags(ids, tags)
 
     def remove_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
-        self._tag_call("remove_tags", ids, tags)
+        self._current.remove_tags(ids, tags)
 
     def rename_tag(self, old: str, new: str) -> int:
-        result: int = self._tag_call("rename_tag", old, new)
-        return result
+        return self._current.rename_tag(old, new)
 
     def delete_tag(self, tag: str) -> int:
-        result: int = self._tag_call("delete_tag", tag)
-        return result
-
-    def _tag_call(self, name: str, *args: Any) -> Any:
-        return getattr(self._current, name)(*args)
+        return self._current.delete_tag(tag)
 
     def close(self) -> None:
         """Stop forwarding (the targets stay open; their owner closes them)."""

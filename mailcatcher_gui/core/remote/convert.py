@@ -149,4 +149,5 @@ def summary_from_json(data: dict[str, Any], handle: int) -> MessageSummary:
         from_addrs=(sender,) if sender else (),
         to_addrs=to,
         cc_addrs=cc,
+        tags=tags_of(data.get("Tags")),
     )

@@ -38,6 +38,7 @@ from __future__ import annotations
 import builtins
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -62,8 +63,7 @@ from .client import ApiClient, CatcherEndpoint, HttpStatusError, RemoteError, me
 from .convert import IdMap, parse_time, summary_from_json
 from .events import ConnectionState, EventStream
 from .session import stored_message
-
-# TEMP from .tagging import RemoteTags
+from .tagging import RemoteTags
 
 __all__ = ["RemoteMailbox"]
 
@@ -77,10 +77,13 @@ RAW_CACHE_COUNT = 16
 #: largest page asked of the server in one call (``ids``)
 ID_PAGE = 5_000
 
+#: a ``prune`` this soon after a ``delete`` event only confirms the deletes
+PRUNE_FOLLOWS_S = 2.0
+
 StateListener = Callable[[ConnectionState], None]
 
 
-class RemoteMailbox:  # TEMP(RemoteTags)
+class RemoteMailbox(RemoteTags):
     """A catcher's mailbox over HTTP; see the module docstring."""
 
     def __init__(self, endpoint: CatcherEndpoint, *, live: bool = True) -> None:
@@ -96,6 +99,7 @@ class RemoteMailbox:  # TEMP(RemoteTags)
         #: handles deleted here whose WebSocket echo is still to come
         self._deleted_here: set[int] = set()
         self._has_session: bool | None = None
+        self._last_delete_event = -PRUNE_FOLLOWS_S
         self._closed = False
         self.events = EventStream(endpoint, self._on_server_event, self._on_state)
         if live:
@@ -188,6 +192,7 @@ class RemoteMailbox:  # TEMP(RemoteTags)
                 if handle in self._deleted_here:
                     self._deleted_here.discard(handle)
                     return
+            self._last_delete_event = time.monotonic()
             self._forget(handle)
             self._emit(MessagesDeleted((handle,)))
         elif kind == "update" and isinstance(data, dict) and isinstance(data.get("ID"), str):
@@ -197,9 +202,18 @@ class RemoteMailbox:  # TEMP(RemoteTags)
                 self._emit(MessagesChanged((handle,), read))
             if isinstance(data.get("Tags"), builtins.list):
                 self._tags_updated(handle, data["Tags"])
-        elif kind in ("truncate", "prune"):
+        elif kind == "truncate" or (kind == "prune" and not self._deletes_itemised()):
             self._forget_all()
             self._emit(MailboxCleared())
+
+    def _deletes_itemised(self) -> bool:
+        """Whether a ``prune`` just followed ``delete`` events for what it pruned.
+
+        ``mailcatcher-gui serve`` names every pruned message before its
+        ``prune``; Mailpit sends only ``prune`` ("reload the list"), which
+        then re-reads everything.
+        """
+        return time.monotonic() - self._last_delete_event < PRUNE_FOLLOWS_S
 
     # ---- caches -------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ import pytest
 from api_helpers import deliver, running_api
 from smtp_helpers import make_message
 
-from mailcatcher_gui.core.mailbox_switch import MailboxSwitch
 from mailcatcher_gui.core.mailbox_protocol import MailboxProtocol
+from mailcatcher_gui.core.mailbox_switch import MailboxSwitch
 from mailcatcher_gui.core.models import (
     MailboxCleared,
     MessagesAdded,
@@ -259,7 +259,7 @@ def test_switch_forwards_calls_and_events_and_announces_a_switch(tmp_path, mailb
         assert switch.count() == 2
 
 
-# ---- live events over the real WebSocket ------------------------------------------------------------
+# ---- live events over the real WebSocket ----------------------------------------------
 
 
 class Recorder:

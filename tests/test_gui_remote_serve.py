@@ -9,14 +9,17 @@ window reconnects by itself and re-reads the list.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import aiosmtplib
 import pytest
 from gui_helpers import run_app, simple_message, wait_for
 from serve_process import launch_serve
-from smtp_helpers import HOST
+from smtp_helpers import HOST, free_port
 
 from mailcatcher_gui.app import build_gui
 from mailcatcher_gui.core.smtp import SinkConfig
@@ -118,3 +121,63 @@ def test_window_follows_a_serve_subprocess_live_and_reconnects(qapp, mailbox, tm
         gui.close()
         for proc in procs:
             stop(proc)
+
+
+# ---- mailcatcher-gui --remote URL (the real process) ------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def gui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(
+        MAILCATCHER_GUI_HOME=str(tmp_path / "gui-home"),
+        QT_QPA_PLATFORM="offscreen",
+        QTWEBENGINE_DISABLE_SANDBOX="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_gui(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mailcatcher_gui", "--smtp", f"{HOST}:0", *args],
+        env=gui_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+def test_remote_flag_refuses_a_malformed_url_before_any_window(tmp_path):
+    proc = run_gui(tmp_path, "--remote", "ftp://catcher")
+    assert proc.returncode == 2
+    assert "--remote" in proc.stderr and "http://" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.web
+def test_remote_flag_with_an_unreachable_catcher_exits_1_with_one_clear_line(tmp_path):
+    proc = run_gui(tmp_path, "--remote", f"{HOST}:{free_port()}")
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if "mailcatcher-gui: error" in line]
+    assert len(errors) == 1 and "cannot reach the catcher" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.web
+def test_remote_flag_opens_the_window_on_that_catcher(tmp_path):
+    home = tmp_path / "serve-home"
+    home.mkdir()
+    served = launch_serve(home, tmp_path / "serve.log")
+    try:
+        assert served.http_url is not None
+        proc = run_gui(tmp_path, "--remote", served.http_url, MAILCATCHER_GUI_QUIT_AFTER_MS="2500")
+    finally:
+        stop(served.proc)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    # The window connected: it remembers that catcher for the Connect dialog.
+    settings = (tmp_path / "gui-home" / "config" / "settings.ini").read_text()
+    assert served.http_url in settings

@@ -15,7 +15,7 @@ from typing import Any
 
 from mailcatcher_gui.core.options import db_path_from_args, sink_config_from_args
 
-from .common import PROG, CliError, add_db, add_sink_options
+from .common import EXIT_USAGE, PROG, CliError, add_db, add_sink_options
 
 
 def add_gui_parser(sub: Any, db: str) -> None:
@@ -53,7 +53,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         try:
             args.remote = parse_catcher_url(args.remote)
         except ValueError as exc:
-            raise CliError(f"--remote: {exc}") from None
+            raise CliError(f"--remote: {exc}", EXIT_USAGE) from None
     args.db = str(db_path_from_args(args))
     # A runtime import by name: the command line stays free of Qt in the
     # import graph (import-linter); only ``gui`` pulls the app in.

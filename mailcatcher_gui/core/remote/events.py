@@ -28,11 +28,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from .client import CatcherEndpoint
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["ConnectionState", "EventStream"]
 
@@ -142,6 +143,10 @@ class EventStream:
             log.exception("connection state listener failed")
 
     async def _main(self) -> None:
+        # Imported here, on the events thread: the window starts without
+        # paying for aiohttp until a catcher is actually shown.
+        import aiohttp
+
         headers = {"User-Agent": "mailcatcher-gui"}
         auth = self.endpoint.auth_header()
         if auth:
@@ -179,6 +184,8 @@ class EventStream:
                 delay = min(delay * 2, self.max_backoff)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        import aiohttp
+
         async for msg in ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
                 for kind, data in split_frame(msg.data):
@@ -192,6 +199,8 @@ class EventStream:
 
 
 def _describe(exc: BaseException) -> str:
+    import aiohttp
+
     if isinstance(exc, TimeoutError):
         return "the catcher did not answer in time"
     if isinstance(exc, aiohttp.ClientConnectorError):

@@ -182,3 +182,44 @@ def test_without_a_keyring_the_password_is_not_offered_for_keeping(qapp, make_gu
         dialog.reject()
 
     run_app(qapp, gui, scenario)
+
+
+def test_a_catcher_gone_away_gives_status_messages_not_crashes(qapp, mailbox, make_gui, tmp_path):
+    gui = make_gui()
+    window = gui.window
+    (tmp_path / "catcher").mkdir()
+    api_cm = running_api(tmp_path / "catcher", route_modules=ROUTES)
+    api = api_cm.__enter__()
+    try:
+        ids = [api.deliver(make_message(f"soon gone {i}")) for i in range(2)]
+    except BaseException:
+        api_cm.__exit__(None, None, None)
+        raise
+
+    async def scenario():
+        try:
+            gui.catchers.connect_to(api.url)
+            await wait_for(lambda: window.model.rowCount() == 2)
+            assert window.open_message(ids[0])  # its raw bytes are now cached
+        finally:
+            api_cm.__exit__(None, None, None)
+        # The catcher went away while shown: every action says why in the status bar.
+        assert not window.open_message(ids[1])
+        assert "Cannot open the message" in window.statusBar().currentMessage()
+        assert "cannot reach the catcher" in window.statusBar().currentMessage()
+        assert window.message_list.select_id(ids[1], open_it=False)
+        window.act_delete.trigger()
+        assert "Cannot delete" in window.statusBar().currentMessage()
+        window.act_mark_unread.trigger()
+        assert "Cannot mark" in window.statusBar().currentMessage()
+        assert not window.apply_search("soon")
+        assert "cannot reach" in window.message_list.error_label.text()
+        # The message already opened opens again from the cache (the flag cannot be set).
+        assert window.open_message(ids[0])
+        assert "Cannot mark the message read" in window.statusBar().currentMessage()
+        await wait_for(lambda: window.catcher.banner.isVisible())
+        window.catcher.back_button.click()
+        assert gui.shown.current is mailbox
+        assert window.apply_search("")
+
+    run_app(qapp, gui, scenario)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMe
 
 from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary, OpenedMessage
-from ...core.store.database import MessageNotFound
+from ...core.store.database import MessageNotFound, StoreError
 from ..bridge import MailboxBridge
 from ..theme import app_icon, stylesheet, themed_style_sheet
 from .actions_table import (
@@ -287,11 +287,17 @@ class MainWindow(QMainWindow):
         except MessageNotFound:
             self._clear_view()
             return False
+        except StoreError as exc:  # a remote catcher out of reach, a vanished file
+            self.statusBar().showMessage(f"Cannot open the message: {exc}", 8000)
+            return False
         self._viewer.show_message(opened)
         self._shown_id = message_id
         self._shown_file = None
         self._update_action_state()
-        self.mailbox.mark_read([message_id])
+        try:
+            self.mailbox.mark_read([message_id])
+        except StoreError as exc:
+            self.statusBar().showMessage(f"Cannot mark the message read: {exc}", 8000)
         self._update_title()
         return True
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_helpers import deliver, running_api
+from mailpit_standin import MailpitStandIn
 from smtp_helpers import make_message
 
 from mailcatcher_gui.core.mailbox_protocol import MailboxProtocol
@@ -366,3 +367,52 @@ def test_both_mailboxes_and_the_switch_satisfy_the_protocol(tmp_path, mailbox) -
         assert isinstance(mailbox, MailboxProtocol)
     finally:
         box.close()
+
+
+# ---- Mailpit's own ways (string ids, no session extension) ---------------------------------
+
+
+def test_mailpit_string_ids_map_to_handles_both_ways(tmp_path) -> None:
+    with MailpitStandIn() as mailpit:
+        first = mailpit.add("first")
+        box = RemoteMailbox(CatcherEndpoint(mailpit.url))
+        seen = Recorder()
+        box.subscribe(seen)
+        try:
+            assert box.events.connected_once.wait(10)
+            [row] = box.list()
+            assert row.id >= FOREIGN_BASE and box.ids_map.server_id(row.id) == first
+            # Live: a new message with a fresh string id gets the next handle.
+            second = mailpit.add("second")
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            [added] = next(e for e in seen.events if isinstance(e, MessagesAdded)).summaries
+            assert added.id > row.id and box.ids_map.server_id(added.id) == second
+            # Opening reads the raw message; Mailpit has no session: asked once, then not.
+            opened = box.get(row.id)
+            assert opened.parsed.header("Subject") == "first"
+            assert opened.stored.source == "remote" and opened.stored.summary.envelope_from == ""
+            box.get(added.id)
+            session_calls = [p for p in mailpit.requests if p.endswith("/session")]
+            assert session_calls == [f"/api/v1/message/{first}/session"]
+            # Flags and deletion go out with the server's ids.
+            box.mark_read([added.id])
+            assert [m.read for m in mailpit.messages] == [False, True]
+            assert box.count("sec") == 1 and box.count() == 2
+            box.delete([row.id])
+            assert [m.id for m in mailpit.messages] == [second]
+            with pytest.raises(MessageNotFound):
+                box.get(FOREIGN_BASE + 999)
+        finally:
+            box.close()
+
+
+def test_an_id_the_server_does_not_know_is_message_not_found() -> None:
+    with MailpitStandIn() as mailpit:
+        box = RemoteMailbox(CatcherEndpoint(mailpit.url), live=False)
+        try:
+            box.list()
+            box.ids_map.handle("nosuchidnosuchidnosuch")
+            with pytest.raises(MessageNotFound):
+                box.raw(FOREIGN_BASE)
+        finally:
+            box.close()

@@ -125,16 +125,15 @@ def summary_from_json(data: dict[str, Any], handle: int) -> MessageSummary:
     sender = _address(data.get("From"))
     to = _addresses(data.get("To"))
     cc = _addresses(data.get("Cc"))
-    bcc = _addresses(data.get("Bcc"))
-    # The summary has no envelope; the headers' addresses stand in for it
-    # (what the list shows when a header is empty).
-    envelope_to = tuple(a.addr for a in (*to, *cc, *bcc) if a.addr)
     attachments = _int(data.get("Attachments"))
+    # A summary has no SMTP envelope, and none is made up from the headers
+    # (the Session tab would present it as one): the session extension
+    # (``core.remote.session``) fills it in where the server has it.
     return MessageSummary(
         id=handle,
         received_at=parse_time(data.get("Created")),
-        envelope_from=sender.addr if sender else "",
-        envelope_to=envelope_to,
+        envelope_from="",
+        envelope_to=(),
         from_="",
         to=(),
         cc=(),

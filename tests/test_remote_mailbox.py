@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from api_helpers import deliver, running_api
 from mailpit_standin import MailpitStandIn
-from smtp_helpers import make_message
+from smtp_helpers import make_message, running_sink
 
 from mailcatcher_gui.core.mailbox_protocol import MailboxProtocol
 from mailcatcher_gui.core.mailbox_switch import MailboxSwitch
@@ -31,6 +31,8 @@ from mailcatcher_gui.core.remote import (
     parse_catcher_url,
 )
 from mailcatcher_gui.core.remote.convert import FOREIGN_BASE, IdMap, summary_from_json
+from mailcatcher_gui.core.sending.profiles import RelayProfile
+from mailcatcher_gui.core.sending.smtp import SmtpTransport
 from mailcatcher_gui.core.store import MessageNotFound, QueryError
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -416,3 +418,28 @@ def test_an_id_the_server_does_not_know_is_message_not_found() -> None:
                 box.raw(FOREIGN_BASE)
         finally:
             box.close()
+
+
+def test_release_on_the_catcher_goes_through_its_relay(tmp_path, mailbox) -> None:
+    with running_sink(mailbox) as relay:
+        relay_profile = RelayProfile(
+            name="relay", host="127.0.0.1", port=relay.port, helo_name="api.test"
+        )
+        with running_api(
+            tmp_path / "api",
+            route_modules=(*ROUTES, "routes_send"),
+            relay_transport=lambda: SmtpTransport(relay_profile),
+        ) as api:
+            raw = make_message("release me")
+            mid = api.deliver(raw)
+            with remote_over(api) as box:
+                box.release(mid, ["dest@example.com"])
+                [got] = relay.mailbox.list()
+                assert relay.mailbox.raw(got.id) == raw
+                assert got.envelope_to == ("dest@example.com",)
+                with pytest.raises(RemoteError, match="Invalid email address"):
+                    box.release(mid, ["not an address"])
+    with running_api(tmp_path / "norelay", route_modules=(*ROUTES, "routes_send")) as api:
+        mid = api.deliver(make_message("stuck"))
+        with remote_over(api) as box, pytest.raises(RemoteError, match="not configured"):
+            box.release(mid, ["dest@example.com"])

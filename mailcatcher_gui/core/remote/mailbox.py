@@ -24,6 +24,7 @@ How the Protocol maps onto the API:
   the change is announced at once (as the local mailbox does) and the echo
   that comes back over the WebSocket is not announced a second time.
 * tags: ``/api/v1/tags`` (see ``core.remote.tagging``).
+* ``release``: the catcher's own relay (``POST /message/{ID}/release``).
 * ``accept``: a Mailpit API has no way to store raw bytes as received, so
   it raises ``RemoteError``: mail reaches a catcher over its SMTP port.
 * ``retention``: the server's business (0 here; ``set_retention`` does nothing).
@@ -450,6 +451,19 @@ class RemoteMailbox(RemoteTags):
             self._forget(h)
         self._emit(MessagesDeleted(tuple(handles)))
         return handles
+
+    def release(self, message_id: int, recipients: Sequence[str]) -> None:
+        """Have the catcher relay the message, unchanged, to ``recipients``
+        (``POST /api/v1/message/{ID}/release``, through the relay the catcher is
+        configured with). Not part of ``MailboxProtocol``: the window's Release
+        To… sends the fetched raw bytes through this app's own relay profiles,
+        which works with any catcher. Raises ``RemoteError`` with the server's
+        reason (no relay configured, an SMTP error, a bad address)."""
+        self.client.send_json(
+            "POST",
+            message_path(self._server_id(message_id), "/release"),
+            {"To": list(recipients)},
+        )
 
     def clear(self) -> int:
         total = self.count()

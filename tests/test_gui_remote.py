@@ -18,6 +18,9 @@ from smtp_helpers import HOST, free_port, make_message
 from mailcatcher_gui.app import build_gui
 from mailcatcher_gui.core.remote import RemoteError, RemoteMailbox
 from mailcatcher_gui.core.remote.credentials import CatcherCredentials
+from mailcatcher_gui.core.sending.api import SendRequest, send
+from mailcatcher_gui.core.sending.destinations import LOCAL_KEY, SINK_KEY
+from mailcatcher_gui.core.sending.draft import RawMessage
 from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.ui.viewer.message_view import MessageView
 from mailcatcher_gui.ui.window.settings import AppSettings
@@ -223,3 +226,35 @@ def test_a_catcher_gone_away_gives_status_messages_not_crashes(qapp, mailbox, ma
         assert window.apply_search("")
 
     run_app(qapp, gui, scenario)
+
+
+def test_sending_still_lands_in_this_apps_mailbox_while_a_catcher_is_shown(
+    qapp, mailbox, make_gui, tmp_path
+):
+    (tmp_path / "catcher").mkdir()
+    with running_api(tmp_path / "catcher", route_modules=ROUTES) as api:
+        api.deliver(make_message("on the catcher"))
+        gui = make_gui()
+        window = gui.window
+
+        async def scenario():
+            gui.catchers.connect_to(api.url)
+            await wait_for(lambda: window.model.rowCount() == 1)
+            destinations = gui.composer.destinations
+            # Through this app's sink (SMTP) and its mailbox (local transport).
+            for key in (SINK_KEY, LOCAL_KEY):
+                raw = make_message(f"sent via {key}")
+                report = await send(
+                    SendRequest(
+                        RawMessage(raw, "me@example.com", ("you@example.com",)),
+                        destinations.transport_for(key),
+                    )
+                )
+                assert report.failure is None, report.failure
+            await wait_for(lambda: mailbox.count() == 2)
+            assert api.mailbox.count() == 1  # the catcher got nothing
+            assert window.model.rowCount() == 1
+            window.catcher.back_button.click()
+            await wait_for(lambda: window.model.rowCount() == 2)
+
+        run_app(qapp, gui, scenario, require_sink=True)

@@ -483,7 +483,11 @@ def run_gui(args: Any) -> int:
                     "use File ▸ Import to store them all.",
                     10000,
                 )
-        if _connect_remote(gui, args):
+        remote = (getattr(args, "remote", None), getattr(args, "remote_user", None))
+        problem = gui.catchers.connect_on_start(*remote)
+        if problem:
+            print(f"mailcatcher-gui: error: {problem}", file=sys.stderr)
+        else:
             timers = _install_quit_timer(gui)
             with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
                 code = runner.run(gui.run(handle_signals=True))
@@ -498,22 +502,6 @@ def run_gui(args: Any) -> int:
     gc.collect()  # the writer thread is gone: this is the last collection, here
     collector.stop()
     return code
-
-
-def _connect_remote(gui: GuiApp, args: Any) -> bool:
-    """``--remote URL``: show that catcher from the start; False (said on stderr) if it
-    cannot be reached. The password comes from ``MAILCATCHER_REMOTE_PASSWORD`` or the
-    keyring, never from the command line (it would show in ``ps``)."""
-    url = getattr(args, "remote", None)
-    if not url:
-        return True
-    user = getattr(args, "remote_user", None) or ""
-    try:
-        gui.catchers.connect_to(url, user, gui.catchers.credentials.get(url, user))
-    except Exception as exc:  # noqa: BLE001 - RemoteError, or anything the socket raised
-        print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
-        return False
-    return True
 
 
 def _uninstall_crash_handling(reporter: CrashReporter, fault_file: IO[str] | None) -> None:

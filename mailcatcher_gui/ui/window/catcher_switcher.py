@@ -95,6 +95,20 @@ class CatcherSwitcher(QObject):
         self.switched.emit(url)
         return remote
 
+    def connect_on_start(self, url: str | None, username: str | None = None) -> str | None:
+        """``--remote URL``: show that catcher from the start; why not, if it cannot
+        be reached (None: connected, or no URL). The password comes from
+        ``MAILCATCHER_REMOTE_PASSWORD`` or the keyring, never from the command
+        line (it would show in ``ps``)."""
+        if not url:
+            return None
+        user = username or ""
+        try:
+            self.connect_to(url, user, self.credentials.get(url, user))
+        except Exception as exc:  # noqa: BLE001 - RemoteError, or anything the socket raised
+            return str(exc)
+        return None
+
     @Slot()
     def back_to_local(self) -> None:
         """Show this app's own mailbox again and drop the remote connection."""

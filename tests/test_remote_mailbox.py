@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_helpers import deliver, running_api
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
 from mailpit_standin import MailpitStandIn
 from smtp_helpers import make_message, running_sink
 
@@ -31,6 +33,7 @@ from mailcatcher_gui.core.remote import (
     parse_catcher_url,
 )
 from mailcatcher_gui.core.remote.convert import FOREIGN_BASE, IdMap, summary_from_json
+from mailcatcher_gui.core.remote.credentials import PASSWORD_ENV, CatcherCredentials
 from mailcatcher_gui.core.sending.profiles import RelayProfile
 from mailcatcher_gui.core.sending.smtp import SmtpTransport
 from mailcatcher_gui.core.store import MessageNotFound, QueryError
@@ -443,3 +446,41 @@ def test_release_on_the_catcher_goes_through_its_relay(tmp_path, mailbox) -> Non
         mid = api.deliver(make_message("stuck"))
         with remote_over(api) as box, pytest.raises(RemoteError, match="not configured"):
             box.release(mid, ["dest@example.com"])
+
+
+# ---- credentials ------------------------------------------------------------------------------
+
+
+class _MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+def test_credentials_keyring_environment_and_no_keyring() -> None:
+    ring = _MemoryKeyring()
+    creds = CatcherCredentials(keyring_backend=ring)
+    url = "http://catcher:8025"
+    assert creds.available()
+    assert creds.set(url, "alice", "pw1")
+    assert ring.secrets == {("mailcatcher-gui:catcher:http://catcher:8025", "alice"): "pw1"}
+    assert creds.get(url, "alice", env={}) == "pw1"
+    assert creds.get(url, "bob", env={}) == ""
+    assert creds.get(url, "alice", env={PASSWORD_ENV: "from-env"}) == "from-env"
+    assert not creds.set(url, "", "pw")  # no user, nothing to key it by
+    creds.forget(url, "alice")
+    assert creds.get(url, "alice", env={}) == ""
+    none = CatcherCredentials(keyring_backend=fail.Keyring())
+    assert not none.available()
+    assert not none.set(url, "alice", "pw") and none.get(url, "alice", env={}) == ""

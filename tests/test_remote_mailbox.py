@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -484,3 +485,30 @@ def test_credentials_keyring_environment_and_no_keyring() -> None:
     none = CatcherCredentials(keyring_backend=fail.Keyring())
     assert not none.available()
     assert not none.set(url, "alice", "pw") and none.get(url, "alice", env={}) == ""
+
+
+def test_a_catcher_that_stops_answering_is_a_timeout_not_a_hang() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        endpoint = CatcherEndpoint(f"http://127.0.0.1:{port}", read_timeout=0.5)
+        box = RemoteMailbox(endpoint, live=False)
+        try:
+            started = time.monotonic()
+            with pytest.raises(RemoteError, match="did not answer in time"):
+                box.count()  # accepted by the kernel, never answered
+            assert time.monotonic() - started < 5
+        finally:
+            box.close()
+
+
+def test_a_keep_alive_socket_closed_by_the_server_is_reopened_once(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        fill(api, 2)
+        assert box.count() == 2
+        conn = box.client._local.conn  # this thread's keep-alive connection
+        assert conn.sock is not None
+        conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
+        assert box.count() == 2  # retried on a fresh connection
+        assert box.client._local.conn is not conn

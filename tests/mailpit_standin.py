@@ -156,6 +156,11 @@ class MailpitStandIn:
         asyncio.run_coroutine_threadsafe(go(), self._loop).result(10)
         return mid
 
+    def broadcast(self, *events: tuple[str, Any]) -> None:
+        """Send these events in one frame (from the test thread)."""
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(self._broadcast(*events), self._loop).result(10)
+
     def __enter__(self) -> MailpitStandIn:
         self._cm = background_loop()
         self._loop, self._errors = self._cm.__enter__()

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_helpers import running_api
-from gui_helpers import run_app, wait_for
+from gui_helpers import capture, fill_store, run_app, wait_for
 from keyring.backend import KeyringBackend
 from smtp_helpers import HOST, free_port, make_message
 
 from mailcatcher_gui.app import build_gui
+from mailcatcher_gui.core.models import MessagesAdded
 from mailcatcher_gui.core.remote import RemoteError, RemoteMailbox
 from mailcatcher_gui.core.remote.credentials import CatcherCredentials
 from mailcatcher_gui.core.sending.api import SendRequest, send
@@ -258,3 +259,27 @@ def test_sending_still_lands_in_this_apps_mailbox_while_a_catcher_is_shown(
             await wait_for(lambda: window.model.rowCount() == 2)
 
         run_app(qapp, gui, scenario, require_sink=True)
+
+
+def test_an_empty_messages_added_makes_the_list_re_read_and_keeps_the_view(
+    qapp, qtbot, mailbox, make_gui
+):
+    """What a remote catcher sends after a reconnect: re-read, nothing deleted."""
+    gui = make_gui()
+    window = gui.window
+    got: list[tuple] = []
+    gui.bridge.messagesAdded.connect(lambda s: got.append(tuple(s)))
+    first = mailbox.accept_sync(capture(1))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.open_message(first)
+    fill_store(mailbox.store, 3)  # stored behind the events' back
+    assert window.model.rowCount() == 1
+    gui.bridge._on_event(MessagesAdded(()))  # as the mailbox would call it
+    qtbot.waitUntil(lambda: window.model.rowCount() == 4)
+    assert got[-1] == ()
+    assert window.shown_id == first
+    # Without an empty one, nothing extra is emitted (the merge still works).
+    got.clear()
+    second = mailbox.accept_sync(capture(2))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5)
+    assert [[s.id for s in batch] for batch in got] == [[second]]

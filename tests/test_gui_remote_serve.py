@@ -97,6 +97,8 @@ def test_window_follows_a_serve_subprocess_live_and_reconnects(qapp, mailbox, tm
         await wait_for(lambda: window.model.rowCount() == 1)
         assert window.model.data(window.model.index(0, 3)) == "second"
         assert not window.catcher.banner.isVisible()
+        second = window.model.id_at(0)
+        assert window.open_message(second)
         # The serve goes away: the banner says so.
         stop(served.proc)
         await wait_for(lambda: window.catcher.banner.isVisible(), timeout=15)
@@ -109,6 +111,7 @@ def test_window_follows_a_serve_subprocess_live_and_reconnects(qapp, mailbox, tm
         await wait_for(lambda: not window.catcher.banner.isVisible(), timeout=20)
         await wait_for(lambda: window.model.rowCount() == 2, timeout=10)
         assert window.model.data(window.model.index(0, 3)) == "while away"
+        assert window.shown_id == second  # the message on screen stayed through it
         # And live again after the reconnect.
         await send_smtp(again.smtp_port, simple_message(4, "after reconnect"))
         await wait_for(lambda: window.model.rowCount() == 3)

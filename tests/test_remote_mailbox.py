@@ -512,3 +512,22 @@ def test_a_keep_alive_socket_closed_by_the_server_is_reopened_once(tmp_path) -> 
         conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
         assert box.count() == 2  # retried on a fresh connection
         assert box.client._local.conn is not conn
+
+
+def test_mailpit_prune_without_deletes_asks_to_re_read(tmp_path) -> None:
+    with MailpitStandIn() as mailpit:
+        mailpit.add("one")
+        box = RemoteMailbox(CatcherEndpoint(mailpit.url))
+        seen = Recorder()
+        box.subscribe(seen)
+        try:
+            assert box.events.connected_once.wait(10)
+            mailpit.broadcast(("prune", None))
+            seen.wait_for(lambda ev: MessagesAdded(()) in ev)
+            # After itemised deletes (what serve sends) a prune is only their summary.
+            seen.events.clear()
+            mailpit.broadcast(("delete", {"ID": "gone"}), ("prune", None), ("truncate", None))
+            seen.wait_for(lambda ev: MailboxCleared() in ev)
+            assert MessagesAdded(()) not in seen.events
+        finally:
+            box.close()

@@ -86,4 +86,3 @@ def parse_message_id(text: str) -> int:
     if not _DECIMAL_ID.fullmatch(text) or int(text) > _MAX_ROWID:
         raise ApiError(404, f"no message with id {text!r}")
     return int(text)
-

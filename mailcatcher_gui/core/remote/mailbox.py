@@ -179,9 +179,10 @@ class RemoteMailbox(RemoteTags):
         for listener in listeners:
             listener(state)
         if state.connected and state.resumed:
-            # Events were missed while the socket was down: re-read everything.
+            # Events were missed while the socket was down: listeners re-read
+            # (an empty MessagesAdded; the message on screen stays).
             self._forget_all()
-            self._emit(MailboxCleared())
+            self._emit(MessagesAdded(()))
 
     def _on_server_event(self, kind: str, data: Any) -> None:
         if kind == "new" and isinstance(data, dict) and isinstance(data.get("ID"), str):
@@ -203,9 +204,12 @@ class RemoteMailbox(RemoteTags):
                 self._emit(MessagesChanged((handle,), read))
             if isinstance(data.get("Tags"), builtins.list):
                 self._tags_updated(handle, data["Tags"])
-        elif kind == "truncate" or (kind == "prune" and not self._deletes_itemised()):
+        elif kind == "truncate":
             self._forget_all()
             self._emit(MailboxCleared())
+        elif kind == "prune" and not self._deletes_itemised():
+            self._forget_all()
+            self._emit(MessagesAdded(()))  # "re-read" (see core.models.MessagesAdded)
 
     def _deletes_itemised(self) -> bool:
         """Whether a ``prune`` just followed ``delete`` events for what it pruned.

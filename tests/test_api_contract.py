@@ -14,6 +14,7 @@ Before each case the mailbox is topped up (generated DELETEs empty it), so
 from __future__ import annotations
 
 import base64
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,10 +23,14 @@ import schemathesis
 from api_helpers import ApiThread, png_bytes, rich_message, running_api
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from smtp_helpers import make_message
+from smtp_helpers import make_message, running_sink
 
 from mailcatcher_gui.core.api.application import ROUTE_MODULES
 from mailcatcher_gui.core.api.routes_openapi import openapi_document
+from mailcatcher_gui.core.mailbox import Mailbox
+from mailcatcher_gui.core.sending.profiles import RelayProfile
+from mailcatcher_gui.core.sending.smtp import SmtpTransport
+from mailcatcher_gui.core.store.database import Store
 
 DOCUMENT = openapi_document()
 
@@ -76,6 +81,7 @@ def seed(api: ApiThread) -> None:
                     "ContentID": "dot",
                 },
             ],
+            "Tags": ["contract"],
         },
     )
     assert reply.status == 200, reply.text
@@ -83,14 +89,31 @@ def seed(api: ApiThread) -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiThread]:
-    with running_api(tmp_path_factory.mktemp("contract")) as handle:
-        seed(handle)
-        yield handle
+    """The API with a relay configured: a second real sink on loopback, port 0."""
+    relay_box = Mailbox(Store(tmp_path_factory.mktemp("relay") / "mail.sqlite3"))
+    try:
+        with running_sink(relay_box) as relay:
+            profile = RelayProfile(name="relay", host=relay.host, port=relay.port, helo_name="t")
+            with running_api(
+                tmp_path_factory.mktemp("contract"),
+                relay_transport=lambda: SmtpTransport(profile),
+                max_body=MAX_BODY,
+            ) as handle:
+                seed(handle)
+                yield handle
+    finally:
+        relay_box.close()
+
+
+MAX_BODY = 1024 * 1024
+
+#: (method, documented path) -> every status the generated requests got
+STATUSES: dict[tuple[str, str], set[int]] = {}
 
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
@@ -150,3 +173,102 @@ def _openapi_path(aiohttp_path: str) -> str:
     for ours, theirs in names.items():
         out = out.replace("{" + ours + "}", "{" + theirs + "}")
     return out
+
+
+# ---- explicit hostile requests, on top of what schemathesis generates ----------------
+
+
+def _operations(*, with_body: bool | None = None) -> list[tuple[str, str]]:
+    out = []
+    for path, item in DOCUMENT["paths"].items():
+        if path in PENDING_PATHS:
+            continue
+        for method, op in item.items():
+            if with_body is None or ("requestBody" in op) == with_body:
+                out.append((method.upper(), path))
+    return out
+
+
+def _concrete(path: str, message_id: str = "latest") -> str:
+    return (
+        path.replace("{ID}", message_id).replace("{PartID}", "1.2.2").replace("{Tag}", "contract")
+    )
+
+
+def assert_json_error(reply: Any, *statuses: int) -> None:
+    assert reply.status in statuses, (reply.status, reply.text[:300])
+    assert reply.content_type == "application/json", reply.content_type
+    error = reply.json()["Error"]
+    assert isinstance(error, str) and error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(("method", "path"), _operations(with_body=True))
+def test_an_oversized_body_is_a_json_413(api: ApiThread, method: str, path: str) -> None:
+    seed(api)
+    before = api.mailbox.count()
+    big = b'{"Text": "' + b"x" * (MAX_BODY + 10) + b'"}'
+    reply = api.request(
+        method,
+        _concrete(path),
+        data=io.BytesIO(big),  # type: ignore[arg-type]
+        headers={"Content-Type": "application/json"},
+    )
+    assert_json_error(reply, 413)
+    assert api.mailbox.count() == before
+
+
+@pytest.mark.parametrize(
+    "message_id", ["0", "999999999", "99999999999999999999999", "abc", "-1", "1e3", "%00", "١٢"]
+)
+@pytest.mark.parametrize(
+    ("method", "path"), [op for op in _operations() if "{ID}" in op[1]], ids=str
+)
+def test_an_unknown_message_id_is_a_json_404(
+    api: ApiThread, method: str, path: str, message_id: str
+) -> None:
+    seed(api)
+    body = {"To": ["someone@example.com"]} if method == "POST" else None
+    reply = api.request(method, _concrete(path, message_id), json=body)
+    assert_json_error(reply, 404)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "before:not-a-date",
+        "after:2024-13-45",
+        "larger:lots",
+        "smaller:-1",
+        "tag:",
+        "from:" + "a" * 5000,
+        "subject:\x00",
+        "(((",
+        "is:nonsense",
+    ],
+)
+def test_a_hostile_search_is_an_answer_or_a_json_400_never_a_500(
+    api: ApiThread, query: str
+) -> None:
+    seed(api)
+    reply = api.get("/api/v1/search", params={"query": query})
+    if reply.status == 200:
+        assert isinstance(reply.json()["messages"], list)
+    else:
+        assert_json_error(reply, 400)
+    bad_tz = api.get("/api/v1/search", params={"query": "hello", "tz": "Mars/Olympus"})
+    assert_json_error(bad_tz, 400)
+
+
+@pytest.mark.parametrize(("method", "path"), _operations(with_body=True))
+@pytest.mark.parametrize("data", [b"{", b"[]", b"null", b'"x"', b"\xff"], ids=repr)
+def test_a_body_that_is_not_a_json_object_is_a_json_400(
+    api: ApiThread, method: str, path: str, data: bytes
+) -> None:
+    seed(api)
+    before = api.mailbox.count()
+    reply = api.request(
+        method, _concrete(path), data=data, headers={"Content-Type": "application/json"}
+    )
+    assert_json_error(reply, 400)
+    assert api.mailbox.count() == before

@@ -21,13 +21,13 @@ __all__ = ["ROUTE_MODULES", "build_application"]
 # The families of endpoints, one module each (``add_routes(app)``). A module
 # listed here that does not exist yet is a bug, not something to skip.
 ROUTE_MODULES: tuple[str, ...] = (
+    "routes_app",
+    "routes_events",
     "routes_messages",
     "routes_message",
     "routes_send",
     "routes_tags",
     "routes_openapi",
-    "routes_app",
-    "routes_events",
 )
 
 

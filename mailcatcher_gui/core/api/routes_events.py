@@ -219,10 +219,9 @@ class EventHub:
         try:
             await asyncio.wait_for(client.ws.close(code=code, message=message), _CLOSE_WAIT_S)
         except (TimeoutError, ConnectionError, RuntimeError):
-            pass
-        finally:
+            # A client that reads nothing cannot take a close frame: cut it off.
             if client.transport is not None and not client.transport.is_closing():
-                client.transport.abort()  # a client that reads nothing cannot take a close frame
+                client.transport.abort()
 
     # ---- the endpoint -----------------------------------------------------------------
 

@@ -11,10 +11,11 @@ sent.
   ``Subject``, ``Text``, ``HTML``, ``Attachments`` with base64 ``Content``
   and ``ContentID`` for inline parts, ``Headers``, ``Tags``) and delivers it
   into this app's mailbox with ``LocalTransport``, so the answer is the new
-  message's ``{"ID": "..."}``, as Mailpit's is. Tags travel as an
-  ``X-Tags`` header (Mailpit does the same), which the mailbox reads at
-  ingest, and are then applied with ``add_tags`` so they are there even
-  where ingest cleans differently.
+  message's ``{"ID": "..."}``, as Mailpit's is. Tags are cleaned by
+  Mailpit's rule (``core.tag_names``), travel as an ``X-Tags`` header
+  (Mailpit does the same, so a released copy keeps them), which the mailbox
+  reads at ingest, and are then applied with ``add_tags`` as well, so a
+  mailbox that does not read ``X-Tags`` (a remote one) gets them too.
 * **release** sends the stored bytes *unchanged* (``RawMessage``) to the
   addresses in ``To`` through ``ctx.relay_transport()``; 400 when no relay
   is configured, as Mailpit does. Unlike Mailpit we do not rewrite Date and
@@ -43,6 +44,8 @@ from ..sending.draft import (
 from ..sending.report import FailureStage, SendReport
 from ..sending.transports import LocalTransport
 from ..store import MessageNotFound
+from ..tag_names import unique_tags
+from . import workers
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
 from .request_body import json_object, optional_object, optional_str, str_list
@@ -56,6 +59,7 @@ _LABELS = {"from": "From", "to": "To", "cc": "Cc", "bcc": "Bcc", "reply_to": "Re
 
 
 def add_routes(app: web.Application) -> None:
+    workers.install(app)
     app.router.add_post("/api/v1/send", send_message)
     app.router.add_post("/api/v1/message/{id}/release", release_message)
 
@@ -151,7 +155,8 @@ def draft_from_json(body: dict[str, Any]) -> tuple[Draft, list[str]]:
     cc = _address_objects(body, "Cc", "cc")
     reply_to = _address_objects(body, "ReplyTo", "reply_to")
     bcc = tuple(_one_address("bcc", addr) for addr in str_list(body, "Bcc"))
-    tags = [t for t in str_list(body, "Tags") if t.strip()]
+    # Cleaned first (Mailpit's rule), so the X-Tags header and ``add_tags`` agree.
+    tags = list(unique_tags(str_list(body, "Tags")))
     text = optional_str(body, "Text")
     html = optional_str(body, "HTML")
     raw_attachments = body.get("Attachments")
@@ -214,7 +219,8 @@ async def release_message(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     message_id = await resolve_id(request)  # ``latest`` too, as every message endpoint
     try:
-        stored = ctx.mailbox.get_stored(message_id)  # 404 before anything else, as Mailpit
+        # 404 before anything else, as Mailpit; the read runs on the API's workers
+        stored = await workers.run(request, ctx.mailbox.get_stored, message_id)
     except MessageNotFound:
         raise ApiError(404, "Message not found") from None
     body = await json_object(request)

@@ -2,7 +2,9 @@
 
 * ``GET /api/v1/tags``: every tag in use, a JSON array of names.
 * ``PUT /api/v1/tags`` ``{"IDs": [...], "Tags": [...]}``: REPLACE those
-  messages' tags (an empty ``Tags`` removes them all), as Mailpit does. An
+  messages' tags, as Mailpit does. A missing, null or empty ``Tags`` removes
+  them all (Mailpit's Go decoding makes a missing list empty, and clients
+  such as npm ``mailpit-api`` rely on it); no ``IDs`` changes nothing. An
   unknown ID is a 404 and then no message is changed, so a typo never
   half-applies a request.
 * ``PUT /api/v1/tags/{Tag}`` ``{"Name": "new"}``: rename a tag everywhere.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..store import InvalidTag
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
 from .request_body import json_object, optional_str, parse_message_id, str_list
@@ -50,8 +53,6 @@ async def set_tags(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     _writable(ctx)
     body = await json_object(request)
-    if "IDs" not in body or "Tags" not in body:
-        raise ApiError(400, "IDs and Tags are both required (an empty Tags removes all tags)")
     ids = [parse_message_id(text) for text in str_list(body, "IDs")]
     tags = str_list(body, "Tags")
     for message_id in ids:  # all or nothing: check every ID before changing any
@@ -69,7 +70,11 @@ async def rename_tag(request: web.Request) -> web.Response:
     new = optional_str(body, "Name").strip()
     if not new:
         raise ApiError(400, "Name is required: the tag's new name")
-    if ctx.mailbox.rename_tag(old, new) == 0:  # a tag in use is on at least one message
+    try:
+        renamed = ctx.mailbox.rename_tag(old, new)
+    except InvalidTag as exc:
+        raise ApiError(400, str(exc)) from None
+    if renamed == 0:  # a tag in use is on at least one message
         raise ApiError(404, f"tag {old!r} not found")
     return _ok()
 

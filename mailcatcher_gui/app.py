@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from . import __version__
 from .core.api import ApiContext
 from .core.api.context import CONTEXT
+from .core.api.relay import last_relay_transport
 from .core.api.server import HttpConfig
 from .core.api.service import ApiService
 from .core.mailbox import Mailbox
@@ -268,6 +269,7 @@ class GuiApp:
             smtp_listeners=tuple(self.sink.listeners) if self.sink is not None else (),
             max_body=self.config.max_size,
             allow_remote_content=self.prefs.allow_remote_default,
+            relay_transport=last_relay_transport(self.profiles, self.mailbox),
         )
 
     async def start_http(self) -> bool:

@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_helpers import ApiThread, png_bytes, rich_message, running_api
+from api_helpers import ApiThread, png_bytes, running_api
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from smtp_helpers import make_message, running_sink
 
 from mailcatcher_gui.core.api.application import ROUTE_MODULES
 from mailcatcher_gui.core.api.routes_openapi import openapi_document
+from mailcatcher_gui.core.checks.model import CheckOptions
 from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.sending.profiles import RelayProfile
 from mailcatcher_gui.core.sending.smtp import SmtpTransport
@@ -39,7 +40,7 @@ DOCUMENT = openapi_document()
 # (routes_app, branch api-server). Once a module is in ROUTE_MODULES its
 # operations must be served.
 _PENDING_MODULES = {
-    "routes_checks": ("-check",),
+    "routes_checks": ("-check", "/checks"),
     "routes_app": ("/api/v1/info", "/api/v1/webui", "/livez", "/readyz"),
 }
 
@@ -58,12 +59,14 @@ if PENDING_PATHS:
     schema = schema.exclude(path=PENDING_PATHS)
 
 
-def seed(api: ApiThread) -> None:
-    """Keep a few messages around, one with an attachment and an inline image."""
-    if api.mailbox.count() >= 3:
+def seed(api: ApiThread, *, fresh: bool = False) -> None:
+    """Keep a few messages around; the newest has an attachment, an inline image
+    and links that point only at loopback (the link check refuses them, so no
+    test ever sends a packet or a DNS query off this machine)."""
+    if api.mailbox.count() >= 2 and not fresh:
         return
-    api.deliver(make_message(subject="Contract one"))
-    api.deliver(rich_message())
+    if api.mailbox.count() == 0:
+        api.deliver(make_message(subject="Contract one"))
     reply = api.request(
         "POST",
         "/api/v1/send",
@@ -71,8 +74,8 @@ def seed(api: ApiThread) -> None:
             "From": {"Email": "a@example.com", "Name": "A"},
             "To": [{"Email": "b@example.com"}],
             "Subject": "Contract two",
-            "Text": "text",
-            "HTML": '<p>html <img src="cid:dot"></p>',
+            "Text": "text http://127.0.0.1:9/text",
+            "HTML": '<p><a href="http://127.0.0.1:9/">html</a> <img src="cid:dot"></p>',
             "Attachments": [
                 {"Content": "aGVsbG8=", "Filename": "hello.txt"},
                 {
@@ -98,6 +101,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiThread]:
                 tmp_path_factory.mktemp("contract"),
                 relay_transport=lambda: SmtpTransport(profile),
                 max_body=MAX_BODY,
+                # no DNS: DKIM keys are not looked up (nothing leaves this machine)
+                extras={"check_options": CheckOptions(resolve_dns=False)},
             ) as handle:
                 seed(handle)
                 yield handle
@@ -106,6 +111,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiThread]:
 
 
 MAX_BODY = 1024 * 1024
+NETWORK_OPERATIONS = ("/link-check", "/checks")
 
 #: (method, documented path) -> every status the generated requests got
 STATUSES: dict[tuple[str, str], set[int]] = {}

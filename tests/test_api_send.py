@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import io
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -283,3 +286,24 @@ def test_release_reports_a_relay_that_is_not_there(tmp_path: Path) -> None:
         )
         assert reply.status == 400
         assert reply.json()["Error"].startswith("SMTP error:")
+
+
+def test_send_a_large_attachment_arrives_byte_exact(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    with running_api(tmp_path) as api:
+        body = req(
+            Text="see attachment",
+            Attachments=[{"Content": base64.b64encode(data).decode(), "Filename": "blob.bin"}],
+        )
+        reply = api.request(
+            "POST",
+            "/api/v1/send",
+            data=io.BytesIO(json.dumps(body).encode()),  # type: ignore[arg-type]
+            headers={"Content-Type": "application/json"},
+        )
+        assert reply.status == 200, reply.text
+        message = api.get(f"/api/v1/message/{reply.json()['ID']}").json()
+        [attachment] = message["Attachments"]
+        assert attachment["FileName"] == "blob.bin" and attachment["Size"] == len(data)
+        part = api.get(f"/api/v1/message/{message['ID']}/part/{attachment['PartID']}")
+        assert part.status == 200 and part.body == data

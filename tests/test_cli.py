@@ -49,6 +49,7 @@ LIST_KEYS = {
     "has_text",
     "attachments",
     "read",
+    "tags",
 }
 SHOW_KEYS = LIST_KEYS | {
     "headers",

@@ -27,6 +27,7 @@ from mailcatcher_gui.core.options import (
 )
 from mailcatcher_gui.core.store import StoreError
 
+from .check import add_check_options, check_options_from_args
 from .common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -40,6 +41,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from mailcatcher_gui.core.api.server import HttpConfig, RunningHttp
+    from mailcatcher_gui.core.checks import CheckOptions
     from mailcatcher_gui.core.mailbox import Mailbox
     from mailcatcher_gui.core.smtp import RunningSink, SinkConfig
 
@@ -54,6 +56,7 @@ def add_serve_parser(sub: Any, db: str) -> None:
     )
     add_sink_options(serve)
     add_http_options(serve)
+    add_check_options(serve)  # what the API's check endpoints use
     add_db(serve, db)
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="print one line per captured message"
@@ -72,13 +75,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     config = sink_config_from_args(args)
     http = http_config_from_args(args)
+    checks = check_options_from_args(args)
     try:
         mailbox = open_mailbox(args)
     except StoreError as exc:  # a store it cannot write is a startup failure, as a busy port
         return error(str(exc), EXIT_USAGE)
     try:
         with asyncio.Runner() as runner:
-            return runner.run(serve(config, mailbox, verbose=args.verbose, http=http))
+            return runner.run(
+                serve(config, mailbox, verbose=args.verbose, http=http, check_options=checks)
+            )
     except KeyboardInterrupt:  # no signal handlers on this platform: Ctrl+C still stops cleanly
         return EXIT_OK
     finally:
@@ -86,7 +92,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def serve(
-    config: SinkConfig, mailbox: Mailbox, *, verbose: bool, http: HttpConfig | None = None
+    config: SinkConfig,
+    mailbox: Mailbox,
+    *,
+    verbose: bool,
+    http: HttpConfig | None = None,
+    check_options: CheckOptions | None = None,
 ) -> int:
     from mailcatcher_gui.core.models import MessagesAdded
     from mailcatcher_gui.core.smtp import PortInUse, SinkStartError, start_sink
@@ -99,7 +110,7 @@ async def serve(
         return error(str(exc), EXIT_ERROR)
     api: RunningHttp | None = None
     if http is not None:
-        code, api = await _start_api(http, running, mailbox, config)
+        code, api = await _start_api(http, running, mailbox, config, check_options)
         if api is None:
             await running.stop()
             return code
@@ -141,7 +152,11 @@ async def serve(
 
 
 async def _start_api(
-    http: HttpConfig, sink: RunningSink, mailbox: Mailbox, config: SinkConfig
+    http: HttpConfig,
+    sink: RunningSink,
+    mailbox: Mailbox,
+    config: SinkConfig,
+    check_options: CheckOptions | None = None,
 ) -> tuple[int, RunningHttp | None]:
     """The HTTP API over ``mailbox``; (exit code, None) with the error printed if it fails."""
     from mailcatcher_gui.core.api import ApiContext
@@ -152,6 +167,7 @@ async def _start_api(
         version=__version__,
         smtp_listeners=tuple(sink.listeners),
         max_body=config.max_size,
+        extras={"check_options": check_options} if check_options is not None else {},
     )
     try:
         return EXIT_OK, await start_http(http, ctx)

@@ -17,8 +17,9 @@ sent.
   reads at ingest, and are then applied with ``add_tags`` as well, so a
   mailbox that does not read ``X-Tags`` (a remote one) gets them too.
 * **release** sends the stored bytes *unchanged* (``RawMessage``) to the
-  addresses in ``To`` through ``ctx.relay_transport()``; 400 when no relay
-  is configured, as Mailpit does. Unlike Mailpit we do not rewrite Date and
+  addresses in ``To`` through ``ctx.relay_transport()`` (in the window: the
+  relay last used by Release To..., see ``core.api.relay``); 400 when no
+  relay is configured, as Mailpit does. Unlike Mailpit we do not rewrite Date and
   Message-ID or strip Bcc: "release" in this app means the exact bytes, the
   same as the window's Release To... dialog.
 """
@@ -40,6 +41,7 @@ from ..sending.draft import (
     RawMessage,
     check_no_line_breaks,
     parse_addresses,
+    prepare,
 )
 from ..sending.report import FailureStage, SendReport
 from ..sending.transports import LocalTransport
@@ -195,11 +197,15 @@ async def send_message(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     _refuse_read_only(ctx)
     body = await json_object(request)
+    # Decoding the attachments and building the MIME tree of a message of many
+    # megabytes is CPU work: on the API's workers, not on the loop the SMTP
+    # sink shares.
     try:
-        draft, tags = draft_from_json(body)
+        draft, tags = await workers.run(request, draft_from_json, body)
+        outgoing = await workers.run(request, prepare, draft)
     except DraftError as exc:
         raise ApiError(400, f"{exc}; nothing was stored") from None
-    report = await send(SendRequest(draft, LocalTransport(ctx.mailbox)))
+    report = await send(SendRequest(outgoing, LocalTransport(ctx.mailbox)))
     refused = _input_failure(report)
     if refused is not None:
         raise refused
@@ -235,7 +241,11 @@ async def release_message(request: web.Request) -> web.Response:
         raise ApiError(400, "No valid addresses found")
     transport = ctx.relay_transport()
     if transport is None:
-        raise ApiError(400, "message relaying is not configured (no relay to release through)")
+        raise ApiError(
+            400,
+            "message relaying is not configured: release a message once from the window's "
+            "Release To... dialog (with its password saved) to choose the relay",
+        )
     raw = RawMessage(stored.raw, stored.summary.envelope_from, tuple(recipients))
     report = await send(SendRequest(raw, transport))
     if report.failure is not None:

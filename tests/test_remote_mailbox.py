@@ -35,6 +35,7 @@ from mailcatcher_gui.core.remote import (
 )
 from mailcatcher_gui.core.remote.convert import FOREIGN_BASE, IdMap, summary_from_json
 from mailcatcher_gui.core.remote.credentials import PASSWORD_ENV, CatcherCredentials
+from mailcatcher_gui.core.remote.memo import Memo
 from mailcatcher_gui.core.sending.profiles import RelayProfile
 from mailcatcher_gui.core.sending.smtp import SmtpTransport
 from mailcatcher_gui.core.store import MessageNotFound, QueryError
@@ -506,11 +507,11 @@ def test_a_catcher_that_stops_answering_is_a_timeout_not_a_hang() -> None:
 def test_a_keep_alive_socket_closed_by_the_server_is_reopened_once(tmp_path) -> None:
     with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
         fill(api, 2)
-        assert box.count() == 2
+        assert len(box.list()) == 2
         conn = box.client._local.conn  # this thread's keep-alive connection
         assert conn.sock is not None
         conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
-        assert box.count() == 2  # retried on a fresh connection
+        assert len(box.list()) == 2  # retried on a fresh connection
         assert box.client._local.conn is not conn
 
 
@@ -531,3 +532,34 @@ def test_mailpit_prune_without_deletes_asks_to_re_read(tmp_path) -> None:
             assert MessagesAdded(()) not in seen.events
         finally:
             box.close()
+
+
+def test_counters_are_remembered_briefly_and_forgotten_on_any_event(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        first = fill(api, 2)
+        assert (box.count(), box.unread_count()) == (2, 2)
+        api.deliver(make_message("unheard"))  # no live events here: nobody tells the box
+        assert box.count() == 2  # remembered (at most COUNTS_TTL seconds)
+        assert box.tags() == {}
+        api.mailbox.add_tags([first[0]], ["t"])
+        assert box.tags() == {}  # remembered too (TAGS_TTL)
+        box.mark_read([first[0]])  # an event: everything remembered is dropped
+        assert (box.count(), box.unread_count()) == (3, 2)
+        assert box.tags() == {"t": 1}
+
+
+def test_memo_expires_after_its_ttl_and_ignores_a_value_computed_across_a_clear() -> None:
+    now = [100.0]
+    memo = Memo(clock=lambda: now[0])
+    assert memo.get("k", 1.0, lambda: "a") == "a"
+    assert memo.get("k", 1.0, lambda: "b") == "a"
+    now[0] += 1.5
+    assert memo.get("k", 1.0, lambda: "c") == "c"
+
+    def cleared_meanwhile() -> str:
+        memo.clear()
+        return "d"
+
+    now[0] += 5
+    assert memo.get("k", 1.0, cleared_meanwhile) == "d"
+    assert memo.get("k", 1.0, lambda: "e") == "e"  # "d" was not kept

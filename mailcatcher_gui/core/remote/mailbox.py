@@ -63,6 +63,7 @@ from ..store import MessageNotFound, QueryError
 from .client import ApiClient, CatcherEndpoint, HttpStatusError, RemoteError, message_path
 from .convert import IdMap, parse_time, summary_from_json
 from .events import ConnectionState, EventStream
+from .memo import Memo
 from .session import stored_message
 from .tagging import RemoteTags
 
@@ -77,6 +78,9 @@ RAW_CACHE_BYTES = 64 * 1024 * 1024
 RAW_CACHE_COUNT = 16
 #: largest page asked of the server in one call (``ids``)
 ID_PAGE = 5_000
+
+#: how long a counter (total, unread, a search's count) is remembered without events
+COUNTS_TTL = 0.5
 
 #: a ``prune`` this soon after a ``delete`` event only confirms the deletes
 PRUNE_FOLLOWS_S = 2.0
@@ -100,6 +104,7 @@ class RemoteMailbox(RemoteTags):
         #: handles deleted here whose WebSocket echo is still to come
         self._deleted_here: set[int] = set()
         self._has_session: bool | None = None
+        self.memo = Memo()
         self._last_delete_event = -PRUNE_FOLLOWS_S
         self._closed = False
         self.events = EventStream(endpoint, self._on_server_event, self._on_state)
@@ -165,6 +170,7 @@ class RemoteMailbox(RemoteTags):
         return self.events.state
 
     def _emit(self, event: MailboxEvent) -> None:
+        self.memo.clear()  # every change makes the remembered counters stale
         with self._lock:
             listeners = builtins.list(self._listeners)
         for listener in listeners:
@@ -315,15 +321,17 @@ class RemoteMailbox(RemoteTags):
         rows.reverse()
         return rows
 
-    def count(self, query: str | None = None) -> int:
-        data = self._page(query, 0, 1)
-        key = "messages_count" if (query or "").strip() else "total"
+    def _counter(self, query: str | None, key: str) -> int:
+        q = (query or "").strip()
+        data = self.memo.get("page:" + q, COUNTS_TTL, lambda: self._page(q, 0, 1))
         value = data.get(key, data.get("total", 0))
         return int(value) if isinstance(value, int | float) else 0
 
+    def count(self, query: str | None = None) -> int:
+        return self._counter(query, "messages_count" if (query or "").strip() else "total")
+
     def unread_count(self) -> int:
-        value = self._page(None, 0, 1).get("unread", 0)
-        return int(value) if isinstance(value, int | float) else 0
+        return self._counter(None, "unread")
 
     def ids(self, query: str | None = None) -> Sequence[int]:
         out: builtins.list[int] = []

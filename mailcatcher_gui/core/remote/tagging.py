@@ -30,8 +30,12 @@ from urllib.parse import quote
 from ..models import MailboxEvent, MessageSummary, TagsChanged
 from .client import ApiClient
 from .convert import IdMap, tags_of
+from .memo import Memo
 
 __all__ = ["RemoteTags", "tag_query"]
+
+#: how long the tag counts are remembered when no event says they changed
+TAGS_TTL = 5.0
 
 
 def tag_query(tag: str) -> str:
@@ -55,6 +59,7 @@ class RemoteTags:
     ids_map: IdMap
     _lock: threading.Lock
     _summaries: OrderedDict[int, MessageSummary]
+    memo: Memo
 
     # ---- provided by RemoteMailbox (which overrides these) ---------------------------------
 
@@ -76,7 +81,13 @@ class RemoteTags:
     # ---- reading ---------------------------------------------------------------------------
 
     def tags(self) -> dict[str, int]:
-        """Every tag in use -> how many messages carry it (sorted by name)."""
+        """Every tag in use -> how many messages carry it (sorted by name).
+
+        Remembered for ``TAGS_TTL`` seconds unless an event comes (``Memo``):
+        the window asks after every burst, and each count is a search."""
+        return self.memo.get("tags", TAGS_TTL, self._count_tags)
+
+    def _count_tags(self) -> dict[str, int]:
         names = self.client.get_json("/api/v1/tags")
         if not isinstance(names, builtins.list):
             return {}

@@ -24,6 +24,7 @@ from mailcatcher_gui.core.sending.destinations import LOCAL_KEY, SINK_KEY
 from mailcatcher_gui.core.sending.draft import RawMessage
 from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.list_model import SummaryRole
 from mailcatcher_gui.ui.window.settings import AppSettings
 
 pytestmark = [
@@ -31,8 +32,8 @@ pytestmark = [
     pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$"),
 ]
 
-#: the endpoint families a remote window uses (the events route joins with api-server)
-ROUTES = ("routes_messages", "routes_message")
+#: the endpoint families a remote window uses
+ROUTES = ("routes_messages", "routes_message", "routes_tags", "routes_app", "routes_events")
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -104,9 +105,9 @@ def test_window_lists_opens_marks_and_deletes_on_the_catcher_and_goes_back(
             window.act_delete.trigger()
             await wait_for(lambda: window.model.rowCount() == 2)
             assert api.mailbox.count() == 2
-            # No live events on this server: the banner says so and that it retries.
-            await wait_for(lambda: window.catcher.banner.isVisible())
-            assert "reconnecting" in window.catcher.banner.text()
+            # The live events flow: no banner.
+            await wait_for(lambda: gui.catchers.remote.connection.connected)
+            assert not window.catcher.banner.isVisible()
             # One click back to the local mailbox (empty), no banner.
             window.catcher.back_button.click()
             await wait_for(lambda: window.model.rowCount() == 0)
@@ -283,3 +284,30 @@ def test_an_empty_messages_added_makes_the_list_re_read_and_keeps_the_view(
     second = mailbox.accept_sync(capture(2))
     qtbot.waitUntil(lambda: window.model.rowCount() == 5)
     assert [[s.id for s in batch] for batch in got] == [[second]]
+
+
+def test_tags_set_in_the_window_reach_the_catcher_and_show_in_list_and_sidebar(
+    qapp, mailbox, make_gui, tmp_path
+):
+    (tmp_path / "catcher").mkdir()
+    with running_api(tmp_path / "catcher", route_modules=ROUTES) as api:
+        mid = api.deliver(make_message("to tag"))
+        gui = make_gui()
+        window = gui.window
+
+        async def scenario():
+            gui.catchers.connect_to(api.url)
+            await wait_for(lambda: window.model.rowCount() == 1)
+            window.tags.add_tag([mid], "Urgent")
+            assert api.mailbox.summary(mid).tags == ("Urgent",)
+            row = window.model.index(0, 0).data(SummaryRole)
+            await wait_for(lambda: window.model.index(0, 0).data(SummaryRole).tags == ("Urgent",))
+            assert row is not None
+            await wait_for(lambda: window.sidebar._tags == {"Urgent": 1})
+            # Someone else tags it on the server: the list follows live.
+            api.mailbox.add_tags([mid], ["second"])
+            await wait_for(
+                lambda: window.model.index(0, 0).data(SummaryRole).tags == ("second", "Urgent")
+            )
+
+        run_app(qapp, gui, scenario)

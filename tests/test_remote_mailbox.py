@@ -563,3 +563,17 @@ def test_memo_expires_after_its_ttl_and_ignores_a_value_computed_across_a_clear(
     now[0] += 5
     assert memo.get("k", 1.0, cleared_meanwhile) == "d"
     assert memo.get("k", 1.0, lambda: "e") == "e"  # "d" was not kept
+
+
+def test_a_catcher_without_live_events_is_a_state_that_says_so(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=("routes_messages", "routes_message")) as api:
+        box = RemoteMailbox(CatcherEndpoint(api.url), live=False)
+        states = Recorder()
+        box.watch_connection(states)
+        box.events.start()
+        try:
+            states.wait_for(lambda st: any(not s.connected for s in st))
+            assert "no live events (404)" in states.events[0].detail
+            assert box.count() == 0  # the rest of the API works regardless
+        finally:
+            box.close()

@@ -57,7 +57,9 @@ class _Message:
 
 
 class MailpitStandIn:
-    def __init__(self) -> None:
+    def __init__(self, *, greet: bool = True) -> None:
+        #: send ``stats`` when a client connects (False: say nothing until there is news)
+        self.greet = greet
         self.messages: list[_Message] = []  # oldest first
         self.requests: list[str] = []
         self.sockets: list[web.WebSocketResponse] = []
@@ -122,7 +124,8 @@ class MailpitStandIn:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)
-        await ws.send_str(json.dumps({"Type": "stats", "Data": {"Total": len(self.messages)}}))
+        if self.greet:
+            await ws.send_str(json.dumps({"Type": "stats", "Data": {"Total": len(self.messages)}}))
         async for _msg in ws:
             pass
         self.sockets.remove(ws)

@@ -28,6 +28,7 @@ from mailcatcher_gui.core.models import (
 )
 from mailcatcher_gui.core.remote import (
     CatcherEndpoint,
+    ConnectionState,
     RemoteAuthError,
     RemoteError,
     RemoteMailbox,
@@ -575,5 +576,21 @@ def test_a_catcher_without_live_events_is_a_state_that_says_so(tmp_path) -> None
             states.wait_for(lambda st: any(not s.connected for s in st))
             assert "no live events (404)" in states.events[0].detail
             assert box.count() == 0  # the rest of the API works regardless
+        finally:
+            box.close()
+
+
+def test_a_silent_event_stream_counts_as_up_after_a_grace_period() -> None:
+    with MailpitStandIn(greet=False) as mailpit:
+        box = RemoteMailbox(CatcherEndpoint(mailpit.url), live=False)
+        box.events.first_frame_grace = 0.3
+        states = Recorder()
+        box.watch_connection(states)
+        started = time.monotonic()
+        box.events.start()
+        try:
+            states.wait_for(lambda st: any(s.connected for s in st))
+            assert time.monotonic() - started >= 0.3
+            assert states.events[0] == ConnectionState(True)
         finally:
             box.close()

@@ -83,6 +83,7 @@ class EventStream:
         min_backoff: float = 0.25,
         max_backoff: float = 10.0,
         heartbeat: float = 20.0,
+        first_frame_grace: float = 0.5,
     ) -> None:
         self.endpoint = endpoint
         self._on_event = on_event
@@ -90,6 +91,8 @@ class EventStream:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.heartbeat = heartbeat
+        self.first_frame_grace = first_frame_grace
+        self._up = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -154,7 +157,6 @@ class EventStream:
         ssl_arg = self.endpoint.verify_tls
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.endpoint.connect_timeout)
         delay = self.min_backoff
-        was_connected = False
         async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
             while not self._stopping:
                 try:
@@ -165,10 +167,18 @@ class EventStream:
                         autoping=True,
                     ) as ws:
                         delay = self.min_backoff
-                        self._set_state(ConnectionState(True, resumed=was_connected))
-                        was_connected = True
-                        self.connected_once.set()
-                        reason = await self._read(ws)
+                        self._up = False
+                        # Up at the first frame (a server may register the
+                        # socket just after its handshake reply; ours sends
+                        # ``stats`` at once), or after a grace period for one
+                        # that says nothing until there is news.
+                        grace = asyncio.get_running_loop().call_later(
+                            self.first_frame_grace, self._announce_up
+                        )
+                        try:
+                            reason = await self._read(ws)
+                        finally:
+                            grace.cancel()
                 except aiohttp.WSServerHandshakeError as exc:
                     reason = (
                         "the catcher refused the login"
@@ -183,11 +193,19 @@ class EventStream:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
 
+    def _announce_up(self) -> None:
+        if self._up:
+            return
+        self._up = True
+        self._set_state(ConnectionState(True, resumed=self.connected_once.is_set()))
+        self.connected_once.set()
+
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         import aiohttp
 
         async for msg in ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
+                self._announce_up()
                 for kind, data in split_frame(msg.data):
                     try:
                         self._on_event(kind, data)

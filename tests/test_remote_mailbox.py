@@ -297,8 +297,8 @@ def test_live_events_become_mailbox_events_and_own_changes_are_announced_once(tm
             assert box.events.connected_once.wait(10)
             assert box.connection.connected
             mid = api.deliver(make_message("live one"))
-            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
-            added = next(e for e in seen.events if isinstance(e, MessagesAdded))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) and e.summaries for e in ev))
+            added = next(e for e in seen.events if isinstance(e, MessagesAdded) and e.summaries)
             assert [s.id for s in added.summaries] == [mid]
             assert added.summaries[0].subject == "live one"
             assert box.summary(mid).subject == "live one"  # cached: no request needed
@@ -310,7 +310,7 @@ def test_live_events_become_mailbox_events_and_own_changes_are_announced_once(tm
             box.delete([mid])
             assert seen.events == [MessagesDeleted((mid,))]
             other = api.deliver(make_message("marker"))
-            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) and e.summaries for e in ev))
             assert [e for e in seen.events if isinstance(e, MessagesDeleted)] == [
                 MessagesDeleted((mid,))
             ]
@@ -359,7 +359,7 @@ def test_tags_reach_the_server_and_come_back_as_tags_changed(tmp_path) -> None:
             seen.events.clear()
             box.set_tags([b], ["x"])
             api.deliver(make_message("marker"))
-            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) and e.summaries for e in ev))
             assert [e for e in seen.events if isinstance(e, TagsChanged)] == [
                 TagsChanged(((b, ("x",)),))
             ]
@@ -392,8 +392,10 @@ def test_mailpit_string_ids_map_to_handles_both_ways(tmp_path) -> None:
             assert row.id >= FOREIGN_BASE and box.ids_map.server_id(row.id) == first
             # Live: a new message with a fresh string id gets the next handle.
             second = mailpit.add("second")
-            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
-            [added] = next(e for e in seen.events if isinstance(e, MessagesAdded)).summaries
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) and e.summaries for e in ev))
+            [added] = next(
+                e for e in seen.events if isinstance(e, MessagesAdded) and e.summaries
+            ).summaries
             assert added.id > row.id and box.ids_map.server_id(added.id) == second
             # Opening reads the raw message; Mailpit has no session: asked once, then not.
             opened = box.get(row.id)
@@ -592,5 +594,20 @@ def test_a_silent_event_stream_counts_as_up_after_a_grace_period() -> None:
             states.wait_for(lambda st: any(s.connected for s in st))
             assert time.monotonic() - started >= 0.3
             assert states.events[0] == ConnectionState(True)
+        finally:
+            box.close()
+
+
+def test_mail_between_the_first_read_and_the_live_socket_is_not_lost(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api:
+        box = RemoteMailbox(CatcherEndpoint(api.url), live=False)
+        seen = Recorder()
+        box.subscribe(seen)
+        try:
+            assert box.count() == 0  # what the list read first
+            api.deliver(make_message("in the gap"))  # before the socket is up
+            box.events.start()
+            seen.wait_for(lambda ev: MessagesAdded(()) in ev)  # "re-read" once it is up
+            assert box.count() == 1
         finally:
             box.close()

@@ -77,7 +77,7 @@ def test_basic_auth_reaches_the_api_and_the_websocket(tmp_path) -> None:
             assert box.check() == 0
             assert box.events.connected_once.wait(15), box.connection
             send(served.smtp_port, "authorised")
-            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+            seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) and e.summaries for e in ev))
             assert box.list()[0].subject == "authorised"
         finally:
             box.close()
@@ -122,7 +122,7 @@ def test_a_stopped_serve_is_a_lost_connection_and_its_return_a_resumed_one(tmp_p
         seen.wait_for(lambda ev: MessagesAdded(()) in ev)
         assert MailboxCleared() not in seen.items
         send(again.smtp_port, "after the return")
-        seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) for e in ev))
+        seen.wait_for(lambda ev: any(isinstance(e, MessagesAdded) and e.summaries for e in ev))
         assert box.count() == 1
     finally:
         box.close()

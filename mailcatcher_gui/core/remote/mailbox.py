@@ -184,10 +184,12 @@ class RemoteMailbox(RemoteTags):
             listeners = builtins.list(self._state_listeners)
         for listener in listeners:
             listener(state)
-        if state.connected and state.resumed:
-            # Events were missed while the socket was down: listeners re-read
-            # (an empty MessagesAdded; the message on screen stays).
-            self._forget_all()
+        if state.connected:
+            # Events were missed while the socket was down, or between the
+            # first list read and the socket being up: listeners re-read (an
+            # empty MessagesAdded; the message on screen stays).
+            if state.resumed:
+                self._forget_all()
             self._emit(MessagesAdded(()))
 
     def _on_server_event(self, kind: str, data: Any) -> None:

@@ -62,7 +62,7 @@ from ..models import (
 from ..store import MessageNotFound, QueryError
 from .client import ApiClient, CatcherEndpoint, HttpStatusError, RemoteError, message_path
 from .convert import IdMap, parse_time, summary_from_json
-from .events import ConnectionState, EventStream
+from .events import ConnectionState, EventStream, StateHandler
 from .memo import Memo
 from .session import stored_message
 from .tagging import RemoteTags
@@ -81,11 +81,8 @@ ID_PAGE = 5_000
 
 #: how long a counter (total, unread, a search's count) is remembered without events
 COUNTS_TTL = 0.5
-
 #: a ``prune`` this soon after a ``delete`` event only confirms the deletes
 PRUNE_FOLLOWS_S = 2.0
-
-StateListener = Callable[[ConnectionState], None]
 
 
 class RemoteMailbox(RemoteTags):
@@ -97,7 +94,7 @@ class RemoteMailbox(RemoteTags):
         self.ids_map = IdMap()
         self._lock = threading.Lock()
         self._listeners: builtins.list[Listener] = []
-        self._state_listeners: builtins.list[StateListener] = []
+        self._state_listeners: builtins.list[StateHandler] = []
         self._summaries: OrderedDict[int, MessageSummary] = OrderedDict()
         self._raw: OrderedDict[int, bytes] = OrderedDict()
         self._raw_bytes = 0
@@ -153,7 +150,7 @@ class RemoteMailbox(RemoteTags):
 
         return unsubscribe
 
-    def watch_connection(self, listener: StateListener) -> Callable[[], None]:
+    def watch_connection(self, listener: StateHandler) -> Callable[[], None]:
         """Call ``listener(ConnectionState)`` (on the events thread) on every change."""
         with self._lock:
             self._state_listeners.append(listener)

@@ -199,6 +199,9 @@ class GuiApp:
         self.catchers = CatcherSwitcher(
             self.shown, mailbox, self.window.catcher, settings, parent=self.window
         )
+        self.catchers.install_release_action(
+            self.window.menuBar(), self.window.release_targets, self.window.statusBar().showMessage
+        )
         self.composer.openMessage.connect(self.window.raise_to)
 
     # ---- sink ---------------------------------------------------------------------

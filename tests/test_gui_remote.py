@@ -13,16 +13,21 @@ import pytest
 from api_helpers import running_api
 from gui_helpers import capture, fill_store, run_app, wait_for
 from keyring.backend import KeyringBackend
-from smtp_helpers import HOST, free_port, make_message
+from PySide6.QtWidgets import QInputDialog
+from smtp_helpers import HOST, free_port, make_message, running_sink
 
 from mailcatcher_gui.app import build_gui
+from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.models import MessagesAdded
 from mailcatcher_gui.core.remote import RemoteError, RemoteMailbox
 from mailcatcher_gui.core.remote.credentials import CatcherCredentials
 from mailcatcher_gui.core.sending.api import SendRequest, send
 from mailcatcher_gui.core.sending.destinations import LOCAL_KEY, SINK_KEY
 from mailcatcher_gui.core.sending.draft import RawMessage
+from mailcatcher_gui.core.sending.profiles import RelayProfile
+from mailcatcher_gui.core.sending.smtp import SmtpTransport
 from mailcatcher_gui.core.smtp import SinkConfig
+from mailcatcher_gui.core.store import Store
 from mailcatcher_gui.ui.viewer.message_view import MessageView
 from mailcatcher_gui.ui.window.list_model import SummaryRole
 from mailcatcher_gui.ui.window.settings import AppSettings
@@ -311,3 +316,49 @@ def test_tags_set_in_the_window_reach_the_catcher_and_show_in_list_and_sidebar(
             )
 
         run_app(qapp, gui, scenario)
+
+
+def test_release_on_the_catcher_uses_its_relay_and_says_how_it_went(
+    qapp, mailbox, make_gui, tmp_path
+):
+    relay_box = Mailbox(Store(tmp_path / "relay.sqlite3"))
+    (tmp_path / "catcher").mkdir()
+    try:
+        with running_sink(relay_box) as relay:
+            profile = RelayProfile(name="relay", host=HOST, port=relay.port, helo_name="t.test")
+            with running_api(
+                tmp_path / "catcher",
+                route_modules=(*ROUTES, "routes_send"),
+                relay_transport=lambda: SmtpTransport(profile),
+            ) as api:
+                raw = make_message("release me")
+                mid = api.deliver(raw)
+                gui = make_gui()
+                window = gui.window
+                action = gui.catchers.release_action
+
+                async def scenario():
+                    assert action is not None and not action.isEnabled()  # local shown
+                    assert action in window.menuBar().actions()[2].menu().actions()
+                    gui.catchers.connect_to(api.url)
+                    assert action.isEnabled()
+                    await wait_for(lambda: window.model.rowCount() == 1)
+                    assert window.message_list.select_id(mid, open_it=False)
+                    action.trigger()
+                    dialog = window.findChild(QInputDialog)
+                    assert dialog is not None and dialog.isVisible()
+                    dialog.setTextValue("dest@example.com")
+                    dialog.accept()
+                    await wait_for(lambda: relay_box.count() == 1)
+                    [got] = relay_box.list()
+                    assert relay_box.raw(got.id) == raw
+                    assert got.envelope_to == ("dest@example.com",)
+                    assert "released 1 message" in window.statusBar().currentMessage()
+                    assert not gui.catchers.release_on_catcher([mid], ["not an address"])
+                    assert "did not release" in window.statusBar().currentMessage()
+                    window.catcher.back_button.click()
+                    assert not action.isEnabled()
+
+                run_app(qapp, gui, scenario)
+    finally:
+        relay_box.close()

@@ -19,7 +19,8 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QInputDialog, QMenu, QMenuBar, QWidget
 
 from ...core.mailbox_protocol import MailboxProtocol
 from ...core.mailbox_switch import MailboxSwitch
@@ -62,6 +63,8 @@ class CatcherSwitcher(QObject):
         self.remote: RemoteMailbox | None = None
         self.dialog: CatcherDialog | None = None
         self._unwatch: Callable[[], None] | None = None
+        self._status: Callable[[str, int], None] = lambda _text, _ms: None
+        self.release_action: QAction | None = None
         self._state.connect(self._on_state, Qt.ConnectionType.QueuedConnection)
         panel.connectRequested.connect(self.open_dialog)
         panel.backToLocalRequested.connect(self.back_to_local)
@@ -123,6 +126,60 @@ class CatcherSwitcher(QObject):
     @property
     def showing_remote(self) -> bool:
         return self.remote is not None
+
+    # ---- release on the catcher -------------------------------------------------------------
+
+    def install_release_action(
+        self,
+        menu_bar: QMenuBar,
+        target_ids: Callable[[], list[int]],
+        status: Callable[[str, int], None],
+    ) -> QAction:
+        """Message ▸ Release on the Catcher…: the catcher relays the messages itself
+        (``POST /message/{ID}/release``), enabled while a catcher is shown. Release
+        To… still sends the fetched bytes through this app's relay profiles."""
+        action = QAction("Release on the &Catcher…", self)
+        action.setToolTip("Have the shared catcher relay the messages through its own relay")
+        action.setEnabled(False)
+        action.triggered.connect(lambda: self.ask_release(target_ids()))
+        self.switched.connect(lambda url: action.setEnabled(url is not None))
+        self._status = status
+        for top in menu_bar.actions():
+            menu = top.menu()
+            if isinstance(menu, QMenu) and top.text().replace("&", "") == "Message":
+                menu.addAction(action)
+        self.release_action = action
+        return action
+
+    def ask_release(self, ids: list[int]) -> QInputDialog | None:
+        """Ask for the recipients (non-modal), then ``release_on_catcher``."""
+        if self.remote is None or not ids:
+            return None
+        parent = self.parent()
+        dialog = QInputDialog(parent if isinstance(parent, QWidget) else None)
+        dialog.setWindowTitle("Release on the Catcher")
+        dialog.setLabelText(f"Recipients for {len(ids):,} message(s), comma-separated:")
+        dialog.textValueSelected.connect(
+            lambda text: self.release_on_catcher(ids, [a.strip() for a in text.split(",")])
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def release_on_catcher(self, ids: list[int], recipients: list[str]) -> bool:
+        """Release each message through the catcher; the status bar says how it went."""
+        remote = self.remote
+        wanted = [r for r in recipients if r]
+        if remote is None or not ids or not wanted:
+            return False
+        try:
+            for message_id in ids:
+                remote.release(message_id, wanted)
+        except Exception as exc:  # noqa: BLE001 - RemoteError: the server's reason
+            self._status(f"The catcher did not release: {exc}", 10000)
+            return False
+        self._status(f"The catcher released {len(ids):,} message(s) to {', '.join(wanted)}", 5000)
+        return True
 
     # ---- the dialog ------------------------------------------------------------------------------
 

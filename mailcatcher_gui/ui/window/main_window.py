@@ -280,8 +280,11 @@ class MainWindow(QMainWindow):
 
     def release_selected(self) -> object | None:
         """The "Release To…" action: the selected messages, or the one on screen."""
-        ids = self._target_ids() or ([self._shown_id] if self._shown_id is not None else [])
-        return self.compose_commands.release(ids)
+        return self.compose_commands.release(self.release_targets())
+
+    def release_targets(self) -> list[int]:
+        """What a release acts on: the selected messages, or the one on screen."""
+        return self._target_ids() or ([self._shown_id] if self._shown_id is not None else [])
 
     # ---- opening messages ------------------------------------------------------------------------
 

@@ -197,7 +197,12 @@ class GuiApp:
         self.window.set_composer(self.composer)
         # The sink always stores here; the window may show another catcher.
         self.catchers = CatcherSwitcher(
-            self.shown, mailbox, self.window.catcher, settings, parent=self.window
+            self.shown,
+            mailbox,
+            self.window.catcher,
+            settings,
+            own_http=lambda: self.api.running.listeners if self.api.running else (),
+            parent=self.window,
         )
         self.catchers.install_release_action(
             self.window.menuBar(), self.window.release_targets, self.window.statusBar().showMessage

@@ -7,6 +7,7 @@ own local mailbox and sink, switched to the catcher and back.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QInputDialog
 from smtp_helpers import HOST, free_port, make_message, running_sink
 
 from mailcatcher_gui.app import build_gui
+from mailcatcher_gui.core.api.server import HttpConfig
 from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.models import MessagesAdded
 from mailcatcher_gui.core.remote import RemoteError, RemoteMailbox
@@ -29,6 +31,7 @@ from mailcatcher_gui.core.sending.smtp import SmtpTransport
 from mailcatcher_gui.core.smtp import SinkConfig
 from mailcatcher_gui.core.store import Store
 from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.catcher_switcher import is_own_api
 from mailcatcher_gui.ui.window.list_model import SummaryRole
 from mailcatcher_gui.ui.window.settings import AppSettings
 
@@ -362,3 +365,41 @@ def test_release_on_the_catcher_uses_its_relay_and_says_how_it_went(
                 run_app(qapp, gui, scenario)
     finally:
         relay_box.close()
+
+
+def test_connecting_to_this_apps_own_http_api_is_refused_at_once(qapp, mailbox, tmp_path):
+    settings = AppSettings.at(tmp_path / "config" / "settings.ini")
+    gui = build_gui(
+        qapp,
+        mailbox,
+        SinkConfig(smtp=(HOST, 0)),
+        settings,
+        view=MessageView(web_engine=False),
+        http=HttpConfig(host=HOST, port=0),
+    )
+
+    async def scenario():
+        await wait_for(lambda: gui.api.running is not None)
+        port = gui.api.running.port
+        started = time.monotonic()
+        for url in (f"http://{HOST}:{port}", f"http://localhost:{port}"):
+            with pytest.raises(RemoteError, match="own HTTP API"):
+                gui.catchers.connect_to(url)
+        assert time.monotonic() - started < 1  # refused, not a timeout
+        assert gui.shown.current is mailbox
+
+    try:
+        run_app(qapp, gui, scenario)
+    finally:
+        gui.close()
+
+
+def test_own_api_detection_matches_port_and_host() -> None:
+    listeners = [("http", "127.0.0.1", 8025)]
+    assert is_own_api("http://127.0.0.1:8025", listeners)
+    assert is_own_api("http://localhost:8025", listeners)
+    assert is_own_api("http://[::1]:8025", listeners)
+    assert not is_own_api("http://127.0.0.1:8026", listeners)
+    assert not is_own_api("http://catcher.example:8025", listeners)
+    assert is_own_api("http://catcher.example:8025", [("http", "0.0.0.0", 8025)])
+    assert not is_own_api("http://127.0.0.1:8025", [])

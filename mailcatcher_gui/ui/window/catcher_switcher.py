@@ -15,8 +15,10 @@ window settings, the password only in the keyring (``CatcherCredentials``).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMenuBar, QWidget
 
 from ...core.mailbox_protocol import MailboxProtocol
 from ...core.mailbox_switch import MailboxSwitch
-from ...core.remote import CatcherEndpoint, ConnectionState, RemoteMailbox
+from ...core.remote import CatcherEndpoint, ConnectionState, RemoteError, RemoteMailbox
 from ...core.remote.credentials import CatcherCredentials
 from .catcher_dialog import CatcherChoice, CatcherDialog
 from .catcher_panel import CatcherPanel
@@ -52,9 +54,12 @@ class CatcherSwitcher(QObject):
         settings: AppSettings,
         *,
         credentials: CatcherCredentials | None = None,
+        own_http: Callable[[], Sequence[tuple[str, str, int]]] = lambda: (),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        #: this app's own HTTP API listeners: connecting to them is refused
+        self.own_http = own_http
         self.switch = switch
         self.local = local
         self.panel = panel
@@ -74,6 +79,10 @@ class CatcherSwitcher(QObject):
     ) -> RemoteMailbox:
         """Show the catcher at ``url``; raises (``RemoteError``) and changes nothing
         when it cannot be reached or refuses the login."""
+        if is_own_api(url, self.own_http()):
+            # Its server runs on this very thread: a blocking call to it would
+            # wait for itself. And its messages are the ones shown already.
+            raise RemoteError(f"{url} is this app's own HTTP API: its messages are shown here")
         endpoint = CatcherEndpoint(url, username, password)
         remote = RemoteMailbox(endpoint, live=False)
         try:
@@ -241,3 +250,20 @@ class CatcherSwitcher(QObject):
         if remote is not None:
             self.switch.switch_to(self.local)
             remote.close()
+
+
+def is_own_api(url: str, listeners: Sequence[tuple[str, str, int]]) -> bool:
+    """Whether ``url`` points at one of ``listeners`` (this app's HTTP API)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    for _kind, listen_host, listen_port in listeners:
+        if port != listen_port:
+            continue
+        if host == listen_host.lower() or listen_host in ("", "0.0.0.0", "::") or loopback:
+            return True
+    return False

@@ -526,6 +526,8 @@ def test_mailpit_prune_without_deletes_asks_to_re_read(tmp_path) -> None:
         box.subscribe(seen)
         try:
             assert box.events.connected_once.wait(10)
+            seen.wait_for(lambda ev: MessagesAdded(()) in ev)  # the re-read once it is up
+            seen.events.clear()
             mailpit.broadcast(("prune", None))
             seen.wait_for(lambda ev: MessagesAdded(()) in ev)
             # After itemised deletes (what serve sends) a prune is only their summary.

@@ -7,6 +7,9 @@ own local mailbox and sink, switched to the catcher and back.
 
 from __future__ import annotations
 
+import asyncio
+import http.server
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -159,7 +162,11 @@ def test_connect_dialog_checks_the_form_reports_failures_and_keeps_the_password_
             assert dialog.error.isVisible() and "http://" in dialog.error.text()
             dialog.url.setText(f"{HOST}:{free_port()}")
             dialog.attempt()
-            assert "cannot reach" in dialog.error.text() and dialog.isVisible()
+            # Checked on a worker thread: the window keeps turning meanwhile.
+            assert dialog.connect_button.text() == "Connecting…"
+            assert not dialog.connect_button.isEnabled()
+            await wait_for(lambda: "cannot reach" in dialog.error.text())
+            assert dialog.isVisible() and dialog.connect_button.isEnabled()
             assert gui.shown.current is mailbox
             dialog.url.setText(api.url + "/")
             dialog.username.setText("alice")
@@ -403,3 +410,40 @@ def test_own_api_detection_matches_port_and_host() -> None:
     assert not is_own_api("http://catcher.example:8025", listeners)
     assert is_own_api("http://catcher.example:8025", [("http", "0.0.0.0", 8025)])
     assert not is_own_api("http://127.0.0.1:8025", [])
+
+
+class _SlowCatcher(http.server.BaseHTTPRequestHandler):
+    """Answers a one-row list after half a second."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        time.sleep(0.5)
+        body = b'{"total": 0, "unread": 0, "messages": []}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_closing_the_dialog_while_it_checks_connects_nothing(qapp, mailbox, make_gui):
+    server = http.server.ThreadingHTTPServer((HOST, 0), _SlowCatcher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    gui = make_gui()
+
+    async def scenario():
+        dialog = gui.catchers.open_dialog()
+        dialog.url.setText(f"http://{HOST}:{server.server_address[1]}")
+        dialog.attempt()
+        assert dialog.connect_button.text() == "Connecting…"
+        dialog.reject()
+        await asyncio.sleep(1.0)  # the check finishes after the user gave up
+        assert gui.shown.current is mailbox and not gui.catchers.showing_remote
+        assert not gui.window.catcher.label.isVisible()
+
+    try:
+        run_app(qapp, gui, scenario)
+    finally:
+        server.shutdown()
+        server.server_close()

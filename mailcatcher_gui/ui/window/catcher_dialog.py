@@ -108,6 +108,13 @@ class CatcherDialog(QDialog):
         self.error.hide()
         self.connectChosen.emit(chosen)
 
+    def set_busy(self, busy: bool) -> None:
+        """While the catcher is being checked: "Connecting…", no second click."""
+        self.connect_button.setEnabled(not busy)
+        self.connect_button.setText("Connecting…" if busy else "Connect")
+        if busy:
+            self.error.hide()
+
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()

@@ -15,6 +15,7 @@ window settings, the password only in the keyring (``CatcherCredentials``).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable, Sequence
@@ -78,18 +79,27 @@ class CatcherSwitcher(QObject):
         self, url: str, username: str = "", password: str = "", *, remember: bool = False
     ) -> RemoteMailbox:
         """Show the catcher at ``url``; raises (``RemoteError``) and changes nothing
-        when it cannot be reached or refuses the login."""
-        if is_own_api(url, self.own_http()):
-            # Its server runs on this very thread: a blocking call to it would
-            # wait for itself. And its messages are the ones shown already.
-            raise RemoteError(f"{url} is this app's own HTTP API: its messages are shown here")
-        endpoint = CatcherEndpoint(url, username, password)
-        remote = RemoteMailbox(endpoint, live=False)
+        when it cannot be reached or refuses the login. Blocks while it checks
+        (``--remote``, tests); the dialog checks on a worker thread instead."""
+        remote = self._candidate(url, username, password)
         try:
             remote.check()
         except Exception:
             remote.close()
             raise
+        self._attach(remote, remember=remember)
+        return remote
+
+    def _candidate(self, url: str, username: str, password: str) -> RemoteMailbox:
+        if is_own_api(url, self.own_http()):
+            # Its server runs on this very thread: a blocking call to it would
+            # wait for itself. And its messages are the ones shown already.
+            raise RemoteError(f"{url} is this app's own HTTP API: its messages are shown here")
+        return RemoteMailbox(CatcherEndpoint(url, username, password), live=False)
+
+    def _attach(self, remote: RemoteMailbox, *, remember: bool) -> None:
+        """Show ``remote`` (checked already) instead of what is shown now."""
+        endpoint = remote.endpoint
         previous = self.remote
         self._stop_watching()
         self.remote = remote
@@ -99,13 +109,12 @@ class CatcherSwitcher(QObject):
         remote.events.start()
         if previous is not None:
             previous.close()
-        self.panel.show_catcher(url)
-        self.settings.set_value(URL_KEY, url)
-        self.settings.set_value(USER_KEY, username)
-        if remember and username:
-            self.credentials.set(url, username, password)
-        self.switched.emit(url)
-        return remote
+        self.panel.show_catcher(endpoint.base_url)
+        self.settings.set_value(URL_KEY, endpoint.base_url)
+        self.settings.set_value(USER_KEY, endpoint.username)
+        if remember and endpoint.username:
+            self.credentials.set(endpoint.base_url, endpoint.username, endpoint.password)
+        self.switched.emit(endpoint.base_url)
 
     def connect_on_start(self, url: str | None, username: str | None = None) -> str | None:
         """``--remote URL``: show that catcher from the start; why not, if it cannot
@@ -215,14 +224,56 @@ class CatcherSwitcher(QObject):
         return dialog
 
     def _chosen(self, choice: CatcherChoice) -> None:
+        """Check the catcher on a worker thread (an unreachable host must not
+        freeze the window for the connect timeout); attach it on this thread."""
         dialog = self.dialog
         try:
-            self.connect_to(choice.url, choice.username, choice.password, remember=choice.remember)
-        except Exception as exc:  # noqa: BLE001 - every failure is said in the dialog
-            log.info("cannot connect to %s: %s", choice.url, exc)
+            remote = self._candidate(choice.url, choice.username, choice.password)
+        except RemoteError as exc:
             if dialog is not None:
                 dialog.show_error(str(exc))
             return
+        if dialog is not None:
+            dialog.set_busy(True)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop turning (a bare Qt test): check right here
+            try:
+                remote.check()
+            except Exception as exc:  # noqa: BLE001 - said in the dialog
+                self._checked(choice, remote, dialog, exc)
+            else:
+                self._checked(choice, remote, dialog, None)
+            return
+        future = loop.run_in_executor(None, remote.check)
+        future.add_done_callback(
+            lambda f: self._checked(
+                choice,
+                remote,
+                dialog,
+                RemoteError("the check was cancelled") if f.cancelled() else f.exception(),
+            )
+        )
+
+    def _checked(
+        self,
+        choice: CatcherChoice,
+        remote: RemoteMailbox,
+        dialog: CatcherDialog | None,
+        exc: BaseException | None,
+    ) -> None:
+        if dialog is not None and dialog is self.dialog:
+            dialog.set_busy(False)
+        if exc is not None:
+            remote.close()
+            log.info("cannot connect to %s: %s", choice.url, exc)
+            if dialog is not None and dialog is self.dialog:
+                dialog.show_error(str(exc))
+            return
+        if dialog is not self.dialog:  # the dialog was closed meanwhile: the user gave up
+            remote.close()
+            return
+        self._attach(remote, remember=choice.remember)
         if dialog is not None:
             dialog.accept()
 

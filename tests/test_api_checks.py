@@ -172,3 +172,15 @@ def test_serve_passes_its_check_options_to_the_api(tmp_path: Path) -> None:
             assert served.proc.stdout is not None
             served.proc.stdout.close()
             assert code == 0
+
+
+def test_flags_take_true_false_1_0_and_refuse_anything_else(tmp_path: Path) -> None:
+    with running_api(tmp_path, extras={"check_options": NO_DNS}) as api:
+        mid = api.deliver(TEXT + b"no links\r\n")
+        for value in ("true", "false", "1", "0", ""):
+            assert api.get(f"/api/v1/message/{mid}/link-check?follow={value}").status == 200
+        reply = api.get(f"/api/v1/message/{mid}/link-check?follow=yes-please")
+        assert reply.status == 400
+        assert reply.json() == {"Error": "follow must be true, false, 1 or 0"}
+        assert api.get(f"/api/v1/message/{mid}/checks?links=maybe").status == 400
+        assert api.get(f"/api/v1/message/{mid}/checks?spam=0&links=false").status == 200

@@ -307,3 +307,17 @@ def test_send_a_large_attachment_arrives_byte_exact(tmp_path: Path) -> None:
         assert attachment["FileName"] == "blob.bin" and attachment["Size"] == len(data)
         part = api.get(f"/api/v1/message/{message['ID']}/part/{attachment['PartID']}")
         assert part.status == 200 and part.body == data
+
+
+def test_release_of_a_message_whose_stored_sender_is_no_address(tmp_path: Path, mailbox) -> None:
+    with (
+        running_sink(mailbox) as relay,
+        running_api(tmp_path / "api", relay_transport=relay_to(relay.port)) as api,
+    ):
+        message_id = api.deliver(make_message(), envelope_from="not an address")
+        reply = api.request(
+            "POST", f"/api/v1/message/{message_id}/release", json={"To": ["a@example.com"]}
+        )
+        assert reply.status == 400
+        assert "nothing was sent" in reply.json()["Error"]
+        assert relay.mailbox.count() == 0

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dkim
+import dns.message
+import dns.rcode
+import dns.resolver
+import dns.rrset
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -265,6 +274,10 @@ def test_arc_chain_pass_and_broken(keypair: tuple[bytes, bytes, bytes]) -> None:
     bad = check_authentication(broken, options(record))
     assert bad.data["arc"]["result"] == "fail"
     assert any(f.code == "arc-fail" and f.severity is Severity.WARNING for f in bad.findings)
+    keyless = check_authentication(sealed, options(None))
+    assert keyless.data["arc"]["result"] == "no-key"
+    assert keyless.data["arc"]["missing_keys"] == ["s1._domainkey.example.com"]
+    assert any(f.code == "arc-no-key" and f.severity is Severity.INFO for f in keyless.findings)
     plain = check_authentication(MESSAGE, options(record))
     assert plain.data["arc"]["result"] == "none"
     assert not any(f.code.startswith("arc-") for f in plain.findings)
@@ -277,6 +290,9 @@ def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, byte
     [sig] = result.data["signatures"]
     assert sig["result"] == "error"
     assert "folded (indented) line comes before the first header" in sig["reason"]
+    assert sig["domain"] == "example.com" and sig["selector"] == "s1"  # read from the header text
+    assert sig["aligned"] is True
+    assert "header section" in result.findings[0].advice
     assert result.verdict is Severity.ERROR
     not_a_header = b"this is not a header\r\n" + MESSAGE  # dkimpy: MessageFormatError
     result = check_authentication(not_a_header, options(record))
@@ -285,3 +301,107 @@ def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, byte
     for junk in (b"", b"\x00\xff\xfe", b"DKIM-Signature: \r\n\r\n", b"\r\n\r\nbody only"):
         got = check_authentication(junk, options(record))
         assert "signatures" in got.data and "arc" in got.data
+
+
+def test_signature_count_is_bounded(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    one = sign(private)
+    header = one[: one.index(b"From:")]
+    many = header * 25 + MESSAGE
+    result = check_authentication(many, options(record))
+    sigs = result.data["signatures"]
+    assert len(sigs) == 25
+    assert [s["result"] for s in sigs[:20]] == ["pass"] * 20
+    assert all(s["result"] == "error" and "first 20" in s["reason"] for s in sigs[20:])
+
+
+@contextmanager
+def dns_server(records: dict[str, bytes], *, silent: bool = False) -> Iterator[int]:
+    """A real (tiny) DNS server on 127.0.0.1 UDP: TXT answers from ``records``, else NXDOMAIN.
+
+    ``silent`` drops every query, like a dead resolver.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                wire, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            if silent:
+                continue
+            query = dns.message.from_wire(wire)
+            reply = dns.message.make_response(query)
+            name = query.question[0].name.to_text().rstrip(".").lower()
+            if name in records:
+                value = records[name]
+                chunks = " ".join(
+                    '"' + value[i : i + 200].decode() + '"' for i in range(0, len(value), 200)
+                )
+                reply.answer.append(
+                    dns.rrset.from_text(query.question[0].name, 60, "IN", "TXT", chunks)
+                )
+            else:
+                reply.set_rcode(dns.rcode.NXDOMAIN)
+            sock.sendto(reply.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
+
+
+def local_resolver(port: int, lifetime: float = 2.0) -> dns.resolver.Resolver:
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = ["127.0.0.1"]
+    resolver.port = port
+    resolver.timeout = resolver.lifetime = lifetime
+    return resolver
+
+
+def test_key_from_dns_says_so(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    with dns_server({"s1._domainkey.example.com": record}) as port:
+        result = check_authentication(
+            sign(private), CheckOptions(resolve_dns=True), resolver=local_resolver(port)
+        )
+        [sig] = result.data["signatures"]
+        assert sig["result"] == "pass" and sig["key_source"] == "dns"
+        assert "(key from DNS)" in result.findings[0].title
+        # a key the user gave wins over DNS
+        mine = check_authentication(
+            sign(private), options(record, dns=True), resolver=local_resolver(port)
+        )
+        assert mine.data["signatures"][0]["key_source"] == "user"
+        # a name DNS does not know: no key, said plainly
+        other = check_authentication(
+            sign(private, domain=b"example.org"),
+            CheckOptions(resolve_dns=True),
+            resolver=local_resolver(port),
+        )
+        [sig] = other.data["signatures"]
+        assert sig["result"] == "no-key"
+        assert sig["reason"].endswith("DNS has no TXT record for it")
+
+
+def test_dead_dns_is_asked_once_and_said_plainly(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, _record = keypair
+    two = sign(private, domain=b"example.org", message=sign(private))
+    with dns_server({}, silent=True) as port:
+        started = time.monotonic()
+        result = check_authentication(
+            two, CheckOptions(resolve_dns=True), resolver=local_resolver(port, lifetime=0.5)
+        )
+        elapsed = time.monotonic() - started
+    reasons = [s["reason"] for s in result.data["signatures"]]
+    assert all("DNS is not available here (lookup timed out after 0.5 s)" in r for r in reasons)
+    assert [s["result"] for s in result.data["signatures"]] == ["no-key", "no-key"]
+    assert elapsed < 2.0  # the second signature did not wait again

@@ -25,10 +25,10 @@ ROUTE_MODULES: tuple[str, ...] = (
     "routes_events",
     "routes_messages",
     "routes_message",
-    "routes_checks",
     "routes_send",
     "routes_tags",
     "routes_openapi",
+    "routes_checks",
 )
 
 

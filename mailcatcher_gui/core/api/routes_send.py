@@ -243,11 +243,13 @@ async def release_message(request: web.Request) -> web.Response:
     if transport is None:
         raise ApiError(
             400,
-            "message relaying is not configured: release a message once from the window's "
-            "Release To... dialog (with its password saved) to choose the relay",
+            "message relaying is not configured (in the window: release a message once with "
+            "Release To..., its password saved, to choose the relay; serve has none)",
         )
     raw = RawMessage(stored.raw, stored.summary.envelope_from, tuple(recipients))
     report = await send(SendRequest(raw, transport))
     if report.failure is not None:
+        if report.failure.stage is FailureStage.INPUT:  # e.g. a stored sender that is no address
+            raise ApiError(400, f"{report.failure.message}; nothing was sent")
         raise ApiError(400, f"SMTP error: {report.failure.message}")
     return web.Response(text="ok", content_type="text/plain")

@@ -21,7 +21,14 @@ from .links import check_links
 from .model import FAMILIES, CheckOptions, ChecksReport, FamilyResult, Finding, Severity
 from .spam import check_spam
 
-__all__ = ["SCHEMA_VERSION", "family_json", "finding_json", "report_json", "run_checks"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "add_network_checks",
+    "family_json",
+    "finding_json",
+    "report_json",
+    "run_checks",
+]
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +49,19 @@ async def run_checks(
 ) -> ChecksReport:
     """Every network-free family, plus links and/or spam when asked (network)."""
     report = await asyncio.to_thread(_local, opened, options)
+    return await add_network_checks(report, opened, options, links=links, spam=spam, follow=follow)
+
+
+async def add_network_checks(
+    report: ChecksReport,
+    opened: OpenedMessage,
+    options: CheckOptions,
+    *,
+    links: bool = False,
+    spam: bool = False,
+    follow: bool = True,
+) -> ChecksReport:
+    """``report`` with the links and/or spam families run (concurrently) in place of theirs."""
     extra: list[asyncio.Task[FamilyResult]] = []
     async with asyncio.TaskGroup() as group:
         if links:

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from .messages import KINDS, MessageFactory
 from .stats import summarize_ms
 
 _CHUNK = 1 << 20  # big bodies go out in 1 MiB slices so drain() keeps memory flat
+_QUEUED = re.compile(rb"queued as (\d+)")
 
 
 class SmtpError(Exception):
@@ -57,6 +59,8 @@ class _Shared:
     errors: list[str] = field(default_factory=list)
     pipelined: bool | None = None
     banner: str = ""
+    #: (queued id, monotonic time of its 250) per message, when asked for (--record-acks)
+    acks: list[tuple[int, float]] | None = None
 
     def take(self) -> int | None:
         if self.next_index >= self.count:
@@ -140,8 +144,13 @@ class _Session:
                 await w.drain()
         await w.drain()
         t_end = time.monotonic()
-        await _expect(r, 250, "end of DATA")
-        return time.monotonic() - t_end
+        lines = await _expect(r, 250, "end of DATA")
+        t_250 = time.monotonic()
+        if self.shared.acks is not None:
+            queued = _QUEUED.search(lines[-1])
+            if queued:
+                self.shared.acks.append((int(queued.group(1)), t_250))
+        return t_250 - t_end
 
     async def quit(self) -> None:
         if self.writer is None:
@@ -209,10 +218,16 @@ async def run_load(
     large_bytes: int = 25 * 1000 * 1000,
     timeout: float = 600.0,
     factory: MessageFactory | None = None,
+    record_acks: bool = False,
 ) -> dict:
-    """Drive ``count`` messages through ``connections`` sessions; return the stats."""
+    """Drive ``count`` messages through ``connections`` sessions; return the stats.
+
+    ``record_acks``: the result's ``acks`` lists ``[queued id, monotonic time
+    of the 250]`` per message (the events benchmark matches them with what a
+    WebSocket subscriber received, on the same clock).
+    """
     factory = factory or MessageFactory(kind, large_bytes=large_bytes)
-    shared = _Shared(count=count)
+    shared = _Shared(count=count, acks=[] if record_acks else None)
     worker = {"reuse": _worker_reuse, "per-connection": _worker_per_connection}[mode]
     cpu0 = time.process_time()
     start = time.monotonic()
@@ -249,6 +264,7 @@ async def run_load(
         "client_cpu_s": round(cpu, 3),
         "client_cpu_pct": round(100.0 * cpu / elapsed, 1) if elapsed > 0 else None,
         "latency": summarize_ms(shared.latencies),
+        **({"acks": shared.acks} if shared.acks is not None else {}),
     }
 
 
@@ -310,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large-bytes", type=int, default=25 * 1000 * 1000)
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--client", choices=("asyncio", "smtp-source"), default="asyncio")
+    ap.add_argument(
+        "--record-acks",
+        choices=("yes", "no"),
+        default="no",
+        help="add [queued id, time of the 250] per message to the result (asyncio client)",
+    )
     args = ap.parse_args(argv)
     if args.client == "smtp-source":
         result = run_smtp_source(
@@ -335,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                 pipelining=args.pipelining,
                 timeout=args.timeout,
                 factory=factory,
+                record_acks=args.record_acks == "yes",
             )
         )
     json.dump(result, sys.stdout)

@@ -1,4 +1,4 @@
-"""The five targets of the "Benchmarks" issue, each producing ``Check`` rows.
+"""The targets of the "Benchmarks" issue (6: the HTTP API's events), each making ``Check`` rows.
 
 Every throughput figure is a ratio against a reference measured in the same
 run (the bare aiosmtpd Sink, or the same server on an empty store), over
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import api_bench, gui_probe, procs, scale
+from . import api_bench, gui_probe, http_events, procs, scale
 from .report import FAIL, NOT_RUN, PASS, Check, not_run
 from .stats import median, summarize_ms
 
@@ -195,6 +195,7 @@ class Bench:
         self._guard("3", self.target3)
         self._guard("4", self.target4)
         self._guard("5", self.target5)
+        self._guard("6", self.target6)
         return self.checks
 
     # ---- target 1 ----------------------------------------------------------
@@ -672,6 +673,12 @@ class Bench:
                 + "".join(f"; {r['error']}" for r in results if r.get("error")),
             )
         )
+
+    # ---- target 6 ----------------------------------------------------------
+
+    def target6(self) -> None:
+        """HTTP API events: ingest with a WebSocket subscriber, and the events' latency."""
+        http_events.run(self)
 
 
 # ---- small helpers -------------------------------------------------------------

@@ -10,7 +10,6 @@ import logging
 import os
 import socket
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
@@ -182,12 +181,8 @@ def test_retention_sends_delete_per_message_and_one_prune(tmp_path):
     assert not any(e["Type"] == "prune" for e in after)
 
 
-def test_tag_updates_become_update_events(mailbox):
-    """``TagsChanged`` (branch tags-search) maps to Mailpit's ``{ID, Tags}`` updates."""
-
-    @dataclass(frozen=True)
-    class TagsChanged:  # the pinned shape of core.models.TagsChanged
-        updates: tuple[tuple[int, tuple[str, ...]], ...]
+def test_tag_changes_become_update_events_and_info_counts_them(mailbox):
+    """``TagsChanged`` from the mailbox's tag operations -> Mailpit's ``{ID, Tags}`` updates."""
 
     async def scenario():
         async with (
@@ -196,16 +191,27 @@ def test_tag_updates_become_update_events(mailbox):
             http.ws_connect(api.url + "/api/events") as ws,
         ):
             await next_event(ws)
-            hub = api.app[EVENTS]
-            hub._tags_changed = getattr(routes_events.models, "TagsChanged", TagsChanged)
-            hub.on_event(hub._tags_changed(updates=((7, ("Alpha", "beta")), (9, ()))))
-            return [await next_event(ws), await next_event(ws)]
+            ids = await asyncio.to_thread(
+                lambda: mailbox.accept_many_sync(_capture(i) for i in range(2))
+            )
+            await events_until(ws, lambda evs: len(_new_ids(evs)) == 2)
+            await asyncio.to_thread(mailbox.set_tags, ids, ["beta", "Alpha"])
+            await asyncio.to_thread(mailbox.remove_tags, [ids[1]], ["beta"])
+            updates = await events_until(
+                ws, lambda evs: sum(e["Type"] == "update" for e in evs) == 3
+            )
+            async with http.get(api.url + "/api/v1/info") as r:
+                info = await r.json()
+            return ids, [e for e in updates if e["Type"] == "update"], info
 
-    got = asyncio.run(scenario())
-    assert got == [
-        {"Type": "update", "Data": {"ID": "7", "Tags": ["Alpha", "beta"]}},
-        {"Type": "update", "Data": {"ID": "9", "Tags": []}},
+    ids, updates, info = asyncio.run(scenario())
+    a, b = (str(i) for i in ids)
+    assert [u["Data"] for u in updates] == [
+        {"ID": a, "Tags": ["Alpha", "beta"]},
+        {"ID": b, "Tags": ["Alpha", "beta"]},
+        {"ID": b, "Tags": ["Alpha"]},
     ]
+    assert info["Tags"] == {"Alpha": 2, "beta": 1}
 
 
 def _raw_websocket(port: int, rcvbuf: int = 4096) -> socket.socket:

@@ -15,7 +15,13 @@ import sys
 
 import aiohttp
 import pytest
-from http_helpers import api_server, htpasswd_line, send_burst_async, smtp_sink
+from http_helpers import (
+    api_server,
+    events_until,
+    htpasswd_line,
+    send_burst_async,
+    smtp_sink,
+)
 from serve_process import launch_serve
 from smtp_helpers import HOST, client_context, make_message, shared_test_ca
 
@@ -105,6 +111,22 @@ def test_webui_reports_the_relay_when_there_is_one(mailbox):
     assert off["Enabled"] is False and off["SMTPServer"] == ""
 
 
+def test_webui_says_whether_spamassassin_checks_are_configured(mailbox):
+    from mailcatcher_gui.core.checks import CheckOptions
+
+    async def scenario(extras):
+        async with (
+            api_server(mailbox, extras=extras) as api,
+            aiohttp.ClientSession() as http,
+            http.get(api.url + "/api/v1/webui") as r,
+        ):
+            return (await r.json())["SpamAssassin"]
+
+    assert asyncio.run(scenario({"check_options": CheckOptions(spamassassin="127.0.0.1:783")}))
+    assert not asyncio.run(scenario({"check_options": CheckOptions()}))
+    assert not asyncio.run(scenario({}))
+
+
 def test_readyz_is_503_when_the_store_cannot_be_read(mailbox):
     async def scenario():
         async with api_server(mailbox) as api, aiohttp.ClientSession() as http:
@@ -154,6 +176,29 @@ def test_request_bodies_over_max_size_get_413_json(mailbox):
     assert big[0] == 413
     assert "4096 bytes" in big[1]["Error"] and "2048" in big[1]["Error"]
     assert small == 405  # within the limit: the route answers (GET only)
+
+
+def test_a_chunked_body_over_max_size_gets_413_json_too(mailbox):
+    """No Content-Length to check up front: aiohttp's own limit answers, still as JSON."""
+
+    async def chunks():
+        for _ in range(8):
+            yield b" " * 1024
+
+    async def scenario():
+        async with (
+            api_server(mailbox, max_body=2048) as api,
+            aiohttp.ClientSession() as http,
+            http.put(
+                api.url + "/api/v1/messages",
+                data=chunks(),
+                headers={"Content-Type": "application/json"},
+            ) as r,
+        ):
+            return r.status, await r.json()
+
+    status, body = asyncio.run(scenario())
+    assert status == 413 and set(body) == {"Error"}
 
 
 def test_busy_port_is_one_clear_sentence(mailbox):
@@ -264,19 +309,45 @@ def test_serve_prints_the_http_line_and_serves_the_api_and_events(tmp_path):
                     info = await r.json()
                 async with http.ws_connect(served.http_url + "/api/events") as ws:
                     stats = json.loads((await ws.receive(timeout=10)).data)
-                    ids = await send_burst_async(served.smtp_port, ["via serve"])
-                    new = json.loads((await ws.receive(timeout=10)).data)
-            return info, stats, ids, new
+                    subjects = ["via serve"] + [f"serve burst {i}" for i in range(59)]
+                    ids = await send_burst_async(served.smtp_port, subjects, connections=3)
+                    events = await events_until(
+                        ws, lambda evs: sum(e["Type"] == "new" for e in evs) == len(ids)
+                    )
+            return info, stats, ids, [e for e in events if e["Type"] == "new"]
 
-        info, stats, ids, new = asyncio.run(scenario())
+        info, stats, ids, news = asyncio.run(scenario())
     finally:
         served.proc.terminate()
         served.proc.communicate(timeout=30)
     assert served.proc.returncode == 0
     assert info["Messages"] == 0 and info["Version"]
     assert stats == {"Type": "stats", "Data": {"Total": 0, "Unread": 0, "Version": info["Version"]}}
-    assert new["Type"] == "new" and new["Data"]["ID"] == str(ids[0])
-    assert new["Data"]["Subject"] == "via serve"
+    assert [int(e["Data"]["ID"]) for e in news] == sorted(ids)  # none lost, in order
+    assert {e["Data"]["Subject"] for e in news} >= {"via serve", "serve burst 58"}
+
+
+def test_serve_over_https_prints_https_and_verifies_with_the_test_ca(tmp_path):
+    ca, cert, key = shared_test_ca()
+    served = launch_serve(
+        tmp_path, tmp_path / "serve.log", "--http-tls-cert", str(cert), "--http-tls-key", str(key)
+    )
+    try:
+        assert served.http_url.startswith("https://127.0.0.1:")
+
+        async def scenario():
+            connector = aiohttp.TCPConnector(ssl=client_context(ca))
+            async with (
+                aiohttp.ClientSession(connector=connector) as http,
+                http.get(served.http_url + "/livez") as r,
+            ):
+                return r.status
+
+        assert asyncio.run(scenario()) == 200
+    finally:
+        served.proc.terminate()
+        served.proc.communicate(timeout=30)
+    assert served.proc.returncode == 0
 
 
 def test_serve_with_the_http_port_busy_says_so_in_one_line_and_exits_2(tmp_path):

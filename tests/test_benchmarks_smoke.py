@@ -47,7 +47,7 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
     assert data["meta"]["quick"] is True
 
     targets = {t["id"]: t for t in data["targets"]}
-    assert sorted(targets) == ["1", "2", "3", "4", "5"]
+    assert sorted(targets) == ["1", "2", "3", "4", "5", "6"]
     for tid, target in targets.items():
         assert target["checks"], f"target {tid} has no checks"
         for check in target["checks"]:
@@ -76,6 +76,16 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
     assert any("ingest" in c["name"] for c in measured("3")), targets["3"]
     api_rows = [c for c in measured("3") if c["name"].startswith("API p95")]
     assert len(api_rows) >= 3, targets["3"]  # list, searches, one message
+
+    # Target 6 (the HTTP API's events) needs no GUI either: both rows measured, and
+    # the subscriber got an event for every message the load generator saw stored.
+    t6 = measured("6")
+    assert [c["name"][:2] for c in t6] == ["6a", "6b"], targets["6"]
+    assert t6[0]["kind"] == "ratio" and t6[0]["reference"] > 0
+    for run in data["runs"]["http_events"]:
+        events = run["events"]
+        assert events["lost"] == 0 and events["acked"] == run["requested"], events
+        assert events["p99_ms"] is not None
 
     # The reference really served every message (the load generator reports losses).
     runs = data["runs"]

@@ -217,3 +217,57 @@ def test_command_line_http_wins_over_saved_settings_for_the_session():
     assert on is False
     config, on = initial_http(args("--http-cors", "http://localhost:3000"), saved)
     assert config.cors_origin == "http://localhost:3000" and config.port == 9100
+
+
+@pytest.mark.web
+def test_the_real_window_serves_the_api_from_the_command_line(tmp_path):
+    """``mailcatcher-gui --http HOST:PORT``: run_gui wires the API; SIGTERM still exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    http_port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    env.update(
+        MAILCATCHER_GUI_HOME=str(tmp_path / "home"),
+        QT_QPA_PLATFORM="offscreen",
+        QTWEBENGINE_DISABLE_SANDBOX="1",
+        MAILCATCHER_GUI_QUIT_AFTER_MS="60000",  # safety net only
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailcatcher_gui", "--smtp", f"{HOST}:0"]
+        + ["--http", f"{HOST}:{http_port}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://{HOST}:{http_port}/api/v1/info", timeout=2
+                ) as r:
+                    info = json.loads(r.read())
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the window never served the API"
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert info["Database"].endswith("mail.sqlite3") and info["Messages"] == 0

@@ -9,6 +9,10 @@ public names from here; the modules behind them may move:
 * ``errors``: the JSON error body every 4xx/5xx has, and the middleware that
   turns any exception into one (never a traceback)
 * one ``routes_*`` module per family of endpoints, each with ``add_routes``
+* ``server``: ``HttpConfig``, ``start_http`` -> ``RunningHttp`` (listeners, TLS,
+  the loopback-by-default rule, body limits); ``security``: Basic auth from an
+  htpasswd file, origin/Host checks, CORS; ``service``: ``ApiService``, the
+  start/stop/move lifecycle the window uses
 """
 
 from .application import build_application

@@ -22,9 +22,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..checks import CheckOptions
 from ..models import MailboxEvent, MessagesAdded, MessagesDeleted
 from ..store import StoreError
 from .context import CONTEXT, ApiContext
+from .routes_checks import CHECK_OPTIONS_KEY
 
 __all__ = ["RUNTIME", "RuntimeStats", "add_routes"]
 
@@ -92,11 +94,6 @@ def _database_size(location: str) -> int:
         return 0  # a remote mailbox, or a store that is gone
 
 
-def _tags(ctx: ApiContext) -> dict[str, int]:
-    tags = getattr(ctx.mailbox, "tags", None)  # MailboxProtocol.tags (branch tags-search)
-    return dict(tags()) if callable(tags) else {}
-
-
 async def info(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     mailbox = ctx.mailbox
@@ -107,10 +104,16 @@ async def info(request: web.Request) -> web.Response:
         "DatabaseSize": _database_size(mailbox.location),
         "Messages": mailbox.count(),
         "Unread": mailbox.unread_count(),
-        "Tags": _tags(ctx),
+        "Tags": dict(mailbox.tags()),
         "RuntimeStats": request.app[RUNTIME].as_json(),
     }
     return web.json_response(body)
+
+
+def _spamassassin(ctx: ApiContext) -> bool:
+    """Whether the API's checks can ask a spamd (``serve --spamassassin HOST:PORT``)."""
+    options = ctx.extras.get(CHECK_OPTIONS_KEY)
+    return isinstance(options, CheckOptions) and bool(options.spamassassin)
 
 
 async def webui(request: web.Request) -> web.Response:
@@ -127,7 +130,7 @@ async def webui(request: web.Request) -> web.Response:
             "OverrideFrom": "",
             "PreserveMessageIDs": False,
         },
-        "SpamAssassin": bool(ctx.extras.get("spamassassin")),
+        "SpamAssassin": _spamassassin(ctx),
         "ChaosEnabled": False,
         "DuplicatesIgnored": False,
         "HideDeleteAllButton": False,

@@ -36,8 +36,14 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .. import models
-from ..models import MailboxCleared, MailboxEvent, MessagesAdded, MessagesChanged, MessagesDeleted
+from ..models import (
+    MailboxCleared,
+    MailboxEvent,
+    MessagesAdded,
+    MessagesChanged,
+    MessagesDeleted,
+    TagsChanged,
+)
 from .context import CONTEXT, ApiContext
 from .shapes import summary_json
 
@@ -106,7 +112,6 @@ class EventHub:
         self._unsubscribe: Callable[[], None] | None = None
         self._stats_due: asyncio.TimerHandle | None = None
         self._prune_due: asyncio.TimerHandle | None = None
-        self._tags_changed: type | None = getattr(models, "TagsChanged", None)
 
     # ---- lifecycle (the app's startup and shutdown signals) ---------------------------
 
@@ -158,8 +163,8 @@ class EventHub:
                 self._prune_due = self._prune_due or self._later(self._send_prune)
         elif isinstance(event, MailboxCleared):
             self.broadcast(_frame("truncate", None))
-        elif self._tags_changed is not None and isinstance(event, self._tags_changed):
-            for mid, tags in getattr(event, "updates", ()):
+        elif isinstance(event, TagsChanged):
+            for mid, tags in event.updates:
                 self.broadcast(_frame("update", {"ID": str(mid), "Tags": list(tags)}))
             return  # tags do not change the counts
         else:

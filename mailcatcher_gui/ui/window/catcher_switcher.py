@@ -2,11 +2,15 @@
 
 The window, its model, the compose side and the bridge are built once over a
 ``core.mailbox_switch.MailboxSwitch``. This object changes the switch's
-target: ``connect_to`` checks the catcher (``GET /api/v1/info``) before
-anything changes, so a wrong URL or password leaves the window as it was;
-then it starts the catcher's live events, points the switch at it (the list
-re-reads through ``MailboxCleared``) and tells the ``CatcherPanel`` which
-catcher is shown. ``back_to_local`` is the reverse, one click.
+target: ``connect_to`` checks the catcher (``RemoteMailbox.check``, a
+one-row list) before anything changes, so a wrong URL or password leaves the
+window as it was (the dialog checks on a worker thread, ``--remote`` and
+tests inline); connecting to this app's own HTTP API is refused outright;
+then it points the switch at it (the list re-reads through
+``MailboxCleared``), starts the catcher's live events and tells the
+``CatcherPanel`` which catcher is shown. ``back_to_local`` is the reverse,
+one click. Message ▸ Release on the Catcher… (``install_release_action``)
+is the one command that exists only while a catcher is shown.
 
 Connection states arrive on the events thread; a queued signal brings them
 to the GUI thread for the banner. The last URL and user name are kept in the

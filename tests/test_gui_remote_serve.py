@@ -158,6 +158,8 @@ def test_remote_flag_refuses_a_malformed_url_before_any_window(tmp_path):
     assert proc.returncode == 2
     assert "--remote" in proc.stderr and "http://" in proc.stderr
     assert "Traceback" not in proc.stderr
+    alone = run_gui(tmp_path, "--remote-user", "alice")
+    assert alone.returncode == 2 and "--remote-user needs --remote" in alone.stderr
 
 
 @pytest.mark.web

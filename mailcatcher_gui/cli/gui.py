@@ -53,6 +53,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
             raise CliError(f"cannot open {name}: permission denied")
     sink_config_from_args(args)  # fail here, with exit 2, rather than inside the window
     http_config_from_args(args)
+    if getattr(args, "remote_user", "") and not getattr(args, "remote", None):
+        raise CliError("--remote-user needs --remote URL", EXIT_USAGE)
     if getattr(args, "remote", None):
         from mailcatcher_gui.core.remote.client import parse_catcher_url
 

@@ -447,3 +447,20 @@ def test_closing_the_dialog_while_it_checks_connects_nothing(qapp, mailbox, make
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_dialog_warns_when_a_password_would_cross_the_network_in_clear(qapp, make_gui):
+    gui = make_gui()
+
+    async def scenario():
+        dialog = gui.catchers.open_dialog()
+        dialog.url.setText("http://catcher.example:8025")
+        assert not dialog.plain_warning.isVisible()  # no password yet
+        dialog.password.setText("pw")
+        assert dialog.plain_warning.isVisible()
+        for safe in ("https://catcher.example:8025", "http://127.0.0.1:8025", "localhost:8025"):
+            dialog.url.setText(safe)
+            assert not dialog.plain_warning.isVisible(), safe
+        dialog.reject()
+
+    run_app(qapp, gui, scenario)

@@ -11,6 +11,7 @@ keyring exists; otherwise it is used for this connection and forgotten.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.remote import parse_catcher_url
+from ...core.sending.policy import is_loopback
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,18 @@ class CatcherDialog(QDialog):
         self.remember.setEnabled(keyring_available)
         if not keyring_available:
             self.remember.setToolTip("No system keyring is available: the password is not kept")
+        #: said (not refused: a LAN catcher often has no TLS) while the password
+        #: would cross the network unencrypted
+        self.plain_warning = QLabel(
+            "The password would travel unencrypted (http://) to a host that is not this "
+            "machine; use https:// where the catcher offers it.",
+            self,
+        )
+        self.plain_warning.setObjectName("catcherPlainWarning")
+        self.plain_warning.setWordWrap(True)
+        self.plain_warning.hide()
+        self.url.textChanged.connect(self._update_warning)
+        self.password.textChanged.connect(self._update_warning)
         self.error = QLabel(self)
         self.error.setObjectName("catcherError")
         self.error.setWordWrap(True)
@@ -84,9 +98,21 @@ class CatcherDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.plain_warning)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.resize(520, self.sizeHint().height())
+        self._update_warning()
+
+    def _update_warning(self) -> None:
+        try:
+            url = parse_catcher_url(self.url.text())
+        except ValueError:
+            self.plain_warning.hide()
+            return
+        host = urlsplit(url).hostname or ""
+        clear = url.startswith("http:") and not is_loopback(host) and bool(self.password.text())
+        self.plain_warning.setVisible(clear)
 
     def choice(self) -> CatcherChoice:
         """The form as a ``CatcherChoice``; ``ValueError`` names what is wrong."""

@@ -20,7 +20,6 @@ window settings, the password only in the keyring (``CatcherCredentials``).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
@@ -33,6 +32,7 @@ from ...core.mailbox_protocol import MailboxProtocol
 from ...core.mailbox_switch import MailboxSwitch
 from ...core.remote import CatcherEndpoint, ConnectionState, RemoteError, RemoteMailbox
 from ...core.remote.credentials import CatcherCredentials
+from ...core.sending.policy import is_loopback
 from .catcher_dialog import CatcherChoice, CatcherDialog
 from .catcher_panel import CatcherPanel
 from .settings import AppSettings
@@ -312,10 +312,7 @@ def is_own_api(url: str, listeners: Sequence[tuple[str, str, int]]) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
+    loopback = is_loopback(host)
     for _kind, listen_host, listen_port in listeners:
         if port != listen_port:
             continue

@@ -464,3 +464,32 @@ def test_the_dialog_warns_when_a_password_would_cross_the_network_in_clear(qapp,
         dialog.reject()
 
     run_app(qapp, gui, scenario)
+
+
+def test_import_while_a_catcher_is_shown_says_why_it_cannot_and_export_works(
+    qapp, qtbot, mailbox, make_gui, tmp_path
+):
+    (tmp_path / "catcher").mkdir()
+    eml = tmp_path / "one.eml"
+    eml.write_bytes(make_message("from a file"))
+    with running_api(tmp_path / "catcher", route_modules=ROUTES) as api:
+        mid = api.deliver(make_message("exported"))
+        gui = make_gui()
+        window = gui.window
+        results = []
+        window.jobFinished.connect(results.append)
+
+        async def scenario():
+            gui.catchers.connect_to(api.url)
+            await wait_for(lambda: window.model.rowCount() == 1)
+            window.import_paths([eml], progress=False)
+            await wait_for(lambda: len(results) == 1)
+            assert results[0].done == 0
+            assert any("cannot import into the catcher" in e for e in results[0].errors)
+            assert api.mailbox.count() == 1 and mailbox.count() == 0
+            window.export_ids("mbox", [mid], tmp_path / "out.mbox", progress=False)
+            await wait_for(lambda: len(results) == 2)
+            assert results[1].done == 1, results[1]
+            assert b"exported" in (tmp_path / "out.mbox").read_bytes()
+
+        run_app(qapp, gui, scenario)

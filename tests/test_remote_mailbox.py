@@ -613,3 +613,39 @@ def test_mail_between_the_first_read_and_the_live_socket_is_not_lost(tmp_path) -
             assert box.count() == 1
         finally:
             box.close()
+
+
+class _WebPage(http.server.BaseHTTPRequestHandler):
+    """Any web server that is not a catcher: HTML for every path, 404 for one."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        if self.path.startswith("/api/v1/search"):
+            body, status = b'{"messages": "not a list"}', 200
+        elif self.path.startswith("/api/v1/message/"):
+            body, status = b"404 page not found\n", 404
+        else:
+            body, status = b"<html><body>Welcome</body></html>", 200
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_that_is_no_catcher_gets_clear_errors_not_crashes() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    box = RemoteMailbox(CatcherEndpoint(f"http://127.0.0.1:{server.server_address[1]}"), live=False)
+    try:
+        with pytest.raises(RemoteError, match="sent no JSON"):
+            box.check()
+        with pytest.raises(RemoteError, match="unexpected shape"):
+            box.count("anything")
+        with pytest.raises(MessageNotFound):
+            box.raw(5)
+    finally:
+        box.close()
+        server.shutdown()
+        server.server_close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import api_bench, gui_probe, http_events, procs, scale
+from . import api_bench, gui_probe, http_events, procs, rules_load, scale
 from .report import FAIL, NOT_RUN, PASS, Check, not_run
 from .stats import median, summarize_ms
 
@@ -119,10 +119,12 @@ class Bench:
         mode: str,
         expect_total: int | None = None,
         keep_all: bool = False,
+        extra_args: list[str] | None = None,
     ) -> dict[str, Any]:
         port = procs.free_port()
         # keep_all: no retention limit (serve keeps 10,000 by default and would prune).
         extra = ["--max-messages", "0"] if keep_all else []
+        extra += extra_args or []
         with procs.serve_server(port, db, extra) as server:
             cpu0, threads0 = server.cpu(), server.thread_cpu()
             result = self._load(port, count=count, kind=kind, mode=mode)
@@ -203,6 +205,8 @@ class Bench:
     def target1(self) -> None:
         """Headless serve vs bare aiosmtpd Sink (2 KB, 10 connections)."""
         cfg = self.cfg
+        rules_file = rules_load.write_rules_file(cfg.workdir / "rules-50.toml")
+        with_rules: list[dict[str, Any]] = []
         for mode, label in (("reuse", "1a"), ("per-connection", "1b")):
             ours: list[dict[str, Any]] = []
             for rep in range(cfg.reps):
@@ -217,6 +221,18 @@ class Bench:
                         db, count=cfg.count, kind="small", mode=mode, expect_total=cfg.count
                     )
                 )
+                if mode == "reuse":  # 1d: the same serve with 50 rules, right after it
+                    db = self._fresh_db(f"t1-rules-{rep}")
+                    with_rules.append(
+                        self._one_serve(
+                            db,
+                            count=cfg.count,
+                            kind="small",
+                            mode=mode,
+                            expect_total=cfg.count,
+                            extra_args=["--rules", str(rules_file)],
+                        )
+                    )
             self.runs[f"serve_{mode}"] = ours
             self.add(
                 _rate_check(
@@ -228,6 +244,17 @@ class Bench:
                     0.9,
                 )
             )
+            if mode == "reuse":
+                self.runs["serve_reuse_rules50"] = with_rules
+                c = _rate_check(
+                    "1",
+                    f"1d serve msgs/s with {rules_load.RULE_COUNT} rules, none matching "
+                    "(reference: serve without rules)",
+                    with_rules,
+                    ours,
+                    0.95,
+                )
+                self.add(c)
         peak = max((r["server_peak_rss_kb"] or 0) for r in self.runs["serve_reuse"]) / 1024
         ref_peak = max((r["server_peak_rss_kb"] or 0) for r in self.runs["reference_reuse"]) / 1024
         self.add(

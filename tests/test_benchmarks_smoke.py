@@ -123,3 +123,33 @@ def test_api_latency_rows_measure_real_requests(tmp_path):
     for check in bench.checks:
         assert check.status in {"PASS", "FAIL"} and check.measured and check.measured > 0
         assert check.limit in (20.0, 100.0, 30.0)
+
+
+def test_quick_rules_row_is_measured_against_serve_without_rules(tmp_path):
+    """The cheap smoke of row 1d: 50 rules, none matching, vs the same serve without rules."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--only",
+            "1",
+            "--count",
+            "300",
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode in (0, 1), proc.stdout + "\n" + proc.stderr[-4000:]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    (row,) = [c for t in data["targets"] for c in t["checks"] if c["name"].startswith("1d serve")]
+    assert row["status"] in {"PASS", "FAIL"} and row["kind"] == "ratio" and row["limit"] == 0.95
+    assert row["measured"] > 0 and row["reference"] > 0
+    runs = data["runs"]["serve_reuse_rules50"]
+    assert runs and all(r["stored"] == r["requested"] == 300 for r in runs)

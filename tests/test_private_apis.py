@@ -108,6 +108,8 @@ METHODS: list[tuple[str, Callable[[], Any], str, str, str]] = [
         "async (self, caller_method)",
         "SinkSMTP.check_auth_needed",
     ),
+    ("aiosmtpd", lambda: SMTP, "_handle_client", "async (self)", "RuleHooks: connect rules"),
+    ("aiosmtpd", lambda: SMTP, "smtp_HELO", "async (self, hostname)", "RuleHooks: HELO rules"),
     ("aiosmtpd", lambda: SMTP, "connection_made", "(self, transport)", "implicit TLS"),
     ("aiosmtpd", lambda: SMTP, "connection_lost", "(self, error)", "implicit TLS"),
     ("aiosmtpd", lambda: SMTP, "eof_received", "(self)", "implicit TLS"),

@@ -6,8 +6,9 @@
     mailcatcher-gui serve [OPTIONS]                  headless SMTP sink
     mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export|check
     mailcatcher-gui send ...                         send a test message
+    mailcatcher-gui rules list|check [FILE]          show / validate a rules file
 
-One module per command (``gui``, ``serve``, ``messages``, ``send``);
+One module per command (``gui``, ``serve``, ``messages``, ``send``, ``rules``);
 ``common`` holds what they share. Option defaults and the options -> core
 objects conversion are in ``core.options`` (the window uses them too, so
 neither front end imports the other).
@@ -37,6 +38,7 @@ from mailcatcher_gui.crash import DEBUG_ENV, report_cli_crash
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, PROG, CliError, error
 from .gui import add_gui_parser
 from .messages import SHOW_MODES, add_messages_parser, message_to_json, show_message
+from .rules import add_rules_parser
 from .send import add_send_parser
 from .serve import add_serve_parser
 
@@ -53,7 +55,7 @@ __all__ = [
     "show_message",
 ]
 
-_COMMANDS = ("gui", "serve", "messages", "send")
+_COMMANDS = ("gui", "serve", "messages", "send", "rules")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub, db)
     add_messages_parser(sub, db)
     add_send_parser(sub)
+    add_rules_parser(sub)
     return parser
 
 

@@ -214,6 +214,12 @@ def add_sink_options(p: argparse.ArgumentParser) -> None:
         help="only accept recipients matching REGEX (searched); others get 550",
     )
     g.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="fault-injection rules (TOML; see 'rules check'), reloaded when the file changes "
+        "(default: rules.toml in the config folder, if it exists)",
+    )
+    g.add_argument(
         "--hostname",
         metavar="NAME",
         default=None,

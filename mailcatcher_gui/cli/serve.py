@@ -6,6 +6,7 @@ listening on HOST:PORT`` (``HTTPS`` with ``--http-tls-cert``; no line with
 port 0 and read the real ports from those lines; SIGINT/SIGTERM stop it
 after the queued writes are committed. A port that is taken, for SMTP or
 HTTP, is one line on stderr and exit status 2, before anything listens.
+The rules file (``--rules``) is reloaded when it changes and on SIGHUP.
 """
 
 from __future__ import annotations
@@ -132,6 +133,12 @@ async def serve(
                     f"subject {json.dumps(s.subject, ensure_ascii=False)} size {s.size}"
                 )
             sys.stdout.flush()
+
+    watcher = running.rules_watcher
+    if watcher is not None and hasattr(signal, "SIGHUP"):  # reload the rules file now
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, watcher.reload)
+            installed.append(signal.SIGHUP)
 
     unsubscribe = mailbox.subscribe(announce) if verbose else None
     try:

@@ -142,6 +142,7 @@ def sink_config_from_args(args: Any, environ: Mapping[str, str] | None = None) -
         except re.error as exc:
             raise ConfigError(f"invalid --accept-rcpt pattern {accept_rcpt!r}: {exc}") from exc
     return SinkConfig(
+        rules_file=rules_file_from_args(args),
         smtp=smtp,
         smtps=smtps,
         max_size=int(max_size),
@@ -191,6 +192,24 @@ def http_config_from_args(args: Any) -> HttpConfig | None:
         tls_cert=Path(cert).expanduser() if cert else None,
         tls_key=Path(key).expanduser() if key else None,
     )
+
+
+def rules_file_from_args(args: Any) -> Path | None:
+    """``--rules FILE`` (checked now: ``ConfigError`` with every problem and its
+    line), else ``rules.toml`` in the config folder when it exists, else None."""
+    from .rules import RULES_FILENAME, RulesFileError, load_rules_file
+
+    given = getattr(args, "rules", None)
+    path = Path(given).expanduser() if given else paths.config_dir() / RULES_FILENAME
+    if not given and not path.is_file():
+        return None
+    try:
+        load_rules_file(path)
+    except RulesFileError as exc:
+        raise ConfigError("bad rules file: " + "; ".join(exc.lines())) from exc
+    except OSError as exc:
+        raise ConfigError(f"--rules {path}: {exc.strerror or exc}") from exc
+    return path
 
 
 def open_store(args: Any, *, readonly: bool = False) -> Store:

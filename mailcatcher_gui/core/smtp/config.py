@@ -26,7 +26,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SinkConfig:
-    """How to run the sink: listeners, limits, TLS, AUTH, recipient rule, timeouts."""
+    """How to run the sink: listeners, limits, TLS, AUTH, recipient rule, timeouts, rules."""
 
     smtp: tuple[str, int] = ("127.0.0.1", 1025)
     smtps: tuple[str, int] | None = None  # implicit TLS listener, off by default
@@ -43,6 +43,10 @@ class SinkConfig:
     # others gets 452 and is retried by its client. A payload alone always
     # fits (only max_size limits it). 0 = unlimited.
     data_budget: int = 256 * 1024 * 1024
+    # The rules file (TOML, see core/rules/loading.py), loaded at start and
+    # reloaded whenever it changes; None = no file (rules may still be added
+    # through RunningSink.rules).
+    rules_file: Path | None = None
 
 
 class SinkStartError(Exception):

@@ -1,4 +1,4 @@
-"""The aiosmtpd handler: the recipient rule and storing a message as a ``Capture``.
+"""The aiosmtpd handler: the recipient rule, the MAIL/RCPT/DATA rule stages, storing.
 
 Every accepted message becomes a ``Capture``: the raw bytes exactly as
 received (after dot-unstuffing only; nothing is added or rewritten), the
@@ -21,9 +21,11 @@ from ..models import Capture
 from ..store.database import StoreError
 from .auth import auth_user
 from .config import SinkConfig, clean_text, format_peer
+from .rule_hooks import run_after_capture
 
-if TYPE_CHECKING:  # the sink only needs Mailbox.accept
+if TYPE_CHECKING:  # the sink only needs Mailbox.accept (and, for rules, add_tags/mark_read)
     from ..mailbox import Mailbox
+    from ..rules.actions import Verdict
     from .protocol import SinkSMTP
 
 __all__ = ["SinkHandler"]
@@ -39,7 +41,7 @@ class SinkHandler:
     on it for every connection.
     """
 
-    _members = ("handle_DATA", "handle_RCPT", "handle_exception")
+    _members = ("handle_DATA", "handle_MAIL", "handle_RCPT", "handle_exception")
 
     def __dir__(self) -> list[str]:
         # aiosmtpd scans dir(handler) per connection for handle_* / auth_*.
@@ -59,6 +61,23 @@ class SinkHandler:
         log.exception("SMTP session error")
         return f"500 Error: ({type(error).__name__}) {error}"
 
+    async def handle_MAIL(
+        self,
+        server: SinkSMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        stage_rules = server.rules.snapshot.mail
+        if stage_rules:
+            answer = await server.ask_rules(stage_rules, mail_from=address)
+            if answer is not None:
+                return answer
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(
         self,
         server: SinkSMTP,
@@ -69,11 +88,31 @@ class SinkHandler:
     ) -> str:
         if self._rcpt_rule is not None and not self._rcpt_rule.search(address):
             return f"550 5.1.1 <{address}>: recipient rejected by this mail catcher's rules"
+        stage_rules = server.rules.snapshot.rcpt
+        if stage_rules:  # a RCPT rule answers for the matching recipients only
+            answer = await server.ask_rules(stage_rules, rcpt=address)
+            if answer is not None:
+                return answer
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SinkSMTP, session: Session, envelope: Envelope) -> str:
+        rules = server.rules
+        snapshot = rules.snapshot
+        after: Verdict | None = None
+        if snapshot.data or snapshot.stored:
+            ctx = server.rule_context(raw=envelope.original_content or b"")
+            if snapshot.data:
+                verdict = rules.evaluate(snapshot.data, ctx)
+                if verdict is not None:
+                    answer = await server.carry_out(verdict)
+                    if answer is not None:  # refused (or dropped): nothing is stored
+                        return answer
+            if snapshot.stored:  # decided now, so the stored transcript shows it
+                after = rules.evaluate(snapshot.stored, ctx)
+                if after is not None:
+                    await server.carry_out(after)
         mail_from = clean_text(envelope.mail_from)
         capture = Capture(
             raw=envelope.original_content or b"",
@@ -101,6 +140,8 @@ class SinkHandler:
             return "451 4.3.0 Error: could not store the message, please try again later"
         finally:
             server.storing = False
+        if after is not None and after.after:  # committed: a failure here loses nothing
+            await run_after_capture(rules, after.after, self._mailbox, message_id)
         server.transcript.message_stored()
         log.info(
             "stored message %d (%d bytes) from %s, envelope %s -> %s",

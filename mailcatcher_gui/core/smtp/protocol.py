@@ -5,7 +5,8 @@ transcript, TLS facts, the AUTH policy, implicit TLS started with
 ``loop.start_tls`` (so ``stop`` can reach connections still handshaking),
 RFC 2920 reply batching, our own DATA payload loop (``payload.py``) and
 fast lanes for the per-connection and per-command costs that dominated a
-burst. The private aiosmtpd names it overrides or calls are fenced by
+burst. The rule stages are in its base class ``RuleHooks`` (rule_hooks.py).
+The private aiosmtpd names it overrides or calls are fenced by
 ``tests/test_private_apis.py``.
 """
 
@@ -25,6 +26,7 @@ from ..models import TlsInfo
 from .auth import AuthMode
 from .config import format_peer
 from .payload import DataBudget, read_payload
+from .rule_hooks import RuleHooks
 from .transcript import TranscribingReader, Transcript
 
 if TYPE_CHECKING:
@@ -63,8 +65,8 @@ class _QuietSession(Session):
         self._login_data = value
 
 
-class SinkSMTP(SMTP):
-    """One SMTP connection: aiosmtpd plus transcript, TLS facts and AUTH policy."""
+class SinkSMTP(RuleHooks):
+    """One SMTP connection: aiosmtpd plus transcript, TLS facts, AUTH policy, rules."""
 
     line_length_limit = _READ_LIMIT
 

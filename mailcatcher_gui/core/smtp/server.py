@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..rules import RuleSet, RulesFileError, RulesFileWatcher, load_rules_file
 from .auth import Authenticator
 from .config import SinkConfig, SinkStartError, format_host
 from .handler import SinkHandler
@@ -54,8 +55,13 @@ class RunningSink:
         certificate: Path,
         temp_dir: Path | None,
         data_budget: DataBudget,
+        rules: RuleSet,
+        watcher: RulesFileWatcher | None,
     ) -> None:
         self.listeners = listeners
+        # The live rules (core/rules): change them from any thread, no restart.
+        self.rules = rules
+        self.rules_watcher = watcher  # reload() re-reads SinkConfig.rules_file
         self.certificate = certificate  # the PEM certificate clients see (trust this one)
         self._servers = servers
         self._gates = gates
@@ -84,6 +90,8 @@ class RunningSink:
         if self._stopped:
             return
         self._stopped = True
+        if self.rules_watcher is not None:
+            await self.rules_watcher.stop()
         # Stop accepting, let connections accepted until now attach to their
         # server (one loop iteration, see GatedSocket), then close the
         # listeners; one more iteration runs their connection_made so every
@@ -125,10 +133,18 @@ async def _close_sessions(sessions: set[SinkSMTP]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
-    """Start the listeners on the running loop; ``SinkStartError`` with a clear message."""
+async def start_sink(
+    config: SinkConfig, mailbox: Mailbox, rules: RuleSet | None = None
+) -> RunningSink:
+    """Start the listeners on the running loop; ``SinkStartError`` with a clear message.
+
+    ``rules``: a ``RuleSet`` to use (kept by the caller across restarts);
+    by default a new one, filled from ``config.rules_file`` if given.
+    """
     loop = asyncio.get_running_loop()
     rcpt_rule = _compile_rcpt_rule(config.accept_rcpt)
+    rules = rules if rules is not None else RuleSet()
+    watcher = _load_rules(config.rules_file, rules)
     if config.max_size < 0:
         raise SinkStartError(f"invalid maximum message size {config.max_size}: must be >= 0")
     if config.data_budget < 0:
@@ -141,7 +157,7 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
 
     def factory(implicit_tls: bool) -> Callable[[], SinkSMTP]:
         def make() -> SinkSMTP:
-            return SinkSMTP(
+            session = SinkSMTP(
                 handler,
                 sessions=sessions,
                 implicit_tls=tls_context if implicit_tls else None,
@@ -158,6 +174,8 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
                 authenticator=authenticator,
                 loop=loop,
             )
+            session.rules = rules
+            return session
 
         return make
 
@@ -191,7 +209,24 @@ async def start_sink(config: SinkConfig, mailbox: Mailbox) -> RunningSink:
         config.max_size,
         config.auth.describe(),
     )
-    return RunningSink(servers, gates, listeners, sessions, certificate, temp_dir, data_budget)
+    if watcher is not None:
+        watcher.start()
+    return RunningSink(
+        servers, gates, listeners, sessions, certificate, temp_dir, data_budget, rules, watcher
+    )
+
+
+def _load_rules(path: Path | None, rules: RuleSet) -> RulesFileWatcher | None:
+    if path is None:
+        return None
+    try:
+        rules.replace_all(load_rules_file(path))
+    except RulesFileError as exc:
+        raise SinkStartError("bad rules file: " + "; ".join(exc.lines())) from exc
+    except OSError as exc:
+        raise SinkStartError(f"cannot read the rules file {path}: {exc.strerror or exc}") from exc
+    rules.source = str(path)
+    return RulesFileWatcher(Path(path), rules)
 
 
 def _compile_rcpt_rule(pattern: str | None) -> re.Pattern[str] | None:

@@ -7,8 +7,9 @@ plus every line since the previous message of the same session was stored
 If earlier messages were stored in the session, a ``*:`` note line says how
 many are not shown. This keeps each transcript self-contained for debugging
 while a session of 10 000 pipelined messages does not store O(n^2) lines.
-Lines are ``"C: ..."`` (client), ``"S: ..."`` (server) and ``"*: ..."``
-(notes such as the TLS handshake). The DATA payload is replaced by
+Lines are ``"C: ..."`` (client), ``"S: ..."`` (server), ``"*: ..."``
+(notes such as the TLS handshake) and ``"R: ..."`` (a rule that fired, e.g.
+``R: rule "greylist" answered 451 ...``). The DATA payload is replaced by
 ``"C: <message data: N bytes>"`` (N = size after dot-unstuffing); AUTH
 secrets (initial responses and every reply to a ``334`` challenge) become
 ``****``.
@@ -67,6 +68,10 @@ class Transcript:
 
     def note(self, text: str) -> None:
         self._append("*: " + text)
+
+    def rule(self, text: str) -> None:
+        """A rule fired (``core/rules``): which rule answered, delayed, dropped..."""
+        self._append("R: " + text)
 
     def data_started(self) -> None:
         self._in_data = True

@@ -1,0 +1,60 @@
+"""Rules: deterministic fault injection at every SMTP stage (no Qt).
+
+Import the public names from here; the modules behind them may move:
+
+* ``model``: ``Rule``, ``Stage``, ``Conditions`` and the actions (``Reply``,
+  ``Greylist``, ``Delay``, ``Drop``, ``Throttle``, ``Tag``, ``MarkRead``)
+* ``conditions``: patterns, networks and counters compiled once; ``RuleContext``
+* ``actions``: ``Verdict`` (what a stage decided) and the greylisting book
+* ``engine``: ``RuleSet``, the live, thread-safe rule list the sink reads
+* ``loading``: the TOML rules file, errors with line numbers
+* ``watch``: reloading the file while the sink runs
+
+The sink's side is ``core/smtp/rule_hooks.py``.
+"""
+
+from .conditions import RuleContext
+from .engine import FiredRule, RuleHandle, RuleSet, RuleStatus
+from .loading import RULES_FILENAME, RulesFileError, load_rules_file, parse_rules
+from .model import (
+    AfterCaptureAction,
+    Conditions,
+    Delay,
+    Drop,
+    Greylist,
+    MarkRead,
+    Reply,
+    Rule,
+    RuleError,
+    SmtpAction,
+    Stage,
+    Tag,
+    Throttle,
+)
+from .watch import RulesFileWatcher
+
+__all__ = [
+    "RULES_FILENAME",
+    "AfterCaptureAction",
+    "Conditions",
+    "Delay",
+    "Drop",
+    "FiredRule",
+    "Greylist",
+    "MarkRead",
+    "Reply",
+    "Rule",
+    "RuleContext",
+    "RuleError",
+    "RuleHandle",
+    "RuleSet",
+    "RuleStatus",
+    "RulesFileError",
+    "RulesFileWatcher",
+    "SmtpAction",
+    "Stage",
+    "Tag",
+    "Throttle",
+    "load_rules_file",
+    "parse_rules",
+]

@@ -214,6 +214,38 @@ def test_tag_changes_become_update_events_and_info_counts_them(mailbox):
     assert info["Tags"] == {"Alpha": 2, "beta": 1}
 
 
+def test_a_bulk_operation_is_one_prune_and_drops_nobody(mailbox, monkeypatch):
+    """Marking thousands read at once must not queue thousands of frames (clients dropped)."""
+    monkeypatch.setattr(routes_events, "BULK_LIMIT", 50)
+
+    async def scenario():
+        async with (
+            api_server(mailbox) as api,
+            aiohttp.ClientSession() as http,
+            http.ws_connect(api.url + "/api/events") as ws,
+        ):
+            await next_event(ws)
+            ids = await asyncio.to_thread(
+                lambda: mailbox.accept_many_sync(_capture(i) for i in range(120))
+            )
+            await events_until(ws, lambda evs: len(_new_ids(evs)) == 120)
+            await asyncio.to_thread(mailbox.mark_read, ids[:10])  # small: itemised
+            await asyncio.to_thread(mailbox.mark_read, ids)  # 110 changed: bulk
+            await asyncio.to_thread(mailbox.delete, ids[:60])  # bulk
+            await asyncio.to_thread(mailbox.delete, ids[60:63])  # small: itemised
+            events = await events_until(
+                ws,
+                lambda evs: sum(e["Type"] == "delete" for e in evs) == 3,
+            )
+            return ids, [e for e in events if e["Type"] != "stats"], api.app[EVENTS].dropped
+
+    ids, events, dropped = asyncio.run(scenario())
+    kinds = [e["Type"] for e in events]
+    assert kinds == ["update"] * 10 + ["prune", "prune"] + ["delete"] * 3
+    assert [e["Data"]["ID"] for e in events[-3:]] == [str(i) for i in ids[60:63]]
+    assert dropped == 0
+
+
 def _raw_websocket(port: int, rcvbuf: int = 4096) -> socket.socket:
     """A WebSocket client that completes the handshake and then never reads."""
     sock = socket.socket()

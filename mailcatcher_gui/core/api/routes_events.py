@@ -11,6 +11,8 @@ sends them:
   at most four a second) after retention removed messages, as Mailpit says
   "reload the list" after its own pruning;
 * ``truncate``: every message was deleted;
+* one ``prune`` instead of the per-message frames when one operation marks,
+  deletes or tags more than ``BULK_LIMIT`` messages (a client re-reads);
 * ``stats``: ``{"Total", "Unread", "Version"}``, at most four a second
   (Mailpit's debounce), and once to each client right after it connects.
 
@@ -31,7 +33,7 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 
 #: Frames a client may have waiting before it counts as too slow and is dropped.
 QUEUE_LIMIT = 4096
+#: An operation on more messages than this becomes one ``prune`` (see ``EventHub._bulk``).
+BULK_LIMIT = 1000
 #: Mailpit sends ``stats`` (and we ``prune``) at most this often.
 DEBOUNCE_S = 0.25
 _HEARTBEAT_S = 30.0
@@ -154,22 +158,36 @@ class EventHub:
             for summary in event.summaries:
                 self.broadcast(_frame("new", summary_json(summary)))
         elif isinstance(event, MessagesChanged):
-            for mid in event.ids:
-                self.broadcast(_frame("update", {"ID": str(mid), "Read": event.read}))
+            if not self._bulk(event.ids):
+                for mid in event.ids:
+                    self.broadcast(_frame("update", {"ID": str(mid), "Read": event.read}))
         elif isinstance(event, MessagesDeleted):
-            for mid in event.ids:
-                self.broadcast(_frame("delete", {"ID": str(mid)}))
-            if event.pruned:
-                self._prune_due = self._prune_due or self._later(self._send_prune)
+            if not self._bulk(event.ids):
+                for mid in event.ids:
+                    self.broadcast(_frame("delete", {"ID": str(mid)}))
+                if event.pruned:
+                    self._prune_due = self._prune_due or self._later(self._send_prune)
         elif isinstance(event, MailboxCleared):
             self.broadcast(_frame("truncate", None))
         elif isinstance(event, TagsChanged):
-            for mid, tags in event.updates:
-                self.broadcast(_frame("update", {"ID": str(mid), "Tags": list(tags)}))
+            if not self._bulk(event.updates):
+                for mid, tags in event.updates:
+                    self.broadcast(_frame("update", {"ID": str(mid), "Tags": list(tags)}))
             return  # tags do not change the counts
         else:
             return
         self._stats_due = self._stats_due or self._later(self._send_stats)
+
+    def _bulk(self, items: Sized) -> bool:
+        """One ``prune`` ("reload the list") instead of more frames than a queue may hold.
+
+        Marking or deleting thousands of messages at once would otherwise queue
+        thousands of frames in one go and drop every client as too slow.
+        """
+        if len(items) <= BULK_LIMIT:
+            return False
+        self.broadcast(_frame("prune", None))
+        return True
 
     def _later(self, callback: Callable[[], None]) -> asyncio.TimerHandle:
         assert self._loop is not None

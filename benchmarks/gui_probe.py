@@ -227,12 +227,22 @@ def run_burst(
 
 
 def run_startup(
-    db: Path, *, searches: bool, keep_all: bool = True, timeout: float = 300.0
+    db: Path,
+    *,
+    searches: bool,
+    keep_all: bool = True,
+    timeout: float = 300.0,
+    remote: str | None = None,
 ) -> dict[str, Any]:
-    """Start the window on ``db``; startup times from spawn, optional UI searches, RSS."""
+    """Start the window on ``db``; startup times from spawn, optional UI searches, RSS.
+
+    ``remote``: the window shows that catcher (``--remote URL``) instead of ``db``.
+    """
     extra = ["--searches"] if searches else []
     if keep_all:
         extra += ["--max-messages", "0"]
+    if remote:
+        extra += ["--remote", remote]
     probe = _Probe(db, "startup", extra=extra)
     try:
         result = probe.finish(timeout)
@@ -586,6 +596,7 @@ def probe_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--searches", action="store_true")
     ap.add_argument("--search-repeats", type=int, default=20)
     ap.add_argument("--max-messages", type=int, default=None)
+    ap.add_argument("--remote", default=None, help="the window shows this catcher's URL")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--stall-stacks", action="store_true", help="diagnostics (see _Instruments)")
     opts = ap.parse_args(argv)
@@ -607,6 +618,8 @@ def probe_main(argv: list[str] | None = None) -> int:
     argv_gui = ["gui", "--smtp", "127.0.0.1:0", "--db", opts.db]
     if opts.max_messages is not None:
         argv_gui += ["--max-messages", str(opts.max_messages)]
+    if opts.remote:
+        argv_gui += ["--remote", opts.remote]
     code = cli.main(argv_gui)
     inst = holder.get("i")
     if inst is None or not inst.finished:

@@ -369,6 +369,37 @@ class Bench:
 
     # ---- target 3 ----------------------------------------------------------
 
+    def _remote_window(self, big: Path, n: int) -> None:
+        """The window attached over HTTP to a ``serve`` of the big store: first rows."""
+        label = f"window over HTTP (serve --http) shows first rows ({n:,} in store)"
+        missing = gui_probe.missing_reason()
+        if missing:
+            self.add(not_run("3", label, "max", 2.0, "s", missing))
+            return
+        http_port = procs.free_port()
+        server = procs.serve_server(
+            procs.free_port(), big, ["--http", f"127.0.0.1:{http_port}", "--max-messages", "0"]
+        )
+        url = f"http://127.0.0.1:{http_port}"
+        with server:
+            _wait_http(url + "/livez")
+            res = gui_probe.run_startup(
+                self._fresh_db("t3-remote-local"), searches=False, remote=url
+            )
+        self.runs["scale_remote_window"] = res
+        self._check_exits("3", [res])
+        self.add(
+            Check(
+                "3",
+                label,
+                "max",
+                2.0,
+                "s",
+                measured=res.get("first_rows_s"),
+                detail=res.get("error", "") or f"{res.get('rows', 0):,} rows in the list",
+            )
+        )
+
     def target3(self) -> None:
         """Scale: a big store (first rows, search, RSS, ingest rate)."""
         cfg = self.cfg
@@ -459,6 +490,7 @@ class Bench:
                     detail=_children_note(res),
                 )
             )
+        self._remote_window(big, n)
 
         # Ingest into the big store vs into an empty one (same load, interleaved).
         ours, refs = [], []
@@ -799,3 +831,21 @@ def _strip_ticks(res: dict[str, Any]) -> dict[str, Any]:
     ticks = out.pop("stall_lateness_s", [])
     out["stall"] = summarize_ms(ticks)
     return out
+
+
+def _wait_http(url: str, timeout: float = 60.0) -> None:
+    """Until ``url`` answers 2xx (the API of a just-started ``serve``)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if 200 <= response.status < 300:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer in {timeout} s")
+        time.sleep(0.1)

@@ -43,6 +43,7 @@ from .core.api.relay import last_relay_transport
 from .core.api.server import HttpConfig
 from .core.api.service import ApiService
 from .core.mailbox import Mailbox
+from .core.mailbox_switch import MailboxSwitch
 from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
 from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
@@ -56,6 +57,7 @@ from .ui.crash_report import (
 )
 from .ui.main_thread_gc import MainThreadCollector
 from .ui.theme import app_icon, apply_theme, follow_system_scheme
+from .ui.window.catcher_switcher import CatcherSwitcher
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
     describe_http_error,
@@ -153,7 +155,9 @@ class GuiApp:
         self.sink_error: SinkStartError | None = None
         #: why the last listener change failed (the old listener may run again)
         self.listener_failure: SinkStartError | None = None
-        self.bridge = MailboxBridge(mailbox)
+        #: what the window shows: this mailbox, or a remote catcher (``catchers``)
+        self.shown = MailboxSwitch(mailbox)
+        self.bridge = MailboxBridge(self.shown)
         #: the HTTP API: its base configuration (None: not managed here) and lifecycle
         self.http_base = http
         self.api = ApiService(self._api_context)
@@ -162,7 +166,9 @@ class GuiApp:
         self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.retention)
         if http is not None:
             self.prefs = prefs_for_http(self.prefs, http, self._http_on)
-        self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
+        self.window = build_main_window(
+            self.shown, self.bridge, settings, prefs=self.prefs, view=view
+        )
         self.window.close_requests_quit = True
         # The user's quit (Ctrl+Q, File > Quit, the close button, the tray)
         # asks about unsent compose content first; signals and the test hook
@@ -178,16 +184,29 @@ class GuiApp:
         # Compose previews HTML with Chromium unless the caller chose a
         # non-Chromium viewer (the tests' fast path).
         self.composer = Composer(
-            mailbox,
+            self.shown,
             self.profiles,
             sink=self.sink_endpoint,
             spawn=self.spawn,
             settings=settings,
             web_engine=view is None,
             ask_password=ask_password,
+            local=mailbox,
             parent=self.window,
         )
         self.window.set_composer(self.composer)
+        # The sink always stores here; the window may show another catcher.
+        self.catchers = CatcherSwitcher(
+            self.shown,
+            mailbox,
+            self.window.catcher,
+            settings,
+            own_http=lambda: self.api.running.listeners if self.api.running else (),
+            parent=self.window,
+        )
+        self.catchers.install_release_action(
+            self.window.menuBar(), self.window.release_targets, self.window.statusBar().showMessage
+        )
         self.composer.openMessage.connect(self.window.raise_to)
 
     # ---- sink ---------------------------------------------------------------------
@@ -417,6 +436,8 @@ class GuiApp:
         self.composer.shutdown()
         window.shutdown()
         bridge.close()
+        self.catchers.close()
+        self.shown.close()
         window.close_requests_quit = False
         window.hide()
         window.deleteLater()
@@ -424,7 +445,7 @@ class GuiApp:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        del self.window, self.bridge, self.composer
+        del self.window, self.bridge, self.composer, self.catchers
 
 
 def build_gui(
@@ -563,9 +584,14 @@ def run_gui(args: Any) -> int:
                     "use File ▸ Import to store them all.",
                     10000,
                 )
-        timers = _install_quit_timer(gui)
-        with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
-            code = runner.run(gui.run(handle_signals=True))
+        remote = (getattr(args, "remote", None), getattr(args, "remote_user", None))
+        problem = gui.catchers.connect_on_start(*remote)
+        if problem:
+            print(f"mailcatcher-gui: error: {problem}", file=sys.stderr)
+        else:
+            timers = _install_quit_timer(gui)
+            with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
+                code = runner.run(gui.run(handle_signals=True))
     finally:
         for t in timers:
             t.stop()

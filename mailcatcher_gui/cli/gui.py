@@ -19,7 +19,7 @@ from mailcatcher_gui.core.options import (
     sink_config_from_args,
 )
 
-from .common import PROG, CliError, add_db, add_http_options, add_sink_options
+from .common import EXIT_USAGE, PROG, CliError, add_db, add_http_options, add_sink_options
 
 
 def add_gui_parser(sub: Any, db: str) -> None:
@@ -28,6 +28,19 @@ def add_gui_parser(sub: Any, db: str) -> None:
     add_http_options(gui)
     add_db(gui, db)
     gui.add_argument("files", nargs="*", metavar="FILE", help=".eml files to open")
+    gui.add_argument(
+        "--remote",
+        metavar="URL",
+        help="show the messages of a shared catcher (another 'serve --http' or Mailpit) "
+        "instead of this app's own mailbox",
+    )
+    gui.add_argument(
+        "--remote-user",
+        metavar="USER",
+        default="",
+        help="Basic auth user for --remote; the password comes from the keyring "
+        "or MAILCATCHER_REMOTE_PASSWORD",
+    )
     gui.set_defaults(handler=cmd_gui)
 
 
@@ -40,6 +53,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
             raise CliError(f"cannot open {name}: permission denied")
     sink_config_from_args(args)  # fail here, with exit 2, rather than inside the window
     http_config_from_args(args)
+    if getattr(args, "remote_user", "") and not getattr(args, "remote", None):
+        raise CliError("--remote-user needs --remote URL", EXIT_USAGE)
+    if getattr(args, "remote", None):
+        from mailcatcher_gui.core.remote.client import parse_catcher_url
+
+        try:
+            args.remote = parse_catcher_url(args.remote)
+        except ValueError as exc:
+            raise CliError(f"--remote: {exc}", EXIT_USAGE) from None
     args.db = str(db_path_from_args(args))
     # A runtime import by name: the command line stays free of Qt in the
     # import graph (import-linter); only ``gui`` pulls the app in.

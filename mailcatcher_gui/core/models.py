@@ -368,6 +368,10 @@ class OpenedMessage:
 
 @dataclass(frozen=True, slots=True)
 class MessagesAdded:
+    """New messages, in commit order. Empty: the mailbox changed in ways it
+    cannot itemise (a remote catcher's events were missed while it was out of
+    reach, or it pruned without naming what): listeners re-read."""
+
     summaries: tuple[MessageSummary, ...]
 
 

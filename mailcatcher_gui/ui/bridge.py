@@ -84,20 +84,25 @@ class MailboxBridge(QObject):
         added: list[MessageSummary] = []
         added_ids: set[int] = set()
         deleted: list[int] = []
+        # An empty MessagesAdded means "re-read" (see core.models): passed on.
+        resync = False
 
         def flush() -> None:
+            nonlocal resync
             if deleted:
                 self.messagesDeleted.emit(tuple(deleted))
                 deleted.clear()
-            if added:
+            if added or resync:
                 self.messagesAdded.emit(tuple(added))
                 added.clear()
                 added_ids.clear()
+                resync = False
 
         for event in events:
             if isinstance(event, MessagesAdded):
                 added.extend(event.summaries)
                 added_ids.update(s.id for s in event.summaries)
+                resync = resync or not event.summaries
             elif isinstance(event, MessagesDeleted) and added_ids.isdisjoint(event.ids):
                 deleted.extend(event.ids)
             else:

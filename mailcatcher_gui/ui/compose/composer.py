@@ -111,6 +111,8 @@ class Composer(QObject):
 
     ``drafts`` (where "Save Draft" keeps messages) defaults to a ``drafts``
     folder beside the relay profiles file (the app's config folder).
+    ``local`` is where the local transport delivers, when ``mailbox`` (what
+    replies and releases read) may be a remote catcher.
     """
 
     #: "Show in list" was clicked for a message that arrived in this app (its id)
@@ -127,6 +129,7 @@ class Composer(QObject):
         web_engine: bool = True,
         ask_password: PasswordPrompt | None = None,
         drafts: DraftStore | None = None,
+        local: MailboxProtocol | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -137,8 +140,10 @@ class Composer(QObject):
         self.web_engine = web_engine
         self._parent = parent
         self.drafts = drafts or DraftStore(profiles.path.parent / "drafts")
+        # "This app's mailbox" is the local store even while the window
+        # shows a remote catcher (``local``); replies read the shown one.
         self.destinations = Destinations(
-            profiles, mailbox, sink, ask_password=ask_password or ask_password_dialog
+            profiles, local or mailbox, sink, ask_password=ask_password or ask_password_dialog
         )
         self.windows: list[ComposeWindow] = []
         self.dialogs: list[QWidget] = []

@@ -105,6 +105,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
         tip="Store the messages of a Maildir or of a folder of .eml files",
     ),
     ActionSpec(
+        "connect_catcher",
+        "&Connect to a Catcher…",
+        "catcher.request_connect",
+        tip="Show the messages of a shared catcher (mailcatcher-gui serve or Mailpit)",
+    ),
+    ActionSpec(
         "save_eml",
         "&Save Message As…",
         "save_eml_interactive",
@@ -297,6 +303,8 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "open_file",
             "import",
             "import_folder",
+            None,
+            "connect_catcher",
             None,
             "save_eml",
             "export_mbox",

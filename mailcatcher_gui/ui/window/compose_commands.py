@@ -13,7 +13,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from ...core.store.database import MessageNotFound
+from ...core.store.database import MessageNotFound, StoreError
 
 
 class ComposeHooks(Protocol):
@@ -68,8 +68,15 @@ class ComposeCommands(QObject):
         except MessageNotFound:
             self.status.emit("That message is gone.", 4000)
             return None
+        except StoreError as exc:  # e.g. a remote catcher out of reach
+            self.status.emit(f"Cannot read the message: {exc}", 8000)
+            return None
 
     def release(self, ids: Sequence[int]) -> object | None:
         if self.composer is None or not ids:
             return None
-        return self.composer.release(ids)
+        try:
+            return self.composer.release(ids)
+        except StoreError as exc:
+            self.status.emit(f"Cannot read the messages: {exc}", 8000)
+            return None

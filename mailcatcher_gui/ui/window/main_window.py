@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMe
 
 from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary, OpenedMessage
-from ...core.store.database import MessageNotFound
+from ...core.store.database import MessageNotFound, StoreError
 from ..bridge import MailboxBridge
 from ..theme import app_icon, stylesheet, themed_style_sheet
 from .actions_table import (
@@ -43,6 +43,7 @@ from .actions_table import (
     refresh_icons,
     update_enabled,
 )
+from .catcher_panel import CatcherPanel
 from .compose_commands import ComposeCommands, ComposeHooks
 from .file_actions import BackgroundJob, open_local_message
 from .file_jobs import FileJobs
@@ -146,6 +147,8 @@ class MainWindow(QMainWindow):
         self.messages.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
         self.tags = TagCommands(mailbox, message_list, self)
         self.tags.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
+        # Which catcher is shown, told by the app (the window never knows).
+        self.catcher = CatcherPanel(self.statusBar(), message_list)
         self.actions_by_name = build_actions(self, self, message_list)
         self.compose_commands.changed.connect(self._update_action_state)
         self.compose_commands.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
@@ -277,8 +280,11 @@ class MainWindow(QMainWindow):
 
     def release_selected(self) -> object | None:
         """The "Release To…" action: the selected messages, or the one on screen."""
-        ids = self._target_ids() or ([self._shown_id] if self._shown_id is not None else [])
-        return self.compose_commands.release(ids)
+        return self.compose_commands.release(self.release_targets())
+
+    def release_targets(self) -> list[int]:
+        """What a release acts on: the selected messages, or the one on screen."""
+        return self._target_ids() or ([self._shown_id] if self._shown_id is not None else [])
 
     # ---- opening messages ------------------------------------------------------------------------
 
@@ -289,11 +295,17 @@ class MainWindow(QMainWindow):
         except MessageNotFound:
             self._clear_view()
             return False
+        except StoreError as exc:  # a remote catcher out of reach, a vanished file
+            self.statusBar().showMessage(f"Cannot open the message: {exc}", 8000)
+            return False
         self._viewer.show_message(opened)
         self._shown_id = message_id
         self._shown_file = None
         self._update_action_state()
-        self.mailbox.mark_read([message_id])
+        try:
+            self.mailbox.mark_read([message_id])
+        except StoreError as exc:
+            self.statusBar().showMessage(f"Cannot mark the message read: {exc}", 8000)
         self._update_title()
         return True
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import MessageSummary
-from ...core.store.database import MessageNotFound
+from ...core.store.database import MessageNotFound, StoreError
 from .message_list import MessageList
 
 
@@ -40,7 +40,10 @@ class MessageCommands(QObject):
     def mark_selected(self, read: bool) -> None:
         ids = self.message_list.selected_ids()
         if ids:
-            self.mailbox.mark_read(ids, read)
+            try:
+                self.mailbox.mark_read(ids, read)
+            except StoreError as exc:  # e.g. a remote catcher out of reach
+                self.status.emit(f"Cannot mark messages: {exc}", 8000)
 
     def delete_selected(self) -> None:
         ids = self.message_list.selected_ids()
@@ -49,14 +52,26 @@ class MessageCommands(QObject):
         rows = self.message_list.selected_rows()
         if self.message_list.current_id in ids and rows:
             self.message_list.reselect_after_delete(rows[0])
-        self.mailbox.delete(ids)
+        try:
+            self.mailbox.delete(ids)
+        except StoreError as exc:
+            self.status.emit(f"Cannot delete: {exc}", 8000)
+            return
         self.status.emit(f"Deleted {len(ids):,} message{'s' if len(ids) != 1 else ''}", 3000)
 
     def clear_all(self) -> int:
-        return self.mailbox.clear()
+        try:
+            return self.mailbox.clear()
+        except StoreError as exc:
+            self.status.emit(f"Cannot delete all messages: {exc}", 8000)
+            return 0
 
     def clear_all_interactive(self) -> None:
-        total = self.mailbox.count()
+        try:
+            total = self.mailbox.count()
+        except StoreError as exc:
+            self.status.emit(f"Cannot count the messages: {exc}", 8000)
+            return
         if not total:
             return
         answer = QMessageBox.question(
@@ -76,7 +91,7 @@ class MessageCommands(QObject):
             return None
         try:
             return self.mailbox.summary(shown)
-        except MessageNotFound:
+        except (MessageNotFound, StoreError):
             return None
 
     def copy_sender(self) -> None:

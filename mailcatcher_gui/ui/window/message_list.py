@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.store.database import StoreError
 from ...core.store.search import QueryError
 from .list_model import Column, MessageListModel
 from .message_table import MessageTable
@@ -128,7 +129,7 @@ class MessageList(QWidget):
         """Apply a search; on a bad query show why (in red) and keep the list as is."""
         try:
             self._model.set_query(text)
-        except QueryError as exc:
+        except (QueryError, StoreError) as exc:  # StoreError: a remote catcher out of reach
             self.error_label.setText(str(exc))
             self.error_label.show()
             return False

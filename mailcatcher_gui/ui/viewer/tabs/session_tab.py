@@ -82,6 +82,8 @@ def no_envelope_reason(source: str) -> str:
         return "Opened from a file: no SMTP envelope"
     if source.startswith("attachment"):
         return "Attached message: no SMTP envelope"
+    if source == "remote":
+        return "From a remote catcher that does not share its SMTP sessions"
     return f"No SMTP envelope ({source or 'unknown source'})"
 
 

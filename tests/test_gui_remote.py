@@ -232,6 +232,10 @@ def test_a_catcher_gone_away_gives_status_messages_not_crashes(qapp, mailbox, ma
         assert "Cannot delete" in window.statusBar().currentMessage()
         window.act_mark_unread.trigger()
         assert "Cannot mark" in window.statusBar().currentMessage()
+        window.tags.add_tag([ids[1]], "later")
+        assert "Cannot tag" in window.statusBar().currentMessage()
+        window.tags.remove_tag([ids[1]], "later")
+        assert "Cannot remove the tag" in window.statusBar().currentMessage()
         assert not window.apply_search("soon")
         assert "cannot reach" in window.message_list.error_label.text()
         # The message already opened opens again from the cache (the flag cannot be set).

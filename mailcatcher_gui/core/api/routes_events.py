@@ -250,13 +250,16 @@ class EventHub:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=_HEARTBEAT_S, compress=False, max_msg_size=64 * 1024)
-        await ws.prepare(request)
         client = _Client(ws, request.transport)
         client.push(self.stats_frame())
-        client.task = asyncio.ensure_future(client.pump())
-        client.task.add_done_callback(_ignore_result)
+        # Registered before the handshake reply: a client that sends mail as
+        # soon as it sees the 101 must get that mail's "new" event. Frames
+        # queue until the pump starts.
         self.clients.add(client)
         try:
+            await ws.prepare(request)
+            client.task = asyncio.ensure_future(client.pump())
+            client.task.add_done_callback(_ignore_result)
             async for msg in ws:  # clients send nothing; this notices the close
                 if msg.type == WSMsgType.ERROR:
                     break

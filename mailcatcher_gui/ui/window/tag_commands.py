@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.mailbox_protocol import MailboxProtocol
+from ...core.store.database import StoreError
 from ...core.tag_names import clean_tag, sort_tags
 from ..theme import mute
 from .message_list import MessageList
@@ -105,13 +106,21 @@ class TagCommands(QObject):
 
     def add_tag(self, ids: list[int], tag: str) -> None:
         if ids:
-            self.mailbox.add_tags(ids, [tag])
+            try:
+                self.mailbox.add_tags(ids, [tag])
+            except StoreError as exc:  # e.g. a remote catcher out of reach
+                self.status.emit(f"Cannot tag: {exc}", 8000)
+                return
             n = len(ids)
             self.status.emit(f"Tagged {n:,} message{'s' if n != 1 else ''} “{tag}”", 3000)
 
     def remove_tag(self, ids: list[int], tag: str) -> None:
         if ids:
-            self.mailbox.remove_tags(ids, [tag])
+            try:
+                self.mailbox.remove_tags(ids, [tag])
+            except StoreError as exc:
+                self.status.emit(f"Cannot remove the tag: {exc}", 8000)
+                return
             self.status.emit(f"Removed the tag “{tag}”", 3000)
 
     def add_tag_interactive(self) -> AddTagDialog | None:

@@ -201,7 +201,7 @@ def test_delete_prune_and_clear_take_the_tags_along(tmp_path) -> None:
         events = []
         mailbox.subscribe(events.append)
         assert mailbox.set_retention(2) == [ids[1]]
-        assert events == [MessagesDeleted((ids[1],))]
+        assert events == [MessagesDeleted((ids[1],), pruned=True)]
         assert {i for i, _ in _tag_rows(path)} == set(ids[2:])
         assert mailbox.tags() == {"shared": 2, "t2": 1, "t3": 1}
         mailbox.set_retention(0)

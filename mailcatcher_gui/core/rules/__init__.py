@@ -9,12 +9,15 @@ Import the public names from here; the modules behind them may move:
 * ``engine``: ``RuleSet``, the live, thread-safe rule list the sink reads
 * ``loading``: the TOML rules file, errors with line numbers
 * ``watch``: reloading the file while the sink runs
+* ``writing``: ``dump_rules``, the rules file written back (the editor saves with it)
+* ``explain``: ``explain_rule``, one rule tested against a stored message
 
 The sink's side is ``core/smtp/rule_hooks.py``.
 """
 
 from .conditions import RuleContext
 from .engine import FiredRule, RuleHandle, RuleSet, RuleStatus
+from .explain import ConditionCheck, RuleExplanation, explain_rule
 from .loading import RULES_FILENAME, RulesFileError, load_rules_file, parse_rules
 from .model import (
     AfterCaptureAction,
@@ -32,10 +35,12 @@ from .model import (
     Throttle,
 )
 from .watch import RulesFileWatcher
+from .writing import dump_rule, dump_rules
 
 __all__ = [
     "RULES_FILENAME",
     "AfterCaptureAction",
+    "ConditionCheck",
     "Conditions",
     "Delay",
     "Drop",
@@ -45,6 +50,7 @@ __all__ = [
     "Reply",
     "Rule",
     "RuleContext",
+    "RuleExplanation",
     "RuleError",
     "RuleHandle",
     "RuleSet",
@@ -55,6 +61,9 @@ __all__ = [
     "Stage",
     "Tag",
     "Throttle",
+    "dump_rule",
+    "dump_rules",
+    "explain_rule",
     "load_rules_file",
     "parse_rules",
 ]

@@ -1,0 +1,136 @@
+"""Writing rules back as a TOML rules file: ``dump_rules`` (the reverse of ``parse_rules``).
+
+The window's Rules editor saves through it, and the CLI and the HTTP API can
+share it. The output is the schema ``loading`` reads (``parse_rules(
+dump_rules(rules)) == rules`` for every rule the file can express), one
+``[[rule]]`` table per rule, in order, keys in the order the README lists
+them. ``tomllib`` only reads, so this is a small writer for the few value
+kinds a rule has (strings, whole numbers, floats, booleans, lists of
+strings, inline tables).
+
+Actions are written generically, so a new after-capture action (route,
+forward, webhook) needs no change here: an action dataclass without fields
+is ``key = true`` (``drop``, ``mark_read``), one with a single field is that
+field's value (``delay_ms = 500``, ``tag = ["a"]``), one with several is an
+inline table of the fields that differ from their defaults (``reply = {
+code = 550, text = "..." }``). An action may define ``toml_value()`` to
+choose its own form. A rule built in Python with a ``predicate`` cannot be
+written (``RuleError``): there is no TOML for a function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from .loading import CONDITION_KEYS
+from .model import AfterCaptureAction, Rule, RuleError, SmtpAction
+
+__all__ = ["dump_rule", "dump_rules", "toml_value"]
+
+
+def dump_rules(rules: Iterable[Rule], header: str = "") -> str:
+    """The rules file text for ``rules`` (``header``: comment lines to put first)."""
+    parts: list[str] = []
+    if header:
+        parts.append("".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()))
+    parts.extend(dump_rule(rule) for rule in rules)
+    return "\n".join(parts)
+
+
+def dump_rule(rule: Rule) -> str:
+    """One ``[[rule]]`` table (ends with a newline)."""
+    if rule.when.predicate is not None:
+        raise RuleError(
+            "a rule with a Python predicate cannot be written to a file", rule=rule.name
+        )
+    lines = [
+        "[[rule]]",
+        f"name = {toml_value(rule.name)}",
+        f"stage = {toml_value(rule.stage.value)}",
+    ]
+    if not rule.enabled:
+        lines.append("enabled = false")
+    for key in CONDITION_KEYS:
+        value = getattr(rule.when, key)
+        if key == "seed":
+            if rule.when.probability is not None and value:
+                lines.append(f"seed = {toml_value(value)}")
+            continue
+        if value is not None:
+            lines.append(f"{key} = {toml_value(value)}")
+    for action in rule.actions:
+        lines.append(f"{action.key} = {toml_value(_action_value(action))}")
+    return "\n".join(lines) + "\n"
+
+
+def _action_value(action: SmtpAction | AfterCaptureAction) -> Any:
+    custom = getattr(action, "toml_value", None)
+    if callable(custom):
+        return custom()
+    if not dataclasses.is_dataclass(action):
+        raise RuleError(f"cannot write the action {action.describe()!r} to a file")
+    fields = dataclasses.fields(action)
+    if not fields:
+        return True
+    if len(fields) == 1:
+        return getattr(action, fields[0].name)
+    table: dict[str, Any] = {}
+    for f in fields:
+        value = getattr(action, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING
+        if value != default:
+            table[f.name] = value
+    return table or True  # every field at its default: ``greylist = true``
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as a TOML value (the kinds a rule holds)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RuleError(f"cannot write the number {value!r}")
+        text = repr(value)
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise RuleError(f"cannot write {type(value).__name__} values to a rules file")
+
+
+def _key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else _string(key)
+
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _string(text: str) -> str:
+    out = []
+    for c in text:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'

@@ -1,6 +1,7 @@
 """``mailcatcher-gui serve``: the SMTP sink (and the HTTP API) without a window.
 
-Prints ``SMTP listening on HOST:PORT`` (and ``SMTPS ...``), then ``HTTP
+Prints ``SMTP listening on HOST:PORT`` for each ``--smtp`` listener (with
+`` (mailbox NAME)`` for one that has a default mailbox), ``SMTPS ...``, then ``HTTP
 listening on HOST:PORT`` (``HTTPS`` with ``--http-tls-cert``; no line with
 ``--http none``) once every socket is bound, so scripts can start it on
 port 0 and read the real ports from those lines; SIGINT/SIGTERM stop it
@@ -142,9 +143,11 @@ async def serve(
 
     unsubscribe = mailbox.subscribe(announce) if verbose else None
     try:
-        for kind, host, port in running.listeners + (api.listeners if api else []):
+        lines = [*running.details, *((*entry, None) for entry in (api.listeners if api else []))]
+        for kind, host, port, default_mailbox in lines:
             shown = f"[{host}]" if ":" in host else host
-            out(f"{kind.upper()} listening on {shown}:{port}")
+            into = f" (mailbox {default_mailbox})" if default_mailbox else ""
+            out(f"{kind.upper()} listening on {shown}:{port}{into}")
         sys.stdout.flush()
         await stop.wait()
     finally:

@@ -35,7 +35,7 @@ from .model import (
     Throttle,
 )
 from .watch import RulesFileWatcher
-from .writing import dump_rule, dump_rules
+from .writing import dump_rule, dump_rules, save_rules_file
 
 __all__ = [
     "RULES_FILENAME",
@@ -66,4 +66,5 @@ __all__ = [
     "explain_rule",
     "load_rules_file",
     "parse_rules",
+    "save_rules_file",
 ]

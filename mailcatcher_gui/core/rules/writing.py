@@ -20,15 +20,19 @@ written (``RuleError``): there is no TOML for a function.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from .loading import CONDITION_KEYS
 from .model import AfterCaptureAction, Rule, RuleError, SmtpAction
 
-__all__ = ["dump_rule", "dump_rules", "toml_value"]
+__all__ = ["dump_rule", "dump_rules", "save_rules_file", "toml_value"]
 
 
 def dump_rules(rules: Iterable[Rule], header: str = "") -> str:
@@ -134,3 +138,22 @@ def _string(text: str) -> str:
         else:
             out.append(c)
     return '"' + "".join(out) + '"'
+
+
+def save_rules_file(path: str | Path, rules: Iterable[Rule], header: str = "") -> Path:
+    """Write ``rules`` to ``path`` atomically (a temporary file renamed over it),
+    so a watcher never reads half a file; creates the folder. ``OSError`` if it
+    cannot be written, ``RuleError`` for a rule the file cannot express."""
+    target = Path(path).expanduser()
+    text = dump_rules(rules, header)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".toml", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target

@@ -89,6 +89,7 @@ class RuleHooks(SMTP):
 
     rules: RuleSet  # set by start_sink's protocol factory
     listener_name = "smtp"  # matched by the ``listener`` condition
+    default_mailbox: str | None = None  # where this listener's mail is stored (``--smtp ...=NAME``)
     transcript: Transcript
     implicit_tls: bool
     _stream: asyncio.StreamReader  # the real reader (SinkSMTP reads DATA from it)
@@ -111,7 +112,7 @@ class RuleHooks(SMTP):
         envelope = self.envelope
         peer = session.peer if session is not None else None
         return RuleContext(
-            "smtps" if self.implicit_tls else self.listener_name,
+            self.listener_name,
             str(peer[0]) if isinstance(peer, tuple) and peer else "",
             helo if helo is not None else (session.host_name or "" if session else ""),
             auth_user(session.auth_data) if session and session.authenticated else None,

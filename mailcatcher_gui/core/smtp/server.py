@@ -59,6 +59,10 @@ class RunningSink:
         watcher: RulesFileWatcher | None,
     ) -> None:
         self.listeners = listeners
+        #: (kind, host, port, default mailbox or None), one per socket, as ``listeners``
+        self.details: list[tuple[str, str, int, str | None]] = [
+            (*entry, None) for entry in listeners
+        ]
         # The live rules (core/rules): change them from any thread, no restart.
         self.rules = rules
         self.rules_watcher = watcher  # reload() re-reads SinkConfig.rules_file
@@ -155,7 +159,9 @@ async def start_sink(
     sessions: set[SinkSMTP] = set()
     authenticator = Authenticator(config.auth)
 
-    def factory(implicit_tls: bool) -> Callable[[], SinkSMTP]:
+    def factory(
+        implicit_tls: bool, name: str = "smtp", mailbox_name: str | None = None
+    ) -> Callable[[], SinkSMTP]:
         def make() -> SinkSMTP:
             session = SinkSMTP(
                 handler,
@@ -175,24 +181,31 @@ async def start_sink(
                 loop=loop,
             )
             session.rules = rules
+            session.listener_name = name  # the rules' ``listener`` condition
+            session.default_mailbox = mailbox_name
             return session
 
         return make
 
-    wanted = [("smtp", config.smtp, "--smtp", factory(False))]
+    wanted = [
+        ("smtp", spec.address, "--smtp", factory(False, spec.name, spec.mailbox), spec.mailbox)
+        for spec in config.smtp_listeners()
+    ]
     if config.smtps is not None:
-        wanted.append(("smtps", config.smtps, "--smtps", factory(True)))
+        wanted.append(("smtps", config.smtps, "--smtps", factory(True, "smtps"), None))
     servers: list[asyncio.Server] = []
     gates: list[GatedSocket] = []
     shortage = FdShortage()
     backlog = listen_backlog()
     listeners: list[tuple[str, str, int]] = []
+    details: list[tuple[str, str, int, str | None]] = []
     try:
-        for kind, address, flag, make in wanted:
+        for kind, address, flag, make, default_mailbox in wanted:
             for sock in await bind_listeners(loop, address, flag, shortage):
                 gates.append(sock)
                 name = sock.getsockname()
                 listeners.append((kind, str(name[0]), int(name[1])))
+                details.append((kind, str(name[0]), int(name[1]), default_mailbox))
                 # create_server listens again, with its own default of 100.
                 servers.append(await loop.create_server(make, sock=sock, backlog=backlog))
     except BaseException:
@@ -205,15 +218,19 @@ async def start_sink(
         raise
     log.info(
         "SMTP sink listening on %s (STARTTLS, max size %d, auth %s)",
-        ", ".join(f"{k} {format_host(h)}:{p}" for k, h, p in listeners),
+        ", ".join(
+            f"{k} {format_host(h)}:{p}" + (f" (mailbox {m})" if m else "") for k, h, p, m in details
+        ),
         config.max_size,
         config.auth.describe(),
     )
     if watcher is not None:
         watcher.start()
-    return RunningSink(
+    running = RunningSink(
         servers, gates, listeners, sessions, certificate, temp_dir, data_budget, rules, watcher
     )
+    running.details = details
+    return running
 
 
 def _load_rules(path: Path | None, rules: RuleSet) -> RulesFileWatcher | None:

@@ -44,12 +44,15 @@ from .mime.summary import summarize
 from .models import (
     Capture,
     MailboxCleared,
+    MailboxesChanged,
     MailboxEvent,
     MessagesAdded,
     MessagesChanged,
     MessagesDeleted,
     MessageSummary,
     OpenedMessage,
+    RuleEvent,
+    RuleLogAdded,
     StoredMessage,
     TagsChanged,
 )
@@ -436,6 +439,28 @@ class Mailbox:
         if updates:
             self._emit(TagsChanged(tuple(updates)))
         return len(updates)
+
+    # ---- mailboxes and the rule log (evented) ----------------------------
+
+    def mailboxes(self) -> dict[str, tuple[int, int]]:
+        """Every mailbox -> (total, unread); ``""`` is the default one ("Inbox"), always first."""
+        return self._store.mailbox_counts()
+
+    def set_mailbox(self, ids: Sequence[int], name: str) -> None:
+        """Move messages into mailbox ``name`` ("" or "Inbox": the default); evented."""
+        moved = self._store.set_mailbox(ids, name)
+        if moved:
+            self._emit(MailboxesChanged(tuple(moved)))
+
+    def log_rule_events(self, message_id: int, events: Sequence[RuleEvent]) -> None:
+        """Append lines to the message's rule log; announced as ``RuleLogAdded``."""
+        stored = self._store.log_rule_events(message_id, events)
+        if stored:
+            self._emit(RuleLogAdded(message_id, tuple(stored)))
+
+    def rule_log(self, message_id: int) -> builtins.list[RuleEvent]:
+        """Which rule did what to the message, oldest first."""
+        return self._store.rule_log(message_id)
 
     # ---- lifecycle -----------------------------------------------------
 

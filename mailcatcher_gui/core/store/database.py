@@ -40,10 +40,12 @@ that have ended are closed when the next reader connection is opened.
 
 Layout: ``messages`` (the summary row the list shows), ``raw`` (the bytes,
 so listing never touches a blob), ``messages_fts`` (FTS5, rowid = message
-id) and ``message_tags`` (``core.store.tags``, the ``StoreTags`` half of the
-``Store``). ``add`` writes them (tags only if a message came with some), and
-prunes, in one transaction. The schema and its upgrades are in
-``core.store.migrations``; the search language in ``core.store.search``.
+id), ``message_tags`` (``core.store.tags``, the ``StoreTags`` half of the
+``Store``) and ``message_rule_log`` plus the ``mailbox`` column
+(``core.store.routing``, the ``StoreRouting`` half). ``add`` writes them
+(tags only if a message came with some), and prunes, in one transaction.
+The schema and its upgrades are in ``core.store.migrations``; the search
+language in ``core.store.search``.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from .connect import (
     open_writer,
 )
 from .files import OpenedFile, StoreConfig
+from .routing import StoreRouting
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
 from .statements import (
@@ -104,7 +107,7 @@ SORT_KEYS: dict[str, str] = {
 }
 
 
-class Store(StoreTags):
+class Store(StoreTags, StoreRouting):
     """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
     def __init__(
@@ -365,6 +368,7 @@ class Store(StoreTags):
             conn.execute(f"DROP TABLE {FTS_TABLE}")
             conn.execute(fts_sql)
             conn.execute("DELETE FROM message_tags")
+            conn.execute("DELETE FROM message_rule_log")
             conn.execute("DELETE FROM raw")
             conn.execute("DELETE FROM messages")
             conn.execute("UPDATE counters SET total = 0, unread = 0 WHERE id = 1")

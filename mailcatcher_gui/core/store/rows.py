@@ -141,6 +141,7 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         read,
         snippet,
         tags,
+        mailbox,
     ) = row
     from_text, from_addrs = _from_column(str(from_))
     to_text, to_addrs = _list_column(str(to))
@@ -165,6 +166,7 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         read=bool(read),
         snippet=str(snippet),
         tags=sort_tags(str(tags).split(",")) if tags else (),
+        mailbox=str(mailbox or ""),
     )
 
 

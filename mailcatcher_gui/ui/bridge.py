@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from ..core.mailbox_protocol import MailboxProtocol
 from ..core.models import (
     MailboxCleared,
+    MailboxesChanged,
     MailboxEvent,
     MessagesAdded,
     MessagesChanged,
@@ -49,6 +50,8 @@ class MailboxBridge(QObject):
     mailboxCleared = Signal()
     #: tuple[tuple[int, tuple[str, ...]], ...]: ids whose tags changed, with their new tags
     tagsChanged = Signal(object)
+    #: ((id, mailbox), ...): messages moved between mailboxes (rules, listeners)
+    mailboxesChanged = Signal(object)
 
     # Internal hop: emitted on any thread, delivered queued on ours.
     _wake = Signal()
@@ -116,6 +119,8 @@ class MailboxBridge(QObject):
             self.mailboxCleared.emit()
         elif isinstance(event, TagsChanged):
             self.tagsChanged.emit(event.updates)
+        elif isinstance(event, MailboxesChanged):
+            self.mailboxesChanged.emit(event.updates)
 
     def close(self) -> None:
         """Stop listening (idempotent); events already queued are still delivered."""

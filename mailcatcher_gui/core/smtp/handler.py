@@ -140,6 +140,16 @@ class SinkHandler:
             return "451 4.3.0 Error: could not store the message, please try again later"
         finally:
             server.storing = False
+        if server.default_mailbox:  # the listener's mailbox; a rule's mailbox action, next, wins
+            try:
+                self._mailbox.set_mailbox([message_id], server.default_mailbox)
+            except Exception as exc:  # committed: the message stays in the default mailbox
+                log.error(
+                    "could not move message %d to mailbox %r: %s",
+                    message_id,
+                    server.default_mailbox,
+                    exc,
+                )
         if after is not None and after.after:  # committed: a failure here loses nothing
             await run_after_capture(rules, after.after, self._mailbox, message_id)
         server.transcript.message_stored()

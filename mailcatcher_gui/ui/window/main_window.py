@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         bridge.mailboxCleared.connect(model.on_mailbox_cleared)
         bridge.tagsChanged.connect(model.on_tags_changed)
         bridge.tagsChanged.connect(lambda _updates: self._schedule_counts())
+        bridge.mailboxesChanged.connect(model.on_mailboxes_changed)
+        bridge.mailboxesChanged.connect(lambda _updates: self._schedule_counts())
         bridge.messagesAdded.connect(self._on_added)
         bridge.messagesDeleted.connect(self._on_deleted)
         bridge.messagesChanged.connect(lambda *_: self._schedule_counts())
@@ -466,6 +468,7 @@ class MainWindow(QMainWindow):
             total = self.mailbox.count()
             unread = self.mailbox.unread_count()
             tags = self.mailbox.tags()
+            mailboxes = self.mailbox.mailboxes()
         except Exception:  # noqa: BLE001 - the status bar must not take the window down
             log.exception("counting messages failed")
             return
@@ -473,6 +476,7 @@ class MainWindow(QMainWindow):
         self.status_panel.set_counts(total, unread)
         self.sidebar.set_counts(total, unread)
         self.sidebar.set_tags(tags)
+        self.sidebar.set_mailboxes(mailboxes)
         self.search.set_tag_names(list(tags))
         self.tray.set_unread(unread)
         self._update_title()

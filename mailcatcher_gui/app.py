@@ -30,6 +30,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,6 +73,16 @@ from .ui.window.settings import AppSettings, Preferences
 log = logging.getLogger(__name__)
 
 QUIT_AFTER_ENV = "MAILCATCHER_GUI_QUIT_AFTER_MS"
+
+
+def rules_path(config: SinkConfig) -> Path:
+    """The rules file the editor saves: the one given, else rules.toml in the config folder."""
+    from .core import paths
+    from .core.rules import RULES_FILENAME
+
+    return config.rules_file or paths.config_dir() / RULES_FILENAME
+
+
 EXIT_NO_DISPLAY = 2
 
 
@@ -169,6 +180,7 @@ class GuiApp:
         # quit directly (see request_quit).
         self.window.quitRequested.connect(self.quit_from_user)
         self.window.preferencesChosen.connect(self.apply_preferences)
+        self.window.rules_ui.saved.connect(self._rules_saved)
         self._quit_event: asyncio.Event | None = None
         self._quit_requested = False
         self._lock: asyncio.Lock | None = None
@@ -209,8 +221,15 @@ class GuiApp:
         if self.api.running is not None:  # the API reports the listeners in force
             self.api.running.app[CONTEXT].smtp_listeners = tuple(self.sink.listeners)
         self.window.set_listeners(self.sink.listeners)
+        # The Rules editor edits the running rules and saves the file the sink loads.
+        self.window.rules_ui.attach(self.sink.rules, rules_path(config))
         self.composer.refresh_destinations()
         return True
+
+    def _rules_saved(self, path: Path) -> None:
+        """The editor wrote ``path``: later sink restarts load (and watch) it."""
+        if self.config.rules_file is None:
+            self.config = replace(self.config, rules_file=path)
 
     def sink_endpoint(self) -> SinkEndpoint | None:
         """Where compose reaches this app's own sink right now (None: not listening)."""

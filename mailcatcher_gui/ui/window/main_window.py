@@ -51,6 +51,7 @@ from .list_model import MessageListModel
 from .message_commands import MessageCommands
 from .message_list import MessageList, SearchField
 from .panes import WindowPanes
+from .rules_commands import RulesCommands
 from .settings import AppSettings, Preferences, SettingsDialog, SettingsFlow
 from .sidebar import Sidebar
 from .state import restore_window_state, save_window_state
@@ -154,6 +155,9 @@ class MainWindow(QMainWindow):
         build_menus(self.menuBar(), self.actions_by_name)
         self.toolbar = build_toolbar(self, self.actions_by_name, self.search)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.rules_ui = RulesCommands(self, mailbox, self._rules_target_id)
+        self.rules_ui.install(self.menuBar(), self.toolbar, self.actions_by_name["settings"])
+        self.rules_ui.searchRequested.connect(self._filter_chosen)
         self.status_panel = StatusPanel(self.statusBar())
         self.status_panel.changePortRequested.connect(self.open_settings)
         self.listener_label = self.status_panel.listener_label
@@ -381,6 +385,11 @@ class MainWindow(QMainWindow):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    def _rules_target_id(self) -> int | None:
+        """The message the rules commands act on: the current row, else the one shown."""
+        current = self.message_list.current_id
+        return current if current is not None else self._shown_id
+
     def _target_ids(self) -> list[int]:
         return self.message_list.selected_ids()
 
@@ -509,6 +518,9 @@ class MainWindow(QMainWindow):
         for a in self.context_actions():
             menu.addSeparator() if a is None else menu.addAction(a)
         menu.insertMenu(self.actions_by_name["delete"], self.tags.menu(menu))
+        touched = self.rules_ui.touched_menu(menu, self._rules_target_id())
+        if touched is not None:
+            menu.insertMenu(self.actions_by_name["delete"], touched)
         menu.exec(pos)
         menu.deleteLater()
 

@@ -125,9 +125,7 @@ def test_two_listeners_on_one_port_fail_clearly(tmp_path):
         taken = srv.port
         with (
             pytest.raises(SinkStartError, match=f"port {taken}"),
-            catching_server(
-                tmp_path / "b", extra_smtp=(SmtpListener((HOST, taken), "x"),)
-            ),
+            catching_server(tmp_path / "b", extra_smtp=(SmtpListener((HOST, taken), "x"),)),
         ):
             pass
 

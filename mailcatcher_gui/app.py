@@ -220,7 +220,7 @@ class GuiApp:
         self.sink_error = None
         if self.api.running is not None:  # the API reports the listeners in force
             self.api.running.app[CONTEXT].smtp_listeners = tuple(self.sink.listeners)
-        self.window.set_listeners(self.sink.listeners)
+        self.window.set_listeners(self.sink.details)
         # The Rules editor edits the running rules and saves the file the sink loads.
         self.window.rules_ui.attach(self.sink.rules, rules_path(config))
         self.composer.refresh_destinations()

@@ -184,3 +184,40 @@ def test_suspended_set_stays_suspended_across_changes():
     assert snap.stored is not None
     rules.suspend(False)
     assert rules.snapshot.data is not None
+
+
+# ---------------------------------------------------------------- the editor's drafts
+
+
+def test_drafts_keep_python_rules_out_of_the_file_and_catch_duplicate_names(tmp_path):
+    from mailcatcher_gui.ui.window.rules_model import (
+        RuleDraft,
+        drafts_from,
+        rule_query,
+        rules_from,
+        save_drafts,
+    )
+
+    py_rule = Rule.make("py", "mail", Delay(1), predicate=lambda ctx: True)
+    rules = RuleSet([Rule.make("bob", "rcpt", Reply(550), rcpt="bob@*"), py_rule])
+    drafts = drafts_from(rules)
+    assert drafts[0].text.startswith("[[rule]]") and drafts[0].fixed is None
+    assert drafts[1].fixed is py_rule and "Python" in drafts[1].label()
+
+    dup = [*drafts, RuleDraft(drafts[0].text)]
+    _rules, problems = rules_from(dup)
+    assert problems == [(2, "the name 'bob' is used by rule 1")]
+    with pytest.raises(RuleError, match="rule 3"):
+        save_drafts(dup, rules, tmp_path / "r.toml")
+    assert not (tmp_path / "r.toml").exists()
+
+    drafts[0].enabled = False
+    save_drafts(drafts, rules, tmp_path / "r.toml")
+    assert [(s.rule.name, s.rule.enabled) for s in rules.status()] == [
+        ("bob", False),
+        ("py", True),
+    ]
+    written = parse_rules((tmp_path / "r.toml").read_text())
+    assert [(r.name, r.enabled) for r in written] == [("bob", False)]  # no Python rule
+    assert rules.source == str(tmp_path / "r.toml")
+    assert rule_query("bob") == "rule:bob" and rule_query("a b") == 'rule:"a b"'

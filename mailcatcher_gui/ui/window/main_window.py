@@ -228,8 +228,10 @@ class MainWindow(QMainWindow):
         if callable(set_remote):
             set_remote(prefs.allow_remote_default)
 
-    def set_listeners(self, listeners: Sequence[tuple[str, str, int]]) -> None:
-        """Show what the sink listens on (``RunningSink.listeners``)."""
+    def set_listeners(
+        self, listeners: Sequence[tuple[str, str, int] | tuple[str, str, int, str | None]]
+    ) -> None:
+        """Show what the sink listens on (``RunningSink.listeners`` or ``.details``)."""
         self.message_list.set_empty_hint(self.status_panel.set_listeners(listeners))
 
     def set_sink_error(self, message: str) -> None:

@@ -10,7 +10,7 @@ import aiosmtplib
 import pytest
 from gui_helpers import run_app, wait_for
 from PySide6.QtCore import QModelIndex, Qt
-from smtp_helpers import HOST, aiosmtplib_client, make_message, shared_cert_dir
+from smtp_helpers import HOST, aiosmtplib_client, free_port, make_message, shared_cert_dir
 
 from mailcatcher_gui.app import build_gui
 from mailcatcher_gui.core.models import RuleEvent
@@ -248,5 +248,29 @@ def test_rules_editor_tests_a_rule_against_the_selected_message(qapp, mailbox, m
         menu.deleteLater()
         editor.reload()  # drop the unsaved edit
         editor.close()
+
+    run_app(qapp, gui, scenario, require_sink=True)
+
+
+def test_settings_add_a_listener_with_a_default_mailbox(qapp, mailbox, make_gui):
+    gui = make_gui()
+    window = gui.window
+
+    async def scenario():
+        port = free_port()
+        dialog = window.open_settings()
+        dialog.extra_listeners.setText(f"127.0.0.1:{port}=projectC")
+        dialog.accept()
+        await wait_for(lambda: window.settings_dialog is None, timeout=10)
+        assert ("smtp", "127.0.0.1", port, "projectC") in gui.sink.details
+        assert gui.prefs.extra_listeners == f"127.0.0.1:{port}=projectC"
+        assert "→ projectC" in window.listener_label.text()
+        await send(port, "to C")
+        await wait_for(lambda: window.sidebar.mailboxes.get("projectC") == (1, 1))
+        # a port taken twice is refused in the dialog itself
+        dialog = window.open_settings()
+        dialog.extra_listeners.setText(f":{port}=x, :{port}=y")
+        assert dialog.validate() == "Two listeners cannot share a port."
+        dialog.reject()
 
     run_app(qapp, gui, scenario, require_sink=True)

@@ -458,6 +458,11 @@ class Mailbox:
         if stored:
             self._emit(RuleLogAdded(message_id, tuple(stored)))
 
+    def log_rule_events_many(self, items: Sequence[tuple[int, Sequence[RuleEvent]]]) -> None:
+        """``log_rule_events`` for many messages in one transaction (one event each)."""
+        for message_id, stored in self._store.log_rule_events_many(items).items():
+            self._emit(RuleLogAdded(message_id, tuple(stored)))
+
     def rule_log(self, message_id: int) -> builtins.list[RuleEvent]:
         """Which rule did what to the message, oldest first."""
         return self._store.rule_log(message_id)

@@ -131,6 +131,10 @@ class Capture:
     auth_user: str | None = None
     transcript: tuple[str, ...] = ()
     source: str = "smtp"  # smtp | local | import
+    #: the mailbox a rule routed it to, stored with it ("" = the default mailbox)
+    mailbox: str = ""
+    #: rule log lines stored in the same transaction (the rules that fired on it)
+    rule_events: tuple[RuleEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ Import the public names from here; the modules behind them may move:
   ``Greylist``, ``Delay``, ``Drop``, ``Throttle``, ``Tag``, ``MarkRead``)
 * ``conditions``: patterns, networks and counters compiled once; ``RuleContext``
 * ``actions``: ``Verdict`` (what a stage decided) and the greylisting book
+* ``delivery_actions``: ``Route`` (mailbox), ``Forward``, ``Webhook``, ``Retry``
+* ``outbox``: ``Outbox``, the sink's queue of forward/webhook deliveries
 * ``engine``: ``RuleSet``, the live, thread-safe rule list the sink reads
 * ``loading``: the TOML rules file, errors with line numbers
 * ``watch``: reloading the file while the sink runs
@@ -14,6 +16,7 @@ The sink's side is ``core/smtp/rule_hooks.py``.
 """
 
 from .conditions import RuleContext
+from .delivery_actions import Forward, Retry, Route, Webhook
 from .engine import FiredRule, RuleHandle, RuleSet, RuleStatus
 from .loading import RULES_FILENAME, RulesFileError, load_rules_file, parse_rules
 from .model import (
@@ -31,6 +34,7 @@ from .model import (
     Tag,
     Throttle,
 )
+from .outbox import Outbox
 from .watch import RulesFileWatcher
 
 __all__ = [
@@ -40,9 +44,13 @@ __all__ = [
     "Delay",
     "Drop",
     "FiredRule",
+    "Forward",
     "Greylist",
     "MarkRead",
+    "Outbox",
     "Reply",
+    "Retry",
+    "Route",
     "Rule",
     "RuleContext",
     "RuleError",
@@ -55,6 +63,7 @@ __all__ = [
     "Stage",
     "Tag",
     "Throttle",
+    "Webhook",
     "load_rules_file",
     "parse_rules",
 ]

@@ -261,6 +261,8 @@ class StoredMessage:
     auth_user: str | None
     transcript: tuple[str, ...]
     source: str
+    #: which rule did what to it, oldest first (filled by ``Mailbox.get``)
+    rule_log: tuple[RuleEvent, ...] = ()
 
     @property
     def id(self) -> int:

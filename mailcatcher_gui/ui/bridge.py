@@ -32,6 +32,7 @@ from ..core.models import (
     MessagesChanged,
     MessagesDeleted,
     MessageSummary,
+    RuleLogAdded,
     TagsChanged,
 )
 
@@ -49,6 +50,8 @@ class MailboxBridge(QObject):
     mailboxCleared = Signal()
     #: tuple[tuple[int, tuple[str, ...]], ...]: ids whose tags changed, with their new tags
     tagsChanged = Signal(object)
+    #: (message id, tuple of RuleEvent): lines added to a message's rule log
+    ruleLogAdded = Signal(int, object)
 
     # Internal hop: emitted on any thread, delivered queued on ours.
     _wake = Signal()
@@ -116,6 +119,8 @@ class MailboxBridge(QObject):
             self.mailboxCleared.emit()
         elif isinstance(event, TagsChanged):
             self.tagsChanged.emit(event.updates)
+        elif isinstance(event, RuleLogAdded):
+            self.ruleLogAdded.emit(event.message_id, event.events)
 
     def close(self) -> None:
         """Stop listening (idempotent); events already queued are still delivered."""

@@ -13,14 +13,18 @@ from smtp_helpers import HOST, catching_server, make_message
 from mailcatcher_gui.core.rules import (
     Delay,
     Drop,
+    Forward,
     Greylist,
     MarkRead,
     Reply,
+    Retry,
+    Route,
     Rule,
     RuleError,
     RuleSet,
     Tag,
     Throttle,
+    Webhook,
     dump_rules,
     explain_rule,
     parse_rules,
@@ -48,6 +52,25 @@ def test_dump_rules_round_trips_every_condition_and_action():
     assert text.startswith("# written by a test\n# second line\n")
     assert parse_rules(text) == rules
     tomllib.loads(text)  # and it is plain TOML
+
+
+def test_dump_rules_round_trips_the_delivery_actions():
+    rules = [
+        Rule.make("orders", "stored", Route("Orders"), rcpt="*@shop.example"),
+        Rule.make("back", "stored", Route("Inbox")),
+        Rule.make(
+            "relay",
+            "stored",
+            Forward(host="127.0.0.1", port=2525, to=("qa@x.org",), retry=Retry(5, 0.5)),
+        ),
+        Rule.make("by profile", "stored", Forward(profile="My relay", timeout=12.5)),
+        Rule.make("hook", "stored", Webhook("https://hooks.example/mail")),
+        Rule.make("slow hook", "stored", Webhook("http://h.example/x", Retry(2), timeout=3.0)),
+    ]
+    text = dump_rules(rules)
+    assert 'mailbox = "Orders"' in text
+    assert "attempts = 5" in text and "backoff = 0.5" in text
+    assert parse_rules(text) == rules
 
 
 def test_dump_rules_writes_what_the_reader_rejects_only_as_the_reader_would():

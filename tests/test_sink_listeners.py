@@ -18,7 +18,7 @@ import pytest
 from smtp_helpers import HOST, catching_server, make_message
 
 from mailcatcher_gui.core.options import ConfigError, sink_config_from_args
-from mailcatcher_gui.core.rules import AfterCaptureAction, Reply, Rule
+from mailcatcher_gui.core.rules import Reply, Route, Rule
 from mailcatcher_gui.core.smtp import (
     SinkStartError,
     SmtpListener,
@@ -166,27 +166,18 @@ def test_serve_prints_one_line_per_listener(tmp_path):
     assert proc.returncode == 0
 
 
-class _RouteTo(AfterCaptureAction):
-    """A stand-in for a rule's mailbox action: after capture, move the message."""
-
-    key = "tag"  # any known key: only the stage check looks at it
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def describe(self) -> str:
-        return f"move to {self.name}"
-
-    async def run(self, mailbox, message_id: int) -> None:
-        mailbox.set_mailbox([message_id], self.name)
-
-
 def test_a_rules_mailbox_action_wins_over_the_listeners_default(tmp_path):
     extra = (SmtpListener((HOST, 0), "projectB"),)
     with catching_server(tmp_path, extra_smtp=extra) as srv:
-        srv.sink.rules.add(Rule.make("urgent", "stored", _RouteTo("urgent"), rcpt="ops@*"))
+        srv.sink.rules.add(Rule.make("urgent", "stored", Route("urgent"), rcpt="ops@*"))
+        srv.sink.rules.add(Rule.make("back", "stored", Route("Inbox"), rcpt="back@*"))
         ports = {m: p for _k, _h, p, m in srv.sink.details}
         _send(ports["projectB"], rcpt="ops@example.com", subject="routed by the rule")
         _send(ports["projectB"], rcpt="dev@example.com", subject="listener default")
+        _send(ports["projectB"], rcpt="back@example.com", subject="routed to the Inbox")
         where = {s.subject: s.mailbox for s in srv.mailbox.list()}
-        assert where == {"routed by the rule": "urgent", "listener default": "projectB"}
+        assert where == {
+            "routed by the rule": "urgent",
+            "listener default": "projectB",
+            "routed to the Inbox": "",  # an explicit "Inbox" route wins too
+        }

@@ -131,6 +131,10 @@ class Capture:
     auth_user: str | None = None
     transcript: tuple[str, ...] = ()
     source: str = "smtp"  # smtp | local | import
+    #: the mailbox a rule routed it to, stored with it ("" = the default mailbox)
+    mailbox: str = ""
+    #: rule log lines stored in the same transaction (the rules that fired on it)
+    rule_events: tuple[RuleEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +261,8 @@ class StoredMessage:
     auth_user: str | None
     transcript: tuple[str, ...]
     source: str
+    #: which rule did what to it, oldest first (filled by ``Mailbox.get``)
+    rule_log: tuple[RuleEvent, ...] = ()
 
     @property
     def id(self) -> int:

@@ -33,6 +33,7 @@ from ..core.models import (
     MessagesChanged,
     MessagesDeleted,
     MessageSummary,
+    RuleLogAdded,
     TagsChanged,
 )
 
@@ -52,6 +53,8 @@ class MailboxBridge(QObject):
     tagsChanged = Signal(object)
     #: ((id, mailbox), ...): messages moved between mailboxes (rules, listeners)
     mailboxesChanged = Signal(object)
+    #: (message id, tuple of RuleEvent): lines added to a message's rule log
+    ruleLogAdded = Signal(int, object)
 
     # Internal hop: emitted on any thread, delivered queued on ours.
     _wake = Signal()
@@ -121,6 +124,8 @@ class MailboxBridge(QObject):
             self.tagsChanged.emit(event.updates)
         elif isinstance(event, MailboxesChanged):
             self.mailboxesChanged.emit(event.updates)
+        elif isinstance(event, RuleLogAdded):
+            self.ruleLogAdded.emit(event.message_id, event.events)
 
     def close(self) -> None:
         """Stop listening (idempotent); events already queued are still delivered."""

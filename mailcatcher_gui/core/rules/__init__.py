@@ -6,6 +6,8 @@ Import the public names from here; the modules behind them may move:
   ``Greylist``, ``Delay``, ``Drop``, ``Throttle``, ``Tag``, ``MarkRead``)
 * ``conditions``: patterns, networks and counters compiled once; ``RuleContext``
 * ``actions``: ``Verdict`` (what a stage decided) and the greylisting book
+* ``delivery_actions``: ``Route`` (mailbox), ``Forward``, ``Webhook``, ``Retry``
+* ``outbox``: ``Outbox``, the sink's queue of forward/webhook deliveries
 * ``engine``: ``RuleSet``, the live, thread-safe rule list the sink reads
 * ``loading``: the TOML rules file, errors with line numbers
 * ``watch``: reloading the file while the sink runs
@@ -16,6 +18,7 @@ The sink's side is ``core/smtp/rule_hooks.py``.
 """
 
 from .conditions import RuleContext
+from .delivery_actions import Forward, Retry, Route, Webhook
 from .engine import FiredRule, RuleHandle, RuleSet, RuleStatus
 from .explain import ConditionCheck, RuleExplanation, explain_rule
 from .loading import RULES_FILENAME, RulesFileError, load_rules_file, parse_rules
@@ -34,6 +37,7 @@ from .model import (
     Tag,
     Throttle,
 )
+from .outbox import Outbox
 from .watch import RulesFileWatcher
 from .writing import dump_rule, dump_rules, save_rules_file
 
@@ -45,9 +49,13 @@ __all__ = [
     "Delay",
     "Drop",
     "FiredRule",
+    "Forward",
     "Greylist",
     "MarkRead",
+    "Outbox",
     "Reply",
+    "Retry",
+    "Route",
     "Rule",
     "RuleContext",
     "RuleExplanation",
@@ -61,6 +69,7 @@ __all__ = [
     "Stage",
     "Tag",
     "Throttle",
+    "Webhook",
     "dump_rule",
     "dump_rules",
     "explain_rule",

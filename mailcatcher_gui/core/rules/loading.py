@@ -16,6 +16,11 @@ Schema (the README's "Rules" section has an example per action)::
     greylist = { attempts = 1, window = 60 }   # optional code, text
     delay_ms = 500   drop = true   throttle = 2000   # bytes/s
     tag = ["flaky"]  mark_read = true               # stage "stored"
+    mailbox = "Orders"                               # stage "stored": route
+    forward = "profile name"    # or { profile = "...", to = [...], attempts = 3,
+                                #      backoff = 1.0 } or { host = "...", port = 25 }
+    webhook = "https://hooks.example/mail"  # or { url = "...", attempts = 3,
+                                            #      backoff = 1.0, timeout = 10 }
 
 ``tomllib`` reports syntax errors with a line; schema errors carry the line
 of the key (or of the rule's ``[[rule]]`` header) found in the text, so
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .delivery_actions import Forward, Retry, Route, Webhook
 from .model import (
     AfterCaptureAction,
     Conditions,
@@ -73,7 +79,18 @@ CONDITION_KEYS = {
     "seed": int,
 }
 #: TOML key -> what it builds; add a key here for a new action (route, forward, webhook).
-ACTION_KEYS = ("reply", "greylist", "delay_ms", "drop", "throttle", "tag", "mark_read")
+ACTION_KEYS = (
+    "reply",
+    "greylist",
+    "delay_ms",
+    "drop",
+    "throttle",
+    "tag",
+    "mark_read",
+    "mailbox",
+    "forward",
+    "webhook",
+)
 _RULE_KEYS = ("name", "stage", "enabled", *CONDITION_KEYS, *ACTION_KEYS)
 
 
@@ -232,7 +249,13 @@ def _typed(table: dict[str, Any], key: str, kind: type) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+        names = {
+            str: "a string",
+            int: "a whole number",
+            float: "a number",
+            bool: "true or false",
+            list: "a list",
+        }
         raise RuleError(f"{key} must be {names[kind]}, not {value!r}")
     return value
 
@@ -261,6 +284,33 @@ def _action(key: str, value: Any) -> SmtpAction | AfterCaptureAction | None:
         return Tag(tuple(tags))
     if key == "mark_read":
         return MarkRead() if _typed({key: value}, key, bool) else None
+    if key == "mailbox":
+        return Route(_typed({key: value}, key, str))
+    if key == "forward":
+        if isinstance(value, str):
+            return Forward(profile=value)
+        fields = {
+            "profile": str,
+            "host": str,
+            "port": int,
+            "to": list,
+            "attempts": int,
+            "backoff": float,
+            "timeout": float,
+        }
+        spec = _table(key, value, fields)
+        to = spec.pop("to", [])
+        if not all(isinstance(t, str) for t in to):
+            raise RuleError("forward to must be a list of addresses")
+        retry = Retry(spec.pop("attempts", 3), spec.pop("backoff", 1.0))
+        return Forward(to=tuple(to), retry=retry, **spec)
+    if key == "webhook":
+        if isinstance(value, str):
+            return Webhook(value)
+        fields = {"url": str, "attempts": int, "backoff": float, "timeout": float}
+        spec = _table(key, value, fields, required=("url",))
+        retry = Retry(spec.pop("attempts", 3), spec.pop("backoff", 1.0))
+        return Webhook(spec.pop("url"), retry=retry, **spec)
     raise RuleError(f"unknown action {key}")
 
 

@@ -13,7 +13,8 @@ forward, webhook) needs no change here: an action dataclass without fields
 is ``key = true`` (``drop``, ``mark_read``), one with a single field is that
 field's value (``delay_ms = 500``, ``tag = ["a"]``), one with several is an
 inline table of the fields that differ from their defaults (``reply = {
-code = 550, text = "..." }``). An action may define ``toml_value()`` to
+code = 550, text = "..." }``), a nested dataclass's fields flat in it
+(``forward = { host = "...", attempts = 5 }``). An action may define ``toml_value()`` to
 choose its own form. A rule built in Python with a ``predicate`` cannot be
 written (``RuleError``): there is no TOML for a function.
 """
@@ -82,12 +83,28 @@ def _action_value(action: SmtpAction | AfterCaptureAction) -> Any:
     if len(fields) == 1:
         return getattr(action, fields[0].name)
     table: dict[str, Any] = {}
-    for f in fields:
-        value = getattr(action, f.name)
-        default = f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING
-        if value != default:
-            table[f.name] = value
+    _changed_fields(action, table)
     return table or True  # every field at its default: ``greylist = true``
+
+
+def _changed_fields(obj: Any, table: dict[str, Any]) -> None:
+    """The fields of dataclass ``obj`` that differ from their defaults, into
+    ``table``; a nested dataclass (``retry``) adds its own fields flat, as the
+    reader takes them (``attempts``, ``backoff``)."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = dataclasses.MISSING
+        if value == default:
+            continue
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            _changed_fields(value, table)
+        else:
+            table[f.name] = value
 
 
 def toml_value(value: Any) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..rules import RuleSet, RulesFileError, RulesFileWatcher, load_rules_file
+from ..rules import Outbox, RuleSet, RulesFileError, RulesFileWatcher, load_rules_file
 from .auth import Authenticator
 from .config import SinkConfig, SinkStartError, format_host
 from .handler import SinkHandler
@@ -57,6 +57,8 @@ class RunningSink:
         data_budget: DataBudget,
         rules: RuleSet,
         watcher: RulesFileWatcher | None,
+        outbox: Outbox,
+        owns_outbox: bool,
     ) -> None:
         self.listeners = listeners
         #: (kind, host, port, default mailbox or None), one per socket, as ``listeners``
@@ -65,6 +67,9 @@ class RunningSink:
         ]
         # The live rules (core/rules): change them from any thread, no restart.
         self.rules = rules
+        # Forward/webhook deliveries (core/rules/outbox.py); closed by stop() if ours.
+        self.outbox = outbox
+        self._owns_outbox = owns_outbox
         self.rules_watcher = watcher  # reload() re-reads SinkConfig.rules_file
         self.certificate = certificate  # the PEM certificate clients see (trust this one)
         self._servers = servers
@@ -114,6 +119,8 @@ class RunningSink:
         await _close_sessions(self._sessions)
         for server in self._servers:
             await server.wait_closed()
+        if self._owns_outbox:
+            await self.outbox.close()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
         log.info("SMTP sink stopped")
@@ -138,12 +145,18 @@ async def _close_sessions(sessions: set[SinkSMTP]) -> None:
 
 
 async def start_sink(
-    config: SinkConfig, mailbox: Mailbox, rules: RuleSet | None = None
+    config: SinkConfig,
+    mailbox: Mailbox,
+    rules: RuleSet | None = None,
+    outbox: Outbox | None = None,
 ) -> RunningSink:
     """Start the listeners on the running loop; ``SinkStartError`` with a clear message.
 
     ``rules``: a ``RuleSet`` to use (kept by the caller across restarts);
     by default a new one, filled from ``config.rules_file`` if given.
+    ``outbox``: where forward/webhook rules deliver (kept by the caller, with
+    its relay profiles and API link); by default one of the sink's own,
+    closed when it stops.
     """
     loop = asyncio.get_running_loop()
     rcpt_rule = _compile_rcpt_rule(config.accept_rcpt)
@@ -155,7 +168,9 @@ async def start_sink(
         raise SinkStartError(f"invalid DATA memory budget {config.data_budget}: must be >= 0")
     data_budget = DataBudget(config.data_budget)
     tls_context, certificate, temp_dir = _tls_setup(config)
-    handler = SinkHandler(mailbox, config, rcpt_rule)
+    owns_outbox = outbox is None
+    outbox = outbox if outbox is not None else Outbox(mailbox)
+    handler = SinkHandler(mailbox, config, rcpt_rule, outbox)
     sessions: set[SinkSMTP] = set()
     authenticator = Authenticator(config.auth)
 
@@ -227,7 +242,17 @@ async def start_sink(
     if watcher is not None:
         watcher.start()
     running = RunningSink(
-        servers, gates, listeners, sessions, certificate, temp_dir, data_budget, rules, watcher
+        servers,
+        gates,
+        listeners,
+        sessions,
+        certificate,
+        temp_dir,
+        data_budget,
+        rules,
+        watcher,
+        outbox,
+        owns_outbox,
     )
     running.details = details
     return running

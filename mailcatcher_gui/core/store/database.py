@@ -73,7 +73,7 @@ from .connect import (
     open_writer,
 )
 from .files import OpenedFile, StoreConfig
-from .routing import StoreRouting
+from .routing import StoreRouting, insert_rule_events
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
 from .statements import (
@@ -285,6 +285,7 @@ class Store(StoreTags, StoreRouting):
             )
             conn.execute(COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
             tags = insert_new_tags(conn, ids, [p.listed.tags for p in prepared])
+            insert_rule_events(conn, ids, [p.rule_events for p in prepared])
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i, tags.get(i)) for i, p in zip(ids, prepared, strict=True)], pruned
 

@@ -30,7 +30,7 @@ from ..models import RuleEvent
 from .rows import unique_ids
 from .statements import IDS_PARAM
 
-__all__ = ["StoreRouting"]
+__all__ = ["StoreRouting", "insert_rule_events"]
 
 MAX_DETAIL_LENGTH = 4000  # a rule log line is a summary, not a transcript
 
@@ -46,6 +46,46 @@ def _from_micros(value: int | None) -> datetime | None:
     if value is None:
         return None
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
+
+
+_INSERT_LOG = (
+    "INSERT INTO message_rule_log (message_id, at, rule, action, detail) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _stamped(events: Sequence[RuleEvent], now: datetime) -> list[RuleEvent]:
+    return [
+        RuleEvent(
+            rule=e.rule,
+            action=e.action,
+            detail=e.detail[:MAX_DETAIL_LENGTH],
+            at=e.at if e.at is not None else now,
+        )
+        for e in events
+    ]
+
+
+def _log_rows(message_id: int, events: Sequence[RuleEvent]) -> list[tuple[object, ...]]:
+    return [
+        (message_id, _micros(e.at) if e.at else None, e.rule, e.action, e.detail) for e in events
+    ]
+
+
+def insert_rule_events(
+    conn: sqlite3.Connection, ids: Sequence[int], events: Sequence[tuple[RuleEvent, ...]]
+) -> None:
+    """Log the rules that fired on just-inserted messages (``events[i]`` for ``ids[i]``).
+
+    Nothing is written when no rule fired (the usual case).
+    """
+    if not any(events):
+        return
+    now = datetime.now(UTC)
+    rows: list[tuple[object, ...]] = []
+    for message_id, evs in zip(ids, events, strict=True):
+        if evs:
+            rows.extend(_log_rows(message_id, _stamped(evs, now)))
+    conn.executemany(_INSERT_LOG, rows)
 
 
 class StoreRouting:
@@ -128,30 +168,37 @@ class StoreRouting:
         A message that no longer exists (deleted meanwhile) logs nothing and
         returns ``[]``.
         """
-        if not events:
-            return []
+        return self.log_rule_events_many([(message_id, events)]).get(message_id, [])
+
+    def log_rule_events_many(
+        self, items: Sequence[tuple[int, Sequence[RuleEvent]]]
+    ) -> dict[int, list[RuleEvent]]:
+        """``log_rule_events`` for many messages in ONE transaction (the outbox's batches).
+
+        Returns what was stored per message id; gone messages are skipped.
+        """
+        wanted = [(i, list(evs)) for i, evs in items if evs]
+        if not wanted:
+            return {}
         now = datetime.now(UTC)
-        stored = [
-            RuleEvent(
-                rule=e.rule,
-                action=e.action,
-                detail=e.detail[:MAX_DETAIL_LENGTH],
-                at=e.at if e.at is not None else now,
-            )
-            for e in events
-        ]
         with self._write("log what rules did") as conn:
-            if (
-                conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone()
-                is None
-            ):
-                return []
-            conn.executemany(
-                "INSERT INTO message_rule_log (message_id, at, rule, action, detail) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(message_id, _micros(e.at or now), e.rule, e.action, e.detail) for e in stored],
-            )
-        return stored
+            ids = unique_ids([i for i, _ in wanted])
+            existing = {
+                int(r[0])
+                for r in conn.execute(
+                    f"SELECT id FROM messages WHERE id IN ({IDS_PARAM})", (json.dumps(ids),)
+                )
+            }
+            out: dict[int, list[RuleEvent]] = {}
+            rows: list[tuple[object, ...]] = []
+            for message_id, evs in wanted:
+                if message_id not in existing:
+                    continue
+                stored = _stamped(evs, now)
+                out.setdefault(message_id, []).extend(stored)
+                rows.extend(_log_rows(message_id, stored))
+            conn.executemany(_INSERT_LOG, rows)
+        return out
 
     def rule_log(self, message_id: int) -> list[RuleEvent]:
         """The message's rule log, oldest first (``[]`` for none or a missing message)."""

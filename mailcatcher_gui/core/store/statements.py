@@ -34,8 +34,9 @@ INSERT_MESSAGE = """
 INSERT INTO messages (
     id, received_at, envelope_from, envelope_to, header_from, header_to, header_cc, subject, date,
     message_id, size, has_html, has_text, attachments, read, snippet, peer, helo, tls,
-    auth_user, transcript, source, from_sort, to_sort, subject_sort, reply_to, bcc, inline_parts
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    auth_user, transcript, source, from_sort, to_sort, subject_sort, reply_to, bcc, inline_parts,
+    mailbox
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # AUTOINCREMENT keeps sqlite_sequence >= every id ever used, so ids are never reused.
 NEXT_ID = """

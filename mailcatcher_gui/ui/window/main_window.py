@@ -30,7 +30,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from ...core.mailbox_protocol import MailboxProtocol
-from ...core.models import MessageSummary, OpenedMessage
+from ...core.models import MessageSummary, OpenedMessage, RuleEvent
 from ...core.store.database import MessageNotFound
 from ..bridge import MailboxBridge
 from ..theme import app_icon, stylesheet, themed_style_sheet
@@ -67,6 +67,7 @@ class Viewer(Protocol):
 
     def show_message(self, opened: OpenedMessage) -> None: ...
     def clear(self) -> None: ...
+    def add_rule_events(self, message_id: int, events: tuple[RuleEvent, ...]) -> None: ...
 
 
 def window_title(unread: int, shown_file: Path | None = None) -> str:
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         bridge.messagesDeleted.connect(self._on_deleted)
         bridge.messagesChanged.connect(lambda *_: self._schedule_counts())
         bridge.mailboxCleared.connect(self._on_cleared)
+        bridge.ruleLogAdded.connect(self._viewer.add_rule_events)
         model.synced.connect(lambda _delta: self._update_match_count())
 
         message_list.messageOpened.connect(self.open_message)

@@ -13,7 +13,6 @@ from PySide6.QtCore import QModelIndex, Qt
 from smtp_helpers import HOST, aiosmtplib_client, free_port, make_message, shared_cert_dir
 
 from mailcatcher_gui.app import build_gui
-from mailcatcher_gui.core.models import RuleEvent
 from mailcatcher_gui.core.rules import load_rules_file
 from mailcatcher_gui.core.smtp import SinkConfig, SmtpListener
 from mailcatcher_gui.core.smtp.auth import AuthMode
@@ -200,7 +199,8 @@ def test_rules_editor_tests_a_rule_against_the_selected_message(qapp, mailbox, m
     rules_file = tmp_path / "rules.toml"
     rules_file.write_text(
         '[[rule]]\nname = "bob is unknown"\nstage = "rcpt"\nrcpt = "bob@*"\nreply = 550\n\n'
-        '[[rule]]\nname = "big"\nstage = "data"\nsize_above = 100000\nreply = 552\n'
+        '[[rule]]\nname = "big"\nstage = "data"\nsize_above = 100000\nreply = 552\n\n'
+        '[[rule]]\nname = "tag dan"\nstage = "stored"\nrcpt = "dan@*"\ntag = "dan"\n'
     )
     gui = make_gui(config(rules_file=rules_file))
     window = gui.window
@@ -211,7 +211,7 @@ def test_rules_editor_tests_a_rule_against_the_selected_message(qapp, mailbox, m
         message_id = window.model.summary_at(0).id
         window.message_list.select_row(0)
         editor = window.rules_ui.open_editor()
-        assert [d.name for d in editor.drafts()] == ["bob is unknown", "big"]
+        assert [d.name for d in editor.drafts()] == ["bob is unknown", "big", "tag dan"]
         assert editor.path == rules_file
 
         editor.rule_list.setCurrentRow(0)
@@ -226,10 +226,12 @@ def test_rules_editor_tests_a_rule_against_the_selected_message(qapp, mailbox, m
         text = editor.test_selected()
         assert "✘ size_above = '100000'" in text and "bytes" in text
 
-        # "Show Messages Touched": searches rule:NAME in the main window
-        mailbox.log_rule_events(message_id, [RuleEvent("big", "fired", "test")])
+        # "Show Messages Touched": searches rule:NAME in the main window; the sink
+        # logged the stored-stage rule that fired on the message
+        assert [e.rule for e in mailbox.rule_log(message_id)] == ["tag dan"]
+        editor.rule_list.setCurrentRow(2)
         editor.touched_button.click()
-        assert window.search.text() == "rule:big"
+        assert window.search.text() == 'rule:"tag dan"'
         await wait_for(lambda: window.model.rowCount() == 1)
         editor.rule_list.setCurrentRow(0)
         editor.touched_button.click()
@@ -242,9 +244,9 @@ def test_rules_editor_tests_a_rule_against_the_selected_message(qapp, mailbox, m
         await wait_for(lambda: window.model.rowCount() == 1)
         window.message_list.select_row(0)
         menu = window.rules_ui.touched_menu(None, message_id)
-        assert menu is not None and [a.text() for a in menu.actions()] == ["big"]
+        assert menu is not None and [a.text() for a in menu.actions()] == ["tag dan"]
         menu.actions()[0].trigger()
-        assert window.search.text() == "rule:big"
+        assert window.search.text() == 'rule:"tag dan"'
         menu.deleteLater()
         editor.reload()  # drop the unsaved edit
         editor.close()

@@ -181,3 +181,26 @@ def test_a_rules_mailbox_action_wins_over_the_listeners_default(tmp_path):
             "listener default": "projectB",
             "routed to the Inbox": "",  # an explicit "Inbox" route wins too
         }
+
+
+def test_saved_extra_listeners_apply_unless_smtp_is_typed(tmp_path, monkeypatch):
+    from mailcatcher_gui.ui.window.listener_prefs import initial_config, prefs_for_config
+    from mailcatcher_gui.ui.window.settings import Preferences
+
+    monkeypatch.setenv("MAILCATCHER_GUI_HOME", str(tmp_path))
+    prefs = Preferences(smtp_port=2025, extra_listeners=":2026=projectB, :2027")
+    config, _ = initial_config(argparse.Namespace(smtp=None), prefs)
+    assert config.smtp == ("127.0.0.1", 2025)
+    assert [(s.address[1], s.mailbox) for s in config.extra_smtp] == [
+        (2026, "projectB"),
+        (2027, None),
+    ]
+    shown = prefs_for_config(Preferences(), config, 0)
+    assert shown.extra_listeners == "127.0.0.1:2026=projectB, 127.0.0.1:2027"
+    # typed on the command line: every listener comes from there
+    typed, _ = initial_config(argparse.Namespace(smtp=[":3025=a", ":3026"]), prefs)
+    assert typed.smtp == ("127.0.0.1", 3025) and typed.smtp_mailbox == "a"
+    assert [s.address[1] for s in typed.extra_smtp] == [3026]
+    # a hand-broken saved value keeps the running listeners (and says so in the log)
+    broken, _ = initial_config(argparse.Namespace(smtp=None), Preferences(extra_listeners=":x"))
+    assert broken.extra_smtp == ()

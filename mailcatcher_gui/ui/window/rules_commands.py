@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar, QWidget
 from ...core.mailbox_protocol import MailboxProtocol
 from ...core.models import StoredMessage
 from ...core.rules import RuleSet
+from ..theme import tinted_icon
 from .rules_editor import RulesEditor
 from .rules_model import rule_query
 
@@ -111,6 +112,7 @@ class RulesCommands(QObject):
     def _show_faults(self) -> None:
         on = self.act_faults.isChecked()
         self.act_faults.setText("Faults on" if on else "Faults off")
+        self.act_faults.setIcon(tinted_icon("faults" if on else "faults-off"))
         self.act_faults.setToolTip(
             "Rules answer, delay and drop as written; click to suspend every SMTP rule at once"
             if on

@@ -10,6 +10,7 @@ import aiosmtplib
 import pytest
 from gui_helpers import run_app, wait_for
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QMessageBox
 from smtp_helpers import HOST, aiosmtplib_client, free_port, make_message, shared_cert_dir
 
 from mailcatcher_gui.app import build_gui
@@ -248,8 +249,21 @@ def test_rules_editor_tests_a_rule_against_the_selected_message(qapp, mailbox, m
         menu.actions()[0].trigger()
         assert window.search.text() == 'rule:"tag dan"'
         menu.deleteLater()
-        editor.reload()  # drop the unsaved edit
+
+        # closing with an unsaved edit asks; Cancel keeps it, Discard drops it
+        assert editor.dirty
         editor.close()
+        box = editor.unsaved_box
+        assert box is not None and box.isVisible() and editor.isVisible()
+        box.button(QMessageBox.StandardButton.Cancel).click()
+        await wait_for(lambda: editor.unsaved_box is None)
+        assert editor.isVisible() and editor.dirty
+        editor.close()
+        editor.unsaved_box.button(QMessageBox.StandardButton.Discard).click()
+        await wait_for(lambda: not editor.isVisible())
+        assert not editor.dirty
+        assert "bob@*" in editor.drafts()[0].text  # the edit is gone
+        assert gui.sink.rules.status()[0].rule.when.rcpt == "bob@*"  # never applied
 
     run_app(qapp, gui, scenario, require_sink=True)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
@@ -98,6 +99,7 @@ class RulesEditor(QDialog):
         self._selected_message = selected_message
         self._drafts: dict[int, RuleDraft] = {}
         self.dirty = False
+        self.unsaved_box: QMessageBox | None = None  # the Save/Discard/Cancel question, if open
 
         self.rule_list = QListWidget(self)
         self.rule_list.setObjectName("ruleList")
@@ -350,20 +352,35 @@ class RulesEditor(QDialog):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        if self.dirty:
-            answer = QMessageBox.question(
-                self,
-                "Unsaved rules",
-                "Save the changed rules before closing?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Cancel or (
-                answer == QMessageBox.StandardButton.Save and not self.save()
-            ):
-                event.ignore()
-                return
-            if answer == QMessageBox.StandardButton.Discard:
-                self.reload()
-        super().closeEvent(event)
+        """Unsaved changes: ask Save / Discard / Cancel without a nested event loop
+        (the sink runs on this loop); the answer closes the editor or not."""
+        if not self.dirty:
+            super().closeEvent(event)
+            return
+        event.ignore()
+        if self.unsaved_box is not None:
+            self.unsaved_box.raise_()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Unsaved rules",
+            "Save the changed rules before closing?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r: self._unsaved_answer(box.clickedButton(), box))
+        self.unsaved_box = box
+        box.open()
+
+    def _unsaved_answer(self, button: object, box: QMessageBox) -> None:
+        self.unsaved_box = None
+        answer = box.standardButton(button) if isinstance(button, QAbstractButton) else None
+        if answer == QMessageBox.StandardButton.Save and not self.save():
+            return
+        if answer == QMessageBox.StandardButton.Discard:
+            self.reload()
+        if answer in (QMessageBox.StandardButton.Save, QMessageBox.StandardButton.Discard):
+            self.close()

@@ -128,7 +128,7 @@ async def webui(request: web.Request) -> web.Response:
             "PreserveMessageIDs": False,
         },
         "SpamAssassin": bool(ctx.extras.get("spamassassin")),
-        "ChaosEnabled": False,
+        "ChaosEnabled": "rules" in ctx.extras,  # routes_rules: the sink's RuleSet
         "DuplicatesIgnored": False,
         "HideDeleteAllButton": False,
     }

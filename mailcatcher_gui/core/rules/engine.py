@@ -206,6 +206,20 @@ class RuleSet:
             self._publish()
         return [c.handle for c in compiled]
 
+    def replace_named(self, names: Iterable[str], rules: Iterable[Rule]) -> list[RuleHandle]:
+        """Swap the rules named ``names`` for ``rules`` (appended), in one step.
+
+        The other rules keep their place and their state (counters,
+        greylisting); all or nothing like ``replace_all``. The HTTP API's
+        chaos triggers use it.
+        """
+        gone = set(names)
+        compiled = [CompiledRule(rule, RuleHandle(next(_handles))) for rule in rules]
+        with self._lock:
+            self._compiled = [c for c in self._compiled if c.rule.name not in gone] + compiled
+            self._publish()
+        return [c.handle for c in compiled]
+
     def clear(self) -> None:
         self.replace_all(())
 

@@ -60,6 +60,7 @@ __all__ = [
     "RulesFileError",
     "load_rules_file",
     "parse_rules",
+    "rules_from_tables",
 ]
 
 RULES_FILENAME = "rules.toml"
@@ -149,32 +150,53 @@ def parse_rules(text: str, path: str = "<rules>") -> list[Rule]:
     if not isinstance(tables, list):
         errors.append(RuleError("'rule' must be an array of tables: write [[rule]]", 1))
         tables = []
+    rules = _rules_from(tables, lines, starts, errors)
+    if errors:
+        raise RulesFileError(path, errors)
+    return rules
+
+
+def rules_from_tables(tables: Any, path: str = "<rules>") -> list[Rule]:
+    """Rules from already-decoded tables (the HTTP API's JSON: the same keys as the file).
+
+    ``RulesFileError`` lists every problem (without line numbers; each names
+    its rule).
+    """
+    if not isinstance(tables, list):
+        raise RulesFileError(path, [RuleError("rules must be a list of rule objects")])
+    errors: list[RuleError] = []
+    rules = _rules_from(tables, [], [], errors)
+    if errors:
+        raise RulesFileError(path, errors)
+    return rules
+
+
+def _rules_from(
+    tables: list[Any], lines: list[str], starts: list[int], errors: list[RuleError]
+) -> list[Rule]:
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, table in enumerate(tables):
         start = starts[index] if index < len(starts) else None
         end = starts[index + 1] if index + 1 < len(starts) else len(lines) + 1
-        block = (start or 1, end)
+        block = (start or 1, end) if lines else (0, 0)
         try:
             rule = _rule_from_table(table, lines, block, errors)
         except RuleError as exc:
             exc.line = exc.line or start
+            if not lines and exc.rule is None:
+                exc.rule = f"#{index + 1}"
             errors.append(exc)
             continue
         if rule is None:
             continue
         if rule.name in seen:
+            where = f"line {seen[rule.name]}" if lines else f"#{seen[rule.name]}"
             errors.append(
-                RuleError(
-                    f"a rule named {rule.name!r} already exists (line {seen[rule.name]})",
-                    start,
-                    rule.name,
-                )
+                RuleError(f"a rule named {rule.name!r} already exists ({where})", start, rule.name)
             )
-        seen.setdefault(rule.name, start or 0)
+        seen.setdefault(rule.name, (start or 0) if lines else index + 1)
         rules.append(rule)
-    if errors:
-        raise RulesFileError(path, errors)
     return rules
 
 
@@ -339,7 +361,7 @@ def _unknown(key: str, known: tuple[str, ...], what: str) -> str:
 
 def _key_line(lines: list[str], key: str | None, block: tuple[int, int] = (1, 0)) -> int | None:
     """The 1-based line where ``key = ...`` is written inside ``block`` (start, end)."""
-    if not key:
+    if not key or not lines:
         return None
     start, end = block
     end = end or len(lines) + 1

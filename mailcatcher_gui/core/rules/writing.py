@@ -4,25 +4,19 @@ The window's Rules editor saves through it, and the CLI and the HTTP API can
 share it. The output is the schema ``loading`` reads (``parse_rules(
 dump_rules(rules)) == rules`` for every rule the file can express), one
 ``[[rule]]`` table per rule, in order, keys in the order the README lists
-them. ``tomllib`` only reads, so this is a small writer for the few value
+them (see below). ``tomllib`` only reads, so this is a small writer for the few value
 kinds a rule has (strings, whole numbers, floats, booleans, lists of
 strings, inline tables).
 
-Actions are written generically, so a new after-capture action (route,
-forward, webhook) needs no change here: an action dataclass without fields
-is ``key = true`` (``drop``, ``mark_read``), one with a single field is that
-field's value (``delay_ms = 500``, ``tag = ["a"]``), one with several is an
-inline table of the fields that differ from their defaults (``reply = {
-code = 550, text = "..." }``), a nested dataclass's fields flat in it
-(``forward = { host = "...", attempts = 5 }``). An action may define ``toml_value()`` to
-choose its own form. A rule built in Python with a ``predicate`` cannot be
-written (``RuleError``): there is no TOML for a function.
+The keys and values come from ``tables.rule_to_table`` (what the HTTP API
+answers with), so the file and the API say a rule the same way; this module
+only spells them as TOML. A rule built in Python with a ``predicate``
+cannot be written (``RuleError``): there is no TOML for a function.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import tempfile
@@ -30,8 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .loading import CONDITION_KEYS
-from .model import AfterCaptureAction, Rule, RuleError, SmtpAction
+from .model import Rule, RuleError
+from .tables import rule_to_table
 
 __all__ = ["dump_rule", "dump_rules", "save_rules_file", "toml_value"]
 
@@ -51,60 +45,9 @@ def dump_rule(rule: Rule) -> str:
         raise RuleError(
             "a rule with a Python predicate cannot be written to a file", rule=rule.name
         )
-    lines = [
-        "[[rule]]",
-        f"name = {toml_value(rule.name)}",
-        f"stage = {toml_value(rule.stage.value)}",
-    ]
-    if not rule.enabled:
-        lines.append("enabled = false")
-    for key in CONDITION_KEYS:
-        value = getattr(rule.when, key)
-        if key == "seed":
-            if rule.when.probability is not None and value:
-                lines.append(f"seed = {toml_value(value)}")
-            continue
-        if value is not None:
-            lines.append(f"{key} = {toml_value(value)}")
-    for action in rule.actions:
-        lines.append(f"{action.key} = {toml_value(_action_value(action))}")
+    lines = ["[[rule]]"]
+    lines.extend(f"{_key(key)} = {toml_value(value)}" for key, value in rule_to_table(rule).items())
     return "\n".join(lines) + "\n"
-
-
-def _action_value(action: SmtpAction | AfterCaptureAction) -> Any:
-    custom = getattr(action, "toml_value", None)
-    if callable(custom):
-        return custom()
-    if not dataclasses.is_dataclass(action):
-        raise RuleError(f"cannot write the action {action.describe()!r} to a file")
-    fields = dataclasses.fields(action)
-    if not fields:
-        return True
-    if len(fields) == 1:
-        return getattr(action, fields[0].name)
-    table: dict[str, Any] = {}
-    _changed_fields(action, table)
-    return table or True  # every field at its default: ``greylist = true``
-
-
-def _changed_fields(obj: Any, table: dict[str, Any]) -> None:
-    """The fields of dataclass ``obj`` that differ from their defaults, into
-    ``table``; a nested dataclass (``retry``) adds its own fields flat, as the
-    reader takes them (``attempts``, ``backoff``)."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if f.default is not dataclasses.MISSING:
-            default: Any = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = dataclasses.MISSING
-        if value == default:
-            continue
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            _changed_fields(value, table)
-        else:
-            table[f.name] = value
 
 
 def toml_value(value: Any) -> str:

@@ -73,6 +73,7 @@ from .ui.window.settings import AppSettings, Preferences
 log = logging.getLogger(__name__)
 
 QUIT_AFTER_ENV = "MAILCATCHER_GUI_QUIT_AFTER_MS"
+EXIT_NO_DISPLAY = 2
 
 
 def rules_path(config: SinkConfig) -> Path:
@@ -81,9 +82,6 @@ def rules_path(config: SinkConfig) -> Path:
     from .core.rules import RULES_FILENAME
 
     return config.rules_file or paths.config_dir() / RULES_FILENAME
-
-
-EXIT_NO_DISPLAY = 2
 
 
 # ---- environment checks -------------------------------------------------------------

@@ -6,6 +6,8 @@ and the Faults on/off toggle."""
 
 from __future__ import annotations
 
+import asyncio
+
 import aiosmtplib
 import pytest
 from gui_helpers import run_app, wait_for
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 from smtp_helpers import HOST, aiosmtplib_client, free_port, make_message, shared_cert_dir
 
 from mailcatcher_gui.app import build_gui
-from mailcatcher_gui.core.rules import load_rules_file
+from mailcatcher_gui.core.rules import Delay, Rule, load_rules_file
 from mailcatcher_gui.core.smtp import SinkConfig, SmtpListener
 from mailcatcher_gui.core.smtp.auth import AuthMode
 from mailcatcher_gui.ui.viewer.message_view import MessageView
@@ -180,6 +182,21 @@ def test_rules_editor_edits_the_live_rules_and_saves_the_file(qapp, mailbox, mak
         with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
             await send(port, "to bob", ("bob@example.com",))
         assert await send(port, "to ann", ("ann@example.com",)) == {}
+
+        # the editor follows the running rules while nothing is edited
+        gui.sink.rules.add(Rule.make("from python", "mail", Delay(1), mail_from="x@*"))
+        await wait_for(lambda: editor.rule_list.count() == 3, timeout=5)
+        assert editor.drafts()[2].name == "from python" and not editor.dirty
+        editor.rule_list.setCurrentRow(0)
+        editor.source.setPlainText(editor.source.toPlainText() + "# an edit\n")
+        gui.sink.rules.add(Rule.make("another", "mail", Delay(1)))
+        await asyncio.sleep(1.5)
+        assert editor.rule_list.count() == 3 and editor.dirty  # the edit is not thrown away
+        editor.reload()
+        assert editor.rule_list.count() == 4
+        gui.sink.rules.replace_all(
+            [s.rule for s in gui.sink.rules.status() if s.rule.name in ("bob", "all grey")]
+        )
 
         # Faults off: every SMTP rule suspended at once, and back on
         commands.act_faults.trigger()

@@ -10,6 +10,10 @@ main window and lists each condition with what the message has and whether
 it matches. "Show Messages Touched" searches ``rule:NAME`` in the main
 window.
 
+While there is no unsaved edit, the editor follows the running rules: a
+change of the file (its watcher reloads it), of the HTTP API or of a test's
+Python call shows up within a second.
+
 Save (Ctrl+S) writes the rules file (``core.rules.save_rules_file``: the
 file the sink watches, or ``rules.toml`` in the config folder) and replaces
 the running ``RuleSet`` at once; nothing is applied before Save, and
@@ -23,8 +27,15 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QFontDatabase,
+    QHideEvent,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -100,6 +111,10 @@ class RulesEditor(QDialog):
         self._drafts: dict[int, RuleDraft] = {}
         self.dirty = False
         self.unsaved_box: QMessageBox | None = None  # the Save/Discard/Cancel question, if open
+        self._shown: list[object] = []  # the running rules the list was built from
+        self._follow = QTimer(self)
+        self._follow.setInterval(1000)
+        self._follow.timeout.connect(self.follow_running)
 
         self.rule_list = QListWidget(self)
         self.rule_list.setObjectName("ruleList")
@@ -185,8 +200,30 @@ class RulesEditor(QDialog):
 
     # ---- the list ----------------------------------------------------------------
 
+    def _running(self) -> list[object]:
+        return [(s.rule, s.error) for s in self.rules.status()]
+
+    def follow_running(self) -> bool:
+        """Show the running rules if they changed and nothing is being edited."""
+        if self.dirty or self._running() == self._shown:
+            return False
+        row = self.rule_list.currentRow()
+        self.reload()
+        if 0 <= row < self.rule_list.count():
+            self.rule_list.setCurrentRow(row)
+        return True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
+        self._follow.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt API)
+        self._follow.stop()
+        super().hideEvent(event)
+
     def reload(self) -> None:
         """Show the running rules again (drops unsaved edits)."""
+        self._shown = self._running()
         with QSignalBlocker(self.rule_list):
             self.rule_list.clear()
             self._drafts.clear()
@@ -346,6 +383,7 @@ class RulesEditor(QDialog):
             return False
         for draft in drafts:
             draft.runtime_error = None
+        self._shown = self._running()
         self.show_error(None)
         self._set_dirty(False)
         self.saved.emit()

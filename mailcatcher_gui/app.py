@@ -44,6 +44,7 @@ from .core.api.relay import last_relay_transport
 from .core.api.server import HttpConfig
 from .core.api.service import ApiService
 from .core.mailbox import Mailbox
+from .core.rules import Outbox, RuleSet
 from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
 from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
@@ -185,6 +186,9 @@ class GuiApp:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.profiles = profiles or ProfileStore(settings.path.parent)
+        # The rules and their forward/webhook outbox outlive a sink restart (API, editor).
+        self.rules = RuleSet()
+        self.outbox = Outbox(mailbox, profiles=self.profiles, api_base=self._api_url)
         # Compose previews HTML with Chromium unless the caller chose a
         # non-Chromium viewer (the tests' fast path).
         self.composer = Composer(
@@ -206,7 +210,7 @@ class GuiApp:
         """Start listening; on failure the window says why (no exception)."""
         config = config or self.config
         try:
-            self.sink = await start_sink(config, self.mailbox)
+            self.sink = await start_sink(config, self.mailbox, self.rules, self.outbox)
         except SinkStartError as exc:
             self.sink = None
             self.sink_error = exc
@@ -276,7 +280,11 @@ class GuiApp:
             max_body=self.config.max_size,
             allow_remote_content=self.prefs.allow_remote_default,
             relay_transport=last_relay_transport(self.profiles, self.mailbox),
+            extras={"rules": self.rules},
         )
+
+    def _api_url(self) -> str | None:
+        return self.api.running.url if self.api.running is not None else None
 
     async def start_http(self) -> bool:
         """Start the HTTP API if it is on; a failure is a warning in the window, never fatal."""
@@ -418,6 +426,7 @@ class GuiApp:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.stop_http()
             await self.stop_sink()
+            await self.outbox.close()
         return 0
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,6 +45,7 @@ from .core.api.server import HttpConfig
 from .core.api.service import ApiService
 from .core.mailbox import Mailbox
 from .core.mailbox_switch import MailboxSwitch
+from .core.rules import Outbox, RuleSet
 from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
 from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
@@ -75,6 +77,14 @@ log = logging.getLogger(__name__)
 
 QUIT_AFTER_ENV = "MAILCATCHER_GUI_QUIT_AFTER_MS"
 EXIT_NO_DISPLAY = 2
+
+
+def rules_path(config: SinkConfig) -> Path:
+    """The rules file the editor saves: the one given, else rules.toml in the config folder."""
+    from .core import paths
+    from .core.rules import RULES_FILENAME
+
+    return config.rules_file or paths.config_dir() / RULES_FILENAME
 
 
 # ---- environment checks -------------------------------------------------------------
@@ -175,12 +185,16 @@ class GuiApp:
         # quit directly (see request_quit).
         self.window.quitRequested.connect(self.quit_from_user)
         self.window.preferencesChosen.connect(self.apply_preferences)
+        self.window.rules_ui.saved.connect(self._rules_saved)
         self._quit_event: asyncio.Event | None = None
         self._quit_requested = False
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.profiles = profiles or ProfileStore(settings.path.parent)
+        # The rules and their forward/webhook outbox outlive a sink restart (API, editor).
+        self.rules = RuleSet()
+        self.outbox = Outbox(mailbox, profiles=self.profiles, api_base=self._api_url)
         # Compose previews HTML with Chromium unless the caller chose a
         # non-Chromium viewer (the tests' fast path).
         self.composer = Composer(
@@ -215,7 +229,7 @@ class GuiApp:
         """Start listening; on failure the window says why (no exception)."""
         config = config or self.config
         try:
-            self.sink = await start_sink(config, self.mailbox)
+            self.sink = await start_sink(config, self.mailbox, self.rules, self.outbox)
         except SinkStartError as exc:
             self.sink = None
             self.sink_error = exc
@@ -227,9 +241,16 @@ class GuiApp:
         self.sink_error = None
         if self.api.running is not None:  # the API reports the listeners in force
             self.api.running.app[CONTEXT].smtp_listeners = tuple(self.sink.listeners)
-        self.window.set_listeners(self.sink.listeners)
+        self.window.set_listeners(self.sink.details)
+        # The Rules editor edits the running rules and saves the file the sink loads.
+        self.window.rules_ui.attach(self.sink.rules, rules_path(config))
         self.composer.refresh_destinations()
         return True
+
+    def _rules_saved(self, path: Path) -> None:
+        """The editor wrote ``path``: later sink restarts load (and watch) it."""
+        if self.config.rules_file is None:
+            self.config = replace(self.config, rules_file=path)
 
     def sink_endpoint(self) -> SinkEndpoint | None:
         """Where compose reaches this app's own sink right now (None: not listening)."""
@@ -278,7 +299,11 @@ class GuiApp:
             max_body=self.config.max_size,
             allow_remote_content=self.prefs.allow_remote_default,
             relay_transport=last_relay_transport(self.profiles, self.mailbox),
+            extras={"rules": self.rules},
         )
+
+    def _api_url(self) -> str | None:
+        return self.api.running.url if self.api.running is not None else None
 
     async def start_http(self) -> bool:
         """Start the HTTP API if it is on; a failure is a warning in the window, never fatal."""
@@ -420,6 +445,7 @@ class GuiApp:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.stop_http()
             await self.stop_sink()
+            await self.outbox.close()
         return 0
 
     def close(self) -> None:

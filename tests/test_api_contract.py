@@ -33,6 +33,7 @@ from spamd_helpers import running_spamd, spamd_binary
 from mailcatcher_gui.core.api.routes_openapi import openapi_document
 from mailcatcher_gui.core.checks.model import CheckOptions
 from mailcatcher_gui.core.mailbox import Mailbox
+from mailcatcher_gui.core.rules import RuleSet
 from mailcatcher_gui.core.sending.profiles import RelayProfile
 from mailcatcher_gui.core.sending.smtp import SmtpTransport
 from mailcatcher_gui.core.store.database import Store
@@ -99,7 +100,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiThread]:
                     tmp_path_factory.mktemp("contract"),
                     relay_transport=lambda: SmtpTransport(profile),
                     max_body=MAX_BODY,
-                    extras={"check_options": options},
+                    extras={"check_options": options, "rules": RuleSet()},
                 )
             )
             seed(handle)

@@ -595,6 +595,10 @@ def test_reader_connections_of_finished_threads_are_closed(store: Store) -> None
 def _downgrade(path: Path, version: int) -> None:
     """Turn a current file into a genuine older one (the schema steps undone by hand)."""
     with db(path) as conn:
+        if version < 6:
+            conn.execute("DROP TABLE message_rule_log")
+            conn.execute("DROP INDEX messages_by_mailbox")
+            conn.execute("ALTER TABLE messages DROP COLUMN mailbox")
         if version < 5:
             conn.execute("DROP TABLE message_tags")
             for column in ("reply_to", "bcc", "inline_parts"):

@@ -82,6 +82,17 @@ def arg_hostport(text: str) -> str:
     return text
 
 
+def arg_listener(text: str) -> str:
+    """``HOST:PORT`` with an optional ``=MAILBOX`` (``--smtp``)."""
+    from mailcatcher_gui.core.smtp import parse_listener
+
+    try:
+        parse_listener(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
 def arg_http(text: str) -> str:
     """``HOST:PORT`` (as ``--smtp``) or ``none``."""
     if text.strip().lower() == HTTP_OFF:
@@ -155,10 +166,13 @@ def add_sink_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("SMTP sink")
     g.add_argument(
         "--smtp",
-        metavar="HOST:PORT",
-        type=arg_hostport,
-        default=DEFAULT_SMTP,
-        help="plain SMTP (with STARTTLS) listener; port 0 picks a free port (default: %(default)s)",
+        metavar="HOST:PORT[=MAILBOX]",
+        type=arg_listener,
+        action="append",
+        default=None,
+        help="plain SMTP (with STARTTLS) listener; port 0 picks a free port. Give it again "
+        "for more listeners; =MAILBOX stores what arrives there in that mailbox and names the "
+        f"listener for rules, e.g. --smtp :1025 --smtp :1026=projectB (default: {DEFAULT_SMTP})",
     )
     g.add_argument(
         "--smtps",

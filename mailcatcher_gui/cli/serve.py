@@ -1,6 +1,7 @@
 """``mailcatcher-gui serve``: the SMTP sink (and the HTTP API) without a window.
 
-Prints ``SMTP listening on HOST:PORT`` (and ``SMTPS ...``), then ``HTTP
+Prints ``SMTP listening on HOST:PORT`` for each ``--smtp`` listener (with
+`` (mailbox NAME)`` for one that has a default mailbox), ``SMTPS ...``, then ``HTTP
 listening on HOST:PORT`` (``HTTPS`` with ``--http-tls-cert``; no line with
 ``--http none``) once every socket is bound, so scripts can start it on
 port 0 and read the real ports from those lines; SIGINT/SIGTERM stop it
@@ -100,20 +101,30 @@ async def serve(
     http: HttpConfig | None = None,
     check_options: CheckOptions | None = None,
 ) -> int:
+    from mailcatcher_gui.core import paths
     from mailcatcher_gui.core.models import MessagesAdded
+    from mailcatcher_gui.core.rules import Outbox
+    from mailcatcher_gui.core.sending.profiles import ProfileStore
     from mailcatcher_gui.core.smtp import PortInUse, SinkStartError, start_sink
 
+    api: RunningHttp | None = None
+    # forward rules may name the relay profiles the window and `send` use
+    outbox = Outbox(
+        mailbox,
+        profiles=ProfileStore(paths.config_dir()),
+        api_base=lambda: api.url if api is not None else None,
+    )
     try:
-        running = await start_sink(config, mailbox)
+        running = await start_sink(config, mailbox, outbox=outbox)
     except PortInUse as exc:
         return error(str(exc), EXIT_USAGE)
     except SinkStartError as exc:
         return error(str(exc), EXIT_ERROR)
-    api: RunningHttp | None = None
     if http is not None:
         code, api = await _start_api(http, running, mailbox, config, check_options)
         if api is None:
             await running.stop()
+            await outbox.close()
             return code
 
     loop = asyncio.get_running_loop()
@@ -142,9 +153,11 @@ async def serve(
 
     unsubscribe = mailbox.subscribe(announce) if verbose else None
     try:
-        for kind, host, port in running.listeners + (api.listeners if api else []):
+        lines = [*running.details, *((*entry, None) for entry in (api.listeners if api else []))]
+        for kind, host, port, default_mailbox in lines:
             shown = f"[{host}]" if ":" in host else host
-            out(f"{kind.upper()} listening on {shown}:{port}")
+            into = f" (mailbox {default_mailbox})" if default_mailbox else ""
+            out(f"{kind.upper()} listening on {shown}:{port}{into}")
         sys.stdout.flush()
         await stop.wait()
     finally:
@@ -153,6 +166,7 @@ async def serve(
         if api is not None:
             await api.stop()
         await running.stop()
+        await outbox.close()
         if unsubscribe is not None:
             unsubscribe()
     return EXIT_OK
@@ -174,7 +188,10 @@ async def _start_api(
         version=__version__,
         smtp_listeners=tuple(sink.listeners),
         max_body=config.max_size,
-        extras={"check_options": check_options} if check_options is not None else {},
+        extras={
+            "rules": sink.rules,  # /api/v1/chaos and /api/v1/rules change the live rules
+            **({"check_options": check_options} if check_options is not None else {}),
+        },
     )
     try:
         return EXIT_OK, await start_http(http, ctx)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import concurrent.futures
+import dataclasses
 import logging
 import queue
 import threading
@@ -44,12 +45,15 @@ from .mime.summary import summarize
 from .models import (
     Capture,
     MailboxCleared,
+    MailboxesChanged,
     MailboxEvent,
     MessagesAdded,
     MessagesChanged,
     MessagesDeleted,
     MessageSummary,
     OpenedMessage,
+    RuleEvent,
+    RuleLogAdded,
     StoredMessage,
     TagsChanged,
 )
@@ -381,8 +385,11 @@ class Mailbox:
         return self._store.get_raw(message_id)
 
     def get(self, message_id: int) -> OpenedMessage:
-        """Re-parse the stored raw bytes. Raises ``MessageNotFound``."""
+        """Re-parse the stored raw bytes (with the rule log). Raises ``MessageNotFound``."""
         stored = self._store.get(message_id)
+        log_lines = self._store.rule_log(message_id)
+        if log_lines:
+            stored = dataclasses.replace(stored, rule_log=tuple(log_lines))
         return OpenedMessage(stored=stored, parsed=parse_message(stored.raw))
 
     def get_stored(self, message_id: int) -> StoredMessage:
@@ -436,6 +443,33 @@ class Mailbox:
         if updates:
             self._emit(TagsChanged(tuple(updates)))
         return len(updates)
+
+    # ---- mailboxes and the rule log (evented) ----------------------------
+
+    def mailboxes(self) -> dict[str, tuple[int, int]]:
+        """Every mailbox -> (total, unread); ``""`` is the default one ("Inbox"), always first."""
+        return self._store.mailbox_counts()
+
+    def set_mailbox(self, ids: Sequence[int], name: str) -> None:
+        """Move messages into mailbox ``name`` ("" or "Inbox": the default); evented."""
+        moved = self._store.set_mailbox(ids, name)
+        if moved:
+            self._emit(MailboxesChanged(tuple(moved)))
+
+    def log_rule_events(self, message_id: int, events: Sequence[RuleEvent]) -> None:
+        """Append lines to the message's rule log; announced as ``RuleLogAdded``."""
+        stored = self._store.log_rule_events(message_id, events)
+        if stored:
+            self._emit(RuleLogAdded(message_id, tuple(stored)))
+
+    def log_rule_events_many(self, items: Sequence[tuple[int, Sequence[RuleEvent]]]) -> None:
+        """``log_rule_events`` for many messages in one transaction (one event each)."""
+        for message_id, stored in self._store.log_rule_events_many(items).items():
+            self._emit(RuleLogAdded(message_id, tuple(stored)))
+
+    def rule_log(self, message_id: int) -> builtins.list[RuleEvent]:
+        """Which rule did what to the message, oldest first."""
+        return self._store.rule_log(message_id)
 
     # ---- lifecycle -----------------------------------------------------
 

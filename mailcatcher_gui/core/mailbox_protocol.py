@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from .models import Capture, MailboxEvent, MessageSummary, OpenedMessage, StoredMessage
+from .models import (
+    Capture,
+    MailboxEvent,
+    MessageSummary,
+    OpenedMessage,
+    RuleEvent,
+    StoredMessage,
+)
 
 __all__ = ["Listener", "MailboxProtocol"]
 
@@ -146,6 +153,30 @@ class MailboxProtocol(Protocol):
 
     def delete_tag(self, tag: str) -> int:
         """Take a tag off every message; messages affected."""
+        ...
+
+    # ---- mailboxes and the rule log (evented) ----------------------------
+    #
+    # ``""`` is the default mailbox (shown as "Inbox"; ``set_mailbox`` maps
+    # "Inbox" in any case to it). Mailbox names compare case-insensitively.
+
+    def mailboxes(self) -> dict[str, tuple[int, int]]:
+        """Every mailbox -> (total, unread), the default ``""`` first, then by name."""
+        ...
+
+    def set_mailbox(self, ids: Sequence[int], name: str) -> None:
+        """Move those messages into mailbox ``name``; announced as ``MailboxesChanged``.
+
+        Raises ``ValueError`` for a name that is too long.
+        """
+        ...
+
+    def log_rule_events(self, message_id: int, events: Sequence[RuleEvent]) -> None:
+        """Append to the message's rule log (skipped if it is gone); ``RuleLogAdded``."""
+        ...
+
+    def rule_log(self, message_id: int) -> Sequence[RuleEvent]:
+        """Which rule did what to the message, oldest first."""
         ...
 
     # ---- lifecycle -----------------------------------------------------

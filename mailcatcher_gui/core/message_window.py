@@ -375,6 +375,18 @@ class MessageWindow:
         self._pending_unknown = True
         return True
 
+    def mailboxes_changed(self, updates: Sequence[tuple[int, str]]) -> bool:
+        """Patch the mailbox of cached rows in place; True: a search may now match
+        other rows (``mailbox:``), so a :meth:`sync` re-counts."""
+        new = dict(updates)
+        for r, s in self.rows.items():
+            if s is not None and s.id in new and s.mailbox != new[s.id]:
+                self.rows[r] = replace(s, mailbox=new[s.id])
+        if self.query is None:
+            return False
+        self._pending_unknown = True
+        return True
+
     def sync(self) -> SyncResult:
         """Apply the collected events in one structural change (two at most).
 

@@ -131,6 +131,10 @@ class Capture:
     auth_user: str | None = None
     transcript: tuple[str, ...] = ()
     source: str = "smtp"  # smtp | local | import
+    #: the mailbox a rule routed it to, stored with it ("" = the default mailbox)
+    mailbox: str = ""
+    #: rule log lines stored in the same transaction (the rules that fired on it)
+    rule_events: tuple[RuleEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,8 @@ class MessageSummary:
     cc_addrs: tuple[Address, ...] = ()
     #: the message's tags, sorted case-insensitively (``core.tag_names``)
     tags: tuple[str, ...] = ()
+    #: the mailbox it was routed to ("" = the default mailbox, "Inbox")
+    mailbox: str = ""
 
     def __post_init__(self) -> None:
         _complete_addresses(self)
@@ -239,6 +245,7 @@ class MessageSummary:
             "attachments": self.attachments,
             "read": self.read,
             "tags": list(self.tags),
+            "mailbox": self.mailbox,
         }
 
 
@@ -254,6 +261,8 @@ class StoredMessage:
     auth_user: str | None
     transcript: tuple[str, ...]
     source: str
+    #: which rule did what to it, oldest first (filled by ``Mailbox.get``)
+    rule_log: tuple[RuleEvent, ...] = ()
 
     @property
     def id(self) -> int:
@@ -403,4 +412,50 @@ class TagsChanged:
     updates: tuple[tuple[int, tuple[str, ...]], ...]
 
 
-MailboxEvent = MessagesAdded | MessagesDeleted | MessagesChanged | MailboxCleared | TagsChanged
+@dataclass(frozen=True, slots=True)
+class MailboxesChanged:
+    """Messages moved between mailboxes: each affected id with its new mailbox ("" = default)."""
+
+    updates: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEvent:
+    """One line of a message's rule log: which rule did what (``core.store.routing``).
+
+    ``action`` names what happened (``fired``, ``mailbox``, ``forward``,
+    ``webhook``, ...); ``detail`` is a sentence for people (a send report, an
+    HTTP status, an error). ``at`` is filled in by the store when left None.
+    """
+
+    rule: str
+    action: str
+    detail: str = ""
+    at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "action": self.action,
+            "detail": self.detail,
+            "at": self.at.isoformat().replace("+00:00", "Z") if self.at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLogAdded:
+    """Rule log lines were stored for ``message_id`` (the Session view refreshes)."""
+
+    message_id: int
+    events: tuple[RuleEvent, ...]
+
+
+MailboxEvent = (
+    MessagesAdded
+    | MessagesDeleted
+    | MessagesChanged
+    | MailboxCleared
+    | TagsChanged
+    | MailboxesChanged
+    | RuleLogAdded
+)

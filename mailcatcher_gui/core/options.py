@@ -28,7 +28,7 @@ from . import paths
 if TYPE_CHECKING:
     from .api.server import HttpConfig
     from .mailbox import Mailbox
-    from .smtp import AuthMode, SinkConfig
+    from .smtp import AuthMode, SinkConfig, SmtpListener
     from .store import Store
 
 #: Defaults shared by ``gui`` and ``serve``.
@@ -122,7 +122,7 @@ def sink_config_from_args(args: Any, environ: Mapping[str, str] | None = None) -
     from .smtp import SinkConfig, parse_hostport
 
     try:
-        smtp = parse_hostport(getattr(args, "smtp", None) or DEFAULT_SMTP)
+        first, *more = smtp_listeners_from_args(args)
         smtps_text = getattr(args, "smtps", None)
         smtps = parse_hostport(smtps_text) if smtps_text else None
     except ValueError as exc:
@@ -143,7 +143,9 @@ def sink_config_from_args(args: Any, environ: Mapping[str, str] | None = None) -
             raise ConfigError(f"invalid --accept-rcpt pattern {accept_rcpt!r}: {exc}") from exc
     return SinkConfig(
         rules_file=rules_file_from_args(args),
-        smtp=smtp,
+        smtp=first.address,
+        smtp_mailbox=first.mailbox,
+        extra_smtp=tuple(more),
         smtps=smtps,
         max_size=int(max_size),
         auth=auth,
@@ -153,6 +155,30 @@ def sink_config_from_args(args: Any, environ: Mapping[str, str] | None = None) -
         accept_rcpt=accept_rcpt,
         hostname=getattr(args, "hostname", None) or SinkConfig.hostname,
     )
+
+
+def smtp_texts(args: Any) -> list[str]:
+    """The ``--smtp`` values as typed (the option may be given several times;
+    a single string is accepted too); ``[DEFAULT_SMTP]`` when none was given."""
+    given = getattr(args, "smtp", None)
+    if not given:
+        return [DEFAULT_SMTP]
+    return [given] if isinstance(given, str) else [str(t) for t in given]
+
+
+def smtp_listeners_from_args(args: Any) -> list[SmtpListener]:
+    """Every ``--smtp HOST:PORT[=MAILBOX]``, in order (``ValueError`` for a bad one,
+    or for two listeners with the same address)."""
+    from .smtp import parse_listener
+
+    listeners = [parse_listener(text) for text in smtp_texts(args)]
+    seen: set[tuple[str, int]] = set()
+    for spec in listeners:
+        if spec.address[1] and spec.address in seen:
+            host, port = spec.address
+            raise ValueError(f"--smtp {host}:{port} is given twice")
+        seen.add(spec.address)
+    return listeners
 
 
 def http_config_from_args(args: Any) -> HttpConfig | None:

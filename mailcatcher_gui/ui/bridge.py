@@ -27,11 +27,13 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from ..core.mailbox_protocol import MailboxProtocol
 from ..core.models import (
     MailboxCleared,
+    MailboxesChanged,
     MailboxEvent,
     MessagesAdded,
     MessagesChanged,
     MessagesDeleted,
     MessageSummary,
+    RuleLogAdded,
     TagsChanged,
 )
 
@@ -49,6 +51,10 @@ class MailboxBridge(QObject):
     mailboxCleared = Signal()
     #: tuple[tuple[int, tuple[str, ...]], ...]: ids whose tags changed, with their new tags
     tagsChanged = Signal(object)
+    #: ((id, mailbox), ...): messages moved between mailboxes (rules, listeners)
+    mailboxesChanged = Signal(object)
+    #: (message id, tuple of RuleEvent): lines added to a message's rule log
+    ruleLogAdded = Signal(int, object)
 
     # Internal hop: emitted on any thread, delivered queued on ours.
     _wake = Signal()
@@ -121,6 +127,10 @@ class MailboxBridge(QObject):
             self.mailboxCleared.emit()
         elif isinstance(event, TagsChanged):
             self.tagsChanged.emit(event.updates)
+        elif isinstance(event, MailboxesChanged):
+            self.mailboxesChanged.emit(event.updates)
+        elif isinstance(event, RuleLogAdded):
+            self.ruleLogAdded.emit(event.message_id, event.events)
 
     def close(self) -> None:
         """Stop listening (idempotent); events already queued are still delivered."""

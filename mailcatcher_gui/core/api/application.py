@@ -29,6 +29,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "routes_tags",
     "routes_openapi",
     "routes_checks",
+    "routes_rules",
 )
 
 

@@ -131,7 +131,7 @@ async def webui(request: web.Request) -> web.Response:
             "PreserveMessageIDs": False,
         },
         "SpamAssassin": _spamassassin(ctx),
-        "ChaosEnabled": False,
+        "ChaosEnabled": "rules" in ctx.extras,  # routes_rules: the sink's RuleSet
         "DuplicatesIgnored": False,
         "HideDeleteAllButton": False,
     }

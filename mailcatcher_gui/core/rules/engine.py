@@ -159,6 +159,8 @@ class RuleSet:
         self.errors: list[str] = []  # run-time failures, oldest first (bounded)
         self.history: collections.deque[FiredRule] = collections.deque(maxlen=self.HISTORY)
         self.source: str | None = None  # where the rules came from (a file path), for display
+        #: "Faults off": the SMTP stages run no rule; after-capture actions still do
+        self.suspended = False
         if rules:
             self.replace_all(rules)
 
@@ -204,6 +206,20 @@ class RuleSet:
             self._publish()
         return [c.handle for c in compiled]
 
+    def replace_named(self, names: Iterable[str], rules: Iterable[Rule]) -> list[RuleHandle]:
+        """Swap the rules named ``names`` for ``rules`` (appended), in one step.
+
+        The other rules keep their place and their state (counters,
+        greylisting); all or nothing like ``replace_all``. The HTTP API's
+        chaos triggers use it.
+        """
+        gone = set(names)
+        compiled = [CompiledRule(rule, RuleHandle(next(_handles))) for rule in rules]
+        with self._lock:
+            self._compiled = [c for c in self._compiled if c.rule.name not in gone] + compiled
+            self._publish()
+        return [c.handle for c in compiled]
+
     def clear(self) -> None:
         self.replace_all(())
 
@@ -216,6 +232,14 @@ class RuleSet:
                 if c.greylist is not None:
                     c.greylist.reset()
 
+    def suspend(self, on: bool = True) -> None:
+        """Suspend (``on``) or resume every SMTP-stage rule at once, keeping the rules,
+        their counters and greylisting state; after-capture actions (tag, mark
+        read...) go on. The window's "Faults on/off" toggle."""
+        with self._lock:
+            self.suspended = bool(on)
+            self._publish()
+
     def status(self) -> list[RuleStatus]:
         with self._lock:
             return [RuleStatus(c.handle, c.rule, c.fired, c.error) for c in self._compiled]
@@ -224,7 +248,10 @@ class RuleSet:
         return len(self._compiled)
 
     def _publish(self) -> None:
-        self.snapshot = Snapshot(self._compiled)
+        if self.suspended:
+            self.snapshot = Snapshot(c for c in self._compiled if c.rule.stage is Stage.STORED)
+        else:
+            self.snapshot = Snapshot(self._compiled)
 
     # -- evaluation (the sink's loop only) --
 

@@ -16,6 +16,11 @@ Schema (the README's "Rules" section has an example per action)::
     greylist = { attempts = 1, window = 60 }   # optional code, text
     delay_ms = 500   drop = true   throttle = 2000   # bytes/s
     tag = ["flaky"]  mark_read = true               # stage "stored"
+    mailbox = "Orders"                               # stage "stored": route
+    forward = "profile name"    # or { profile = "...", to = [...], attempts = 3,
+                                #      backoff = 1.0 } or { host = "...", port = 25 }
+    webhook = "https://hooks.example/mail"  # or { url = "...", attempts = 3,
+                                            #      backoff = 1.0, timeout = 10 }
 
 ``tomllib`` reports syntax errors with a line; schema errors carry the line
 of the key (or of the rule's ``[[rule]]`` header) found in the text, so
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .delivery_actions import Forward, Retry, Route, Webhook
 from .model import (
     AfterCaptureAction,
     Conditions,
@@ -54,6 +60,7 @@ __all__ = [
     "RulesFileError",
     "load_rules_file",
     "parse_rules",
+    "rules_from_tables",
 ]
 
 RULES_FILENAME = "rules.toml"
@@ -73,7 +80,18 @@ CONDITION_KEYS = {
     "seed": int,
 }
 #: TOML key -> what it builds; add a key here for a new action (route, forward, webhook).
-ACTION_KEYS = ("reply", "greylist", "delay_ms", "drop", "throttle", "tag", "mark_read")
+ACTION_KEYS = (
+    "reply",
+    "greylist",
+    "delay_ms",
+    "drop",
+    "throttle",
+    "tag",
+    "mark_read",
+    "mailbox",
+    "forward",
+    "webhook",
+)
 _RULE_KEYS = ("name", "stage", "enabled", *CONDITION_KEYS, *ACTION_KEYS)
 
 
@@ -132,32 +150,53 @@ def parse_rules(text: str, path: str = "<rules>") -> list[Rule]:
     if not isinstance(tables, list):
         errors.append(RuleError("'rule' must be an array of tables: write [[rule]]", 1))
         tables = []
+    rules = _rules_from(tables, lines, starts, errors)
+    if errors:
+        raise RulesFileError(path, errors)
+    return rules
+
+
+def rules_from_tables(tables: Any, path: str = "<rules>") -> list[Rule]:
+    """Rules from already-decoded tables (the HTTP API's JSON: the same keys as the file).
+
+    ``RulesFileError`` lists every problem (without line numbers; each names
+    its rule).
+    """
+    if not isinstance(tables, list):
+        raise RulesFileError(path, [RuleError("rules must be a list of rule objects")])
+    errors: list[RuleError] = []
+    rules = _rules_from(tables, [], [], errors)
+    if errors:
+        raise RulesFileError(path, errors)
+    return rules
+
+
+def _rules_from(
+    tables: list[Any], lines: list[str], starts: list[int], errors: list[RuleError]
+) -> list[Rule]:
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, table in enumerate(tables):
         start = starts[index] if index < len(starts) else None
         end = starts[index + 1] if index + 1 < len(starts) else len(lines) + 1
-        block = (start or 1, end)
+        block = (start or 1, end) if lines else (0, 0)
         try:
             rule = _rule_from_table(table, lines, block, errors)
         except RuleError as exc:
             exc.line = exc.line or start
+            if not lines and exc.rule is None:
+                exc.rule = f"#{index + 1}"
             errors.append(exc)
             continue
         if rule is None:
             continue
         if rule.name in seen:
+            where = f"line {seen[rule.name]}" if lines else f"#{seen[rule.name]}"
             errors.append(
-                RuleError(
-                    f"a rule named {rule.name!r} already exists (line {seen[rule.name]})",
-                    start,
-                    rule.name,
-                )
+                RuleError(f"a rule named {rule.name!r} already exists ({where})", start, rule.name)
             )
-        seen.setdefault(rule.name, start or 0)
+        seen.setdefault(rule.name, (start or 0) if lines else index + 1)
         rules.append(rule)
-    if errors:
-        raise RulesFileError(path, errors)
     return rules
 
 
@@ -232,7 +271,13 @@ def _typed(table: dict[str, Any], key: str, kind: type) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+        names = {
+            str: "a string",
+            int: "a whole number",
+            float: "a number",
+            bool: "true or false",
+            list: "a list",
+        }
         raise RuleError(f"{key} must be {names[kind]}, not {value!r}")
     return value
 
@@ -261,6 +306,33 @@ def _action(key: str, value: Any) -> SmtpAction | AfterCaptureAction | None:
         return Tag(tuple(tags))
     if key == "mark_read":
         return MarkRead() if _typed({key: value}, key, bool) else None
+    if key == "mailbox":
+        return Route(_typed({key: value}, key, str))
+    if key == "forward":
+        if isinstance(value, str):
+            return Forward(profile=value)
+        fields = {
+            "profile": str,
+            "host": str,
+            "port": int,
+            "to": list,
+            "attempts": int,
+            "backoff": float,
+            "timeout": float,
+        }
+        spec = _table(key, value, fields)
+        to = spec.pop("to", [])
+        if not all(isinstance(t, str) for t in to):
+            raise RuleError("forward to must be a list of addresses")
+        retry = Retry(spec.pop("attempts", 3), spec.pop("backoff", 1.0))
+        return Forward(to=tuple(to), retry=retry, **spec)
+    if key == "webhook":
+        if isinstance(value, str):
+            return Webhook(value)
+        fields = {"url": str, "attempts": int, "backoff": float, "timeout": float}
+        spec = _table(key, value, fields, required=("url",))
+        retry = Retry(spec.pop("attempts", 3), spec.pop("backoff", 1.0))
+        return Webhook(spec.pop("url"), retry=retry, **spec)
     raise RuleError(f"unknown action {key}")
 
 
@@ -289,7 +361,7 @@ def _unknown(key: str, known: tuple[str, ...], what: str) -> str:
 
 def _key_line(lines: list[str], key: str | None, block: tuple[int, int] = (1, 0)) -> int | None:
     """The 1-based line where ``key = ...`` is written inside ``block`` (start, end)."""
-    if not key:
+    if not key or not lines:
         return None
     start, end = block
     end = end or len(lines) + 1

@@ -18,7 +18,8 @@ Stages, in session order::
 
 Actions at an SMTP stage: ``reply`` (a 4xx/5xx code and text), ``greylist``,
 ``delay_ms``, ``drop``, ``throttle`` (bytes/s). After capture: ``tag``,
-``mark_read``. Replies are 4xx/5xx only: a rule can refuse or delay mail but
+``mark_read`` and (``delivery_actions``) ``mailbox``, ``forward``,
+``webhook``. Replies are 4xx/5xx only: a rule can refuse or delay mail but
 never answer 2xx for something the sink did not do, so a message the sink
 answered 250 for is always stored.
 
@@ -168,19 +169,26 @@ class CapturedMessages(Protocol):
 
     def mark_read(self, ids: Sequence[int], read: bool = True) -> None: ...
 
+    def set_mailbox(self, ids: Sequence[int], name: str) -> None: ...
+
 
 class AfterCaptureAction:
     """An action on a stored message (the extension point for route/forward/webhook).
 
     ``run`` is awaited on the sink's loop after the message was committed
-    and before the 250 is sent; a forward or webhook action should hand its
-    work to a task and return at once.
+    and before the 250 is sent; a forward or webhook action hands its work
+    to the sink's ``Outbox`` (``core.rules.outbox``) and returns at once, so
+    the network work happens after the 250.
     """
 
     key = ""  # its key in the rules file (loading.ACTION_KEYS)
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def problems(self) -> list[str]:
+        """Why this action cannot be used (empty = fine)."""
+        return []
 
     async def run(self, mailbox: CapturedMessages, message_id: int) -> None:
         raise NotImplementedError
@@ -335,7 +343,18 @@ class Rule:
         return errs
 
 
-_ACTION_NAMES = ("reply", "greylist", "delay_ms", "drop", "throttle", "tag", "mark_read")
+_ACTION_NAMES = (
+    "reply",
+    "greylist",
+    "delay_ms",
+    "drop",
+    "throttle",
+    "tag",
+    "mark_read",
+    "mailbox",
+    "forward",
+    "webhook",
+)
 
 
 def _condition_hint(name: str, stage: Stage) -> str:
@@ -353,7 +372,10 @@ def _condition_hint(name: str, stage: Stage) -> str:
 def _action_problems(action: SmtpAction | AfterCaptureAction, stage: Stage) -> list[str]:
     errs: list[str] = []
     if stage is Stage.STORED and isinstance(action, SmtpAction):
-        errs.append(f"{action.describe()} is an SMTP action; stage stored takes tag/mark_read")
+        errs.append(
+            f"{action.describe()} is an SMTP action; stage stored takes "
+            "tag, mark_read, mailbox, forward or webhook"
+        )
     if stage is not Stage.STORED and isinstance(action, AfterCaptureAction):
         errs.append(f'{action.describe()} acts on a stored message: use stage = "stored"')
     if isinstance(action, Reply | Greylist):
@@ -381,4 +403,6 @@ def _action_problems(action: SmtpAction | AfterCaptureAction, stage: Stage) -> l
             )
     if isinstance(action, Tag) and not [t for t in action.tags if t.strip()]:
         errs.append("tag needs at least one non-empty tag")
+    if isinstance(action, AfterCaptureAction):
+        errs.extend(action.problems())
     return errs

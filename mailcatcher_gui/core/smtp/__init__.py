@@ -14,7 +14,15 @@ SinkConfig, start_sink``); the modules behind them may move:
 """
 
 from .auth import AuthMode
-from .config import PortInUse, SinkConfig, SinkStartError, parse_hostport
+from .config import (
+    PortInUse,
+    SinkConfig,
+    SinkStartError,
+    SmtpListener,
+    format_listener,
+    parse_hostport,
+    parse_listener,
+)
 from .server import RunningSink, start_sink
 from .transcript import Transcript
 
@@ -24,7 +32,10 @@ __all__ = [
     "RunningSink",
     "SinkConfig",
     "SinkStartError",
+    "SmtpListener",
     "Transcript",
+    "format_listener",
     "parse_hostport",
+    "parse_listener",
     "start_sink",
 ]

@@ -17,11 +17,33 @@ __all__ = [
     "PortInUse",
     "SinkConfig",
     "SinkStartError",
+    "SmtpListener",
     "clean_text",
     "format_host",
+    "format_listener",
     "format_peer",
     "parse_hostport",
+    "parse_listener",
+    "parse_listeners",
 ]
+
+
+@dataclass(frozen=True)
+class SmtpListener:
+    """One plain SMTP listener and the mailbox its mail goes to by default.
+
+    ``--smtp 127.0.0.1:1026=projectB``: what arrives there is stored in
+    mailbox ``projectB`` (a rule's mailbox action still wins), and rules see
+    the listener as ``listener = "projectB"``. Without a mailbox the
+    listener's name is ``smtp``.
+    """
+
+    address: tuple[str, int]
+    mailbox: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.mailbox or "smtp"
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,14 @@ class SinkConfig:
     # reloaded whenever it changes; None = no file (rules may still be added
     # through RunningSink.rules).
     rules_file: Path | None = None
+    # The first listener's default mailbox (``--smtp HOST:PORT=MAILBOX``) and
+    # the further plain listeners (``--smtp`` given again), each with its own.
+    smtp_mailbox: str | None = None
+    extra_smtp: tuple[SmtpListener, ...] = ()
+
+    def smtp_listeners(self) -> tuple[SmtpListener, ...]:
+        """Every plain SMTP listener, the first (``smtp``) first."""
+        return (SmtpListener(self.smtp, self.smtp_mailbox), *self.extra_smtp)
 
 
 class SinkStartError(Exception):
@@ -96,6 +126,42 @@ def parse_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"invalid port {port_text!r} in {text!r}: must be 0-65535")
     return host, int(port_text)
+
+
+def parse_listener(text: str, default_host: str = "127.0.0.1") -> SmtpListener:
+    """``HOST:PORT`` (any ``parse_hostport`` form), optionally ``=MAILBOX``.
+
+    The mailbox name is what ``mailbox:NAME`` searches and the ``listener``
+    rule condition matches: no spaces, no control characters, at most 64
+    characters.
+    """
+    address, sep, mailbox = str(text).partition("=")
+    host_port = parse_hostport(address, default_host)
+    if not sep:
+        return SmtpListener(host_port)
+    name = mailbox.strip()
+    if not name:
+        raise ValueError(
+            f"empty mailbox name in {text!r}: use HOST:PORT=MAILBOX, e.g. :1026=projectB"
+        )
+    if len(name) > 64 or any(c.isspace() or ord(c) < 0x20 or c in "\"'" for c in name):
+        raise ValueError(
+            f"invalid mailbox name {name!r} in {text!r}: at most 64 characters, no spaces or quotes"
+        )
+    return SmtpListener(host_port, name)
+
+
+def parse_listeners(text: str) -> tuple[SmtpListener, ...]:
+    """Several ``parse_listener`` specs separated by commas or spaces (Settings'
+    "More listeners" field); ``ValueError`` names the bad one."""
+    return tuple(parse_listener(part) for part in text.replace(",", " ").split())
+
+
+def format_listener(listener: SmtpListener) -> str:
+    """``HOST:PORT[=MAILBOX]``, as ``parse_listener`` reads it."""
+    host, port = listener.address
+    text = f"{format_host(host)}:{port}"
+    return f"{text}={listener.mailbox}" if listener.mailbox else text
 
 
 def format_host(host: str) -> str:

@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING
 from aiosmtpd.smtp import Envelope, Session, TLSSetupException
 
 from ..models import Capture
+from ..rules.delivery_actions import Route, routed_mailbox
 from ..store.database import StoreError
 from .auth import auth_user
 from .config import SinkConfig, clean_text, format_peer
-from .rule_hooks import run_after_capture
+from .rule_hooks import rule_events_from_transcript, run_after_capture
 
 if TYPE_CHECKING:  # the sink only needs Mailbox.accept (and, for rules, add_tags/mark_read)
     from ..mailbox import Mailbox
+    from ..rules import Outbox
     from ..rules.actions import Verdict
     from .protocol import SinkSMTP
 
@@ -47,10 +49,17 @@ class SinkHandler:
         # aiosmtpd scans dir(handler) per connection for handle_* / auth_*.
         return list(self._members)
 
-    def __init__(self, mailbox: Mailbox, config: SinkConfig, rcpt_rule: re.Pattern[str] | None):
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        config: SinkConfig,
+        rcpt_rule: re.Pattern[str] | None,
+        outbox: Outbox | None = None,
+    ):
         self._mailbox = mailbox
         self._config = config
         self._rcpt_rule = rcpt_rule
+        self._outbox = outbox
 
     async def handle_exception(self, error: Exception) -> str:
         if isinstance(error, TLSSetupException):
@@ -114,6 +123,8 @@ class SinkHandler:
                 if after is not None:
                     await server.carry_out(after)
         mail_from = clean_text(envelope.mail_from)
+        transcript = server.transcript.snapshot()
+        routed = routed_mailbox(after.after) if after is not None and after.after else None
         capture = Capture(
             raw=envelope.original_content or b"",
             envelope_from="" if mail_from == "<>" else mail_from,  # null reverse-path
@@ -123,8 +134,12 @@ class SinkHandler:
             helo=clean_text(session.host_name),
             tls=server.tls_info(),
             auth_user=auth_user(session.auth_data) if session.authenticated else None,
-            transcript=server.transcript.snapshot(),
+            transcript=transcript,
             source="smtp",
+            # routed and logged in the same commit (no Inbox flicker, no extra write):
+            # a rule's mailbox action wins over the listener's default mailbox
+            mailbox=routed if routed is not None else server.default_mailbox or "",
+            rule_events=rule_events_from_transcript(transcript) if server.transcript.ruled else (),
         )
         server.storing = True
         try:
@@ -141,7 +156,9 @@ class SinkHandler:
         finally:
             server.storing = False
         if after is not None and after.after:  # committed: a failure here loses nothing
-            await run_after_capture(rules, after.after, self._mailbox, message_id)
+            actions = [(n, a) for n, a in after.after if not isinstance(a, Route)]  # done
+            if actions:  # forward/webhook only queue here: the network work is after the 250
+                await run_after_capture(rules, actions, self._mailbox, message_id, self._outbox)
         server.transcript.message_stored()
         log.info(
             "stored message %d (%d bytes) from %s, envelope %s -> %s",

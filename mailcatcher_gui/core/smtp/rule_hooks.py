@@ -25,15 +25,23 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aiosmtpd.smtp import SMTP, syntax
 
-from ..rules import AfterCaptureAction, RuleContext, RuleSet
+from ..models import RuleEvent
+from ..rules import AfterCaptureAction, Outbox, RuleContext, RuleSet
 from ..rules.actions import Verdict
 from ..rules.engine import StagePlan
+from ..rules.outbox import ActionHost
 from .auth import auth_user
 
 if TYPE_CHECKING:
     from .transcript import Transcript
 
-__all__ = ["DROPPED", "RuleHooks", "ThrottledReader", "run_after_capture"]
+__all__ = [
+    "DROPPED",
+    "RuleHooks",
+    "ThrottledReader",
+    "rule_events_from_transcript",
+    "run_after_capture",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +97,7 @@ class RuleHooks(SMTP):
 
     rules: RuleSet  # set by start_sink's protocol factory
     listener_name = "smtp"  # matched by the ``listener`` condition
+    default_mailbox: str | None = None  # where this listener's mail is stored (``--smtp ...=NAME``)
     transcript: Transcript
     implicit_tls: bool
     _stream: asyncio.StreamReader  # the real reader (SinkSMTP reads DATA from it)
@@ -111,7 +120,7 @@ class RuleHooks(SMTP):
         envelope = self.envelope
         peer = session.peer if session is not None else None
         return RuleContext(
-            "smtps" if self.implicit_tls else self.listener_name,
+            self.listener_name,
             str(peer[0]) if isinstance(peer, tuple) and peer else "",
             helo if helo is not None else (session.host_name or "" if session else ""),
             auth_user(session.auth_data) if session and session.authenticated else None,
@@ -213,16 +222,40 @@ class RuleHooks(SMTP):
         await super().smtp_AUTH(arg)
 
 
+def rule_events_from_transcript(lines: Sequence[str]) -> tuple[RuleEvent, ...]:
+    """The ``R: rule "NAME" ...`` lines of a stored transcript as rule log lines.
+
+    The transcript is the message's (see ``transcript``), so these are the
+    rules that fired on its session up to its commit: ``fired`` with what the
+    rule did, or ``disabled`` for a rule that failed.
+    """
+    events: list[RuleEvent] = []
+    for line in lines:
+        if not line.startswith('R: rule "'):
+            continue
+        name, sep, what = line[9:].partition('" ')
+        if not sep:
+            continue
+        action = "disabled" if what.startswith("failed and was disabled") else "fired"
+        events.append(RuleEvent(name, action, what))
+    return tuple(events)
+
+
 async def run_after_capture(
     rules: RuleSet,
     actions: Sequence[tuple[str, AfterCaptureAction]],
     mailbox: Any,
     message_id: int,
+    outbox: Outbox | None = None,
 ) -> None:
-    """Run the after-capture actions on a stored message; a failure disables its rule."""
+    """Run the after-capture actions on a stored message; a failure disables its rule.
+
+    Each action sees the mailbox through an ``ActionHost`` that hands forward
+    and webhook deliveries to ``outbox`` under the rule's name.
+    """
     for name, action in actions:
         try:
-            await action.run(mailbox, message_id)
+            await action.run(ActionHost(mailbox, outbox, name), message_id)
         except Exception as exc:
             rules.failed(
                 name, None, f"{type(exc).__name__}: {exc} (message {message_id} is stored)"

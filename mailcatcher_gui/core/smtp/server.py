@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..rules import RuleSet, RulesFileError, RulesFileWatcher, load_rules_file
+from ..rules import Outbox, RuleSet, RulesFileError, RulesFileWatcher, load_rules_file
 from .auth import Authenticator
 from .config import SinkConfig, SinkStartError, format_host
 from .handler import SinkHandler
@@ -57,10 +57,19 @@ class RunningSink:
         data_budget: DataBudget,
         rules: RuleSet,
         watcher: RulesFileWatcher | None,
+        outbox: Outbox,
+        owns_outbox: bool,
     ) -> None:
         self.listeners = listeners
+        #: (kind, host, port, default mailbox or None), one per socket, as ``listeners``
+        self.details: list[tuple[str, str, int, str | None]] = [
+            (*entry, None) for entry in listeners
+        ]
         # The live rules (core/rules): change them from any thread, no restart.
         self.rules = rules
+        # Forward/webhook deliveries (core/rules/outbox.py); closed by stop() if ours.
+        self.outbox = outbox
+        self._owns_outbox = owns_outbox
         self.rules_watcher = watcher  # reload() re-reads SinkConfig.rules_file
         self.certificate = certificate  # the PEM certificate clients see (trust this one)
         self._servers = servers
@@ -110,6 +119,8 @@ class RunningSink:
         await _close_sessions(self._sessions)
         for server in self._servers:
             await server.wait_closed()
+        if self._owns_outbox:
+            await self.outbox.close()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
         log.info("SMTP sink stopped")
@@ -134,12 +145,18 @@ async def _close_sessions(sessions: set[SinkSMTP]) -> None:
 
 
 async def start_sink(
-    config: SinkConfig, mailbox: Mailbox, rules: RuleSet | None = None
+    config: SinkConfig,
+    mailbox: Mailbox,
+    rules: RuleSet | None = None,
+    outbox: Outbox | None = None,
 ) -> RunningSink:
     """Start the listeners on the running loop; ``SinkStartError`` with a clear message.
 
     ``rules``: a ``RuleSet`` to use (kept by the caller across restarts);
     by default a new one, filled from ``config.rules_file`` if given.
+    ``outbox``: where forward/webhook rules deliver (kept by the caller, with
+    its relay profiles and API link); by default one of the sink's own,
+    closed when it stops.
     """
     loop = asyncio.get_running_loop()
     rcpt_rule = _compile_rcpt_rule(config.accept_rcpt)
@@ -151,11 +168,15 @@ async def start_sink(
         raise SinkStartError(f"invalid DATA memory budget {config.data_budget}: must be >= 0")
     data_budget = DataBudget(config.data_budget)
     tls_context, certificate, temp_dir = _tls_setup(config)
-    handler = SinkHandler(mailbox, config, rcpt_rule)
+    owns_outbox = outbox is None
+    outbox = outbox if outbox is not None else Outbox(mailbox)
+    handler = SinkHandler(mailbox, config, rcpt_rule, outbox)
     sessions: set[SinkSMTP] = set()
     authenticator = Authenticator(config.auth)
 
-    def factory(implicit_tls: bool) -> Callable[[], SinkSMTP]:
+    def factory(
+        implicit_tls: bool, name: str = "smtp", mailbox_name: str | None = None
+    ) -> Callable[[], SinkSMTP]:
         def make() -> SinkSMTP:
             session = SinkSMTP(
                 handler,
@@ -175,24 +196,31 @@ async def start_sink(
                 loop=loop,
             )
             session.rules = rules
+            session.listener_name = name  # the rules' ``listener`` condition
+            session.default_mailbox = mailbox_name
             return session
 
         return make
 
-    wanted = [("smtp", config.smtp, "--smtp", factory(False))]
+    wanted = [
+        ("smtp", spec.address, "--smtp", factory(False, spec.name, spec.mailbox), spec.mailbox)
+        for spec in config.smtp_listeners()
+    ]
     if config.smtps is not None:
-        wanted.append(("smtps", config.smtps, "--smtps", factory(True)))
+        wanted.append(("smtps", config.smtps, "--smtps", factory(True, "smtps"), None))
     servers: list[asyncio.Server] = []
     gates: list[GatedSocket] = []
     shortage = FdShortage()
     backlog = listen_backlog()
     listeners: list[tuple[str, str, int]] = []
+    details: list[tuple[str, str, int, str | None]] = []
     try:
-        for kind, address, flag, make in wanted:
+        for kind, address, flag, make, default_mailbox in wanted:
             for sock in await bind_listeners(loop, address, flag, shortage):
                 gates.append(sock)
                 name = sock.getsockname()
                 listeners.append((kind, str(name[0]), int(name[1])))
+                details.append((kind, str(name[0]), int(name[1]), default_mailbox))
                 # create_server listens again, with its own default of 100.
                 servers.append(await loop.create_server(make, sock=sock, backlog=backlog))
     except BaseException:
@@ -205,15 +233,29 @@ async def start_sink(
         raise
     log.info(
         "SMTP sink listening on %s (STARTTLS, max size %d, auth %s)",
-        ", ".join(f"{k} {format_host(h)}:{p}" for k, h, p in listeners),
+        ", ".join(
+            f"{k} {format_host(h)}:{p}" + (f" (mailbox {m})" if m else "") for k, h, p, m in details
+        ),
         config.max_size,
         config.auth.describe(),
     )
     if watcher is not None:
         watcher.start()
-    return RunningSink(
-        servers, gates, listeners, sessions, certificate, temp_dir, data_budget, rules, watcher
+    running = RunningSink(
+        servers,
+        gates,
+        listeners,
+        sessions,
+        certificate,
+        temp_dir,
+        data_budget,
+        rules,
+        watcher,
+        outbox,
+        owns_outbox,
     )
+    running.details = details
+    return running
 
 
 def _load_rules(path: Path | None, rules: RuleSet) -> RulesFileWatcher | None:

@@ -33,6 +33,7 @@ class Transcript:
     MAX_LINE = 1000  # characters kept of one line
 
     def __init__(self) -> None:
+        self.ruled = False  # a rule fired in this session (there are R: lines)
         self._prologue: list[str] = []
         self._prologue_open = True
         self._head: list[str] = []
@@ -71,6 +72,7 @@ class Transcript:
 
     def rule(self, text: str) -> None:
         """A rule fired (``core/rules``): which rule answered, delayed, dropped..."""
+        self.ruled = True  # the handler then copies the R: lines into the rule log
         self._append("R: " + text)
 
     def data_started(self) -> None:

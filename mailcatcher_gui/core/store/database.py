@@ -40,10 +40,12 @@ that have ended are closed when the next reader connection is opened.
 
 Layout: ``messages`` (the summary row the list shows), ``raw`` (the bytes,
 so listing never touches a blob), ``messages_fts`` (FTS5, rowid = message
-id) and ``message_tags`` (``core.store.tags``, the ``StoreTags`` half of the
-``Store``). ``add`` writes them (tags only if a message came with some), and
-prunes, in one transaction. The schema and its upgrades are in
-``core.store.migrations``; the search language in ``core.store.search``.
+id), ``message_tags`` (``core.store.tags``, the ``StoreTags`` half of the
+``Store``) and ``message_rule_log`` plus the ``mailbox`` column
+(``core.store.routing``, the ``StoreRouting`` half). ``add`` writes them
+(tags only if a message came with some), and prunes, in one transaction.
+The schema and its upgrades are in ``core.store.migrations``; the search
+language in ``core.store.search``.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from .connect import (
     open_writer,
 )
 from .files import OpenedFile, StoreConfig
+from .routing import StoreRouting, insert_rule_events
 from .rows import Prepared, summary_from_row, unique_ids
 from .search import FTS_TABLE, compile_query
 from .statements import (
@@ -104,7 +107,7 @@ SORT_KEYS: dict[str, str] = {
 }
 
 
-class Store(StoreTags):
+class Store(StoreTags, StoreRouting):
     """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
     def __init__(
@@ -282,6 +285,7 @@ class Store(StoreTags):
             )
             conn.execute(COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
             tags = insert_new_tags(conn, ids, [p.listed.tags for p in prepared])
+            insert_rule_events(conn, ids, [p.rule_events for p in prepared])
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i, tags.get(i)) for i, p in zip(ids, prepared, strict=True)], pruned
 
@@ -365,6 +369,7 @@ class Store(StoreTags):
             conn.execute(f"DROP TABLE {FTS_TABLE}")
             conn.execute(fts_sql)
             conn.execute("DELETE FROM message_tags")
+            conn.execute("DELETE FROM message_rule_log")
             conn.execute("DELETE FROM raw")
             conn.execute("DELETE FROM messages")
             conn.execute("UPDATE counters SET total = 0, unread = 0 WHERE id = 1")

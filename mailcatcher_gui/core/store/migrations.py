@@ -58,6 +58,20 @@ Version 5 adds tags and the facts the extended search needs:
   constant default rewrites no row, so upgrading a large store is instant;
   the price is that messages stored before version 5 have no Reply-To, Bcc or
   inline facts (``reply-to:``, ``bcc:`` and ``has:inline`` do not find them).
+
+Version 6 adds what rules need after capture (``core.store.routing``):
+
+* ``messages.mailbox`` (``NOCASE``): the mailbox a rule (or the user) routed
+  the message to; ``''`` is the default mailbox ("Inbox"). The index is
+  *partial* (``WHERE mailbox != ''``): a message in the default mailbox has
+  no entry, so ingest and "mark all read" pay nothing for it, while the
+  sidebar's per-mailbox (total, unread) counts and ``mailbox:NAME`` read
+  only the routed messages' index entries. The default mailbox's counts are
+  ``counters`` minus the rest.
+* ``message_rule_log``: which rule did what to which message (fired rules,
+  forward reports, webhook outcomes), cascading from ``messages`` like
+  ``message_tags``; indexed by message (the Session view, the cascade) and
+  by rule name case-insensitively (``rule:NAME``).
 """
 
 from __future__ import annotations
@@ -163,7 +177,23 @@ ALTER TABLE messages ADD COLUMN bcc TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE messages ADD COLUMN inline_parts INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = """
+ALTER TABLE messages ADD COLUMN mailbox TEXT NOT NULL DEFAULT '' COLLATE NOCASE;
+CREATE INDEX messages_by_mailbox
+    ON messages (mailbox, read, received_at, id) WHERE mailbox != '';
+CREATE TABLE message_rule_log (
+    id         INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    at         INTEGER,
+    rule       TEXT,
+    action     TEXT,
+    detail     TEXT
+);
+CREATE INDEX message_rule_log_by_message ON message_rule_log (message_id, id);
+CREATE INDEX message_rule_log_by_rule ON message_rule_log (rule COLLATE NOCASE, message_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

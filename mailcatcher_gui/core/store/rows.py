@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..models import Address, Capture, MessageSummary, Summary
+from ..models import Address, Capture, MessageSummary, RuleEvent, Summary
 from ..tag_names import sort_tags, unique_tags
 from .search import index_text
 
@@ -36,6 +36,7 @@ class Prepared:
     raw: bytes
     fts_row: tuple[str, ...]
     listed: MessageSummary
+    rule_events: tuple[RuleEvent, ...] = ()
 
     @classmethod
     def build(cls, capture: Capture, summary: Summary) -> Prepared:
@@ -54,6 +55,7 @@ class Prepared:
         raw = bytes(capture.raw)
         size = len(raw)
         attachments = int(summary.attachments)
+        mailbox = clean(capture.mailbox) if capture.mailbox else ""
         message_row = (
             _to_micros(received_at),
             envelope_from,
@@ -83,6 +85,7 @@ class Prepared:
             else "[]",
             _bcc_json(envelope_to, to_addrs, cc_addrs),
             int(summary.inline),
+            mailbox,
         )
         fts_row = (
             index_text(subject),
@@ -112,8 +115,15 @@ class Prepared:
             to_addrs=to_addrs,
             cc_addrs=cc_addrs,
             tags=unique_tags(summary.tags) if summary.tags else (),
+            mailbox=mailbox,
         )
-        return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
+        return cls(
+            message_row=message_row,
+            raw=raw,
+            fts_row=fts_row,
+            listed=listed,
+            rule_events=capture.rule_events,
+        )
 
     def summary(self, message_id: int, tags: tuple[str, ...] | None = None) -> MessageSummary:
         """The list row with its id (and the tags as stored, when the store respelled them)."""
@@ -141,6 +151,7 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         read,
         snippet,
         tags,
+        mailbox,
     ) = row
     from_text, from_addrs = _from_column(str(from_))
     to_text, to_addrs = _list_column(str(to))
@@ -165,6 +176,7 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         read=bool(read),
         snippet=str(snippet),
         tags=sort_tags(str(tags).split(",")) if tags else (),
+        mailbox=str(mailbox or ""),
     )
 
 

@@ -17,6 +17,9 @@ are Mailpit's, so a search written for Mailpit means the same here:
 ``addressed:erin``     any of From, To, Cc, Reply-To and the envelope
 ``message-id:abc@x``   the Message-ID header (part of the text)
 ``tag:urgent``         tagged ``urgent`` (any case); ``tag:"two words"``
+``mailbox:Orders``     routed to mailbox Orders (any case; ``mailbox:inbox``
+                       is the default mailbox, see ``core.store.routing``)
+``rule:billing``       touched by the rule named billing (its rule log)
 ``has:attachment``     at least one attachment (also ``has:attachments``);
                        ``has:inline`` an inline part (``cid:`` image);
                        ``has:html`` / ``has:text`` for the body kinds
@@ -79,6 +82,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from ..mailbox_names import MAX_MAILBOX_LENGTH, clean_mailbox
 from ..tag_names import clean_tag
 
 __all__ = [
@@ -111,6 +115,10 @@ _LIKE_FIELDS: dict[str, str] = {
 _ADDRESSED_COLUMNS = "{from_addr to_addr}"
 _TAGGED = "m.id IN (SELECT message_id FROM message_tags)"
 _WITH_TAG = "m.id IN (SELECT message_id FROM message_tags WHERE tag = ?)"
+# "mailbox != ''" matches the partial index's WHERE, so SQLite may use it (migration 6).
+_IN_MAILBOX = "(m.mailbox != '' AND m.mailbox = ?)"
+_IN_DEFAULT_MAILBOX = "m.mailbox = ''"
+_BY_RULE = "m.id IN (SELECT message_id FROM message_rule_log WHERE rule = ? COLLATE NOCASE)"
 _FLAG_SQL: dict[tuple[str, str], str] = {
     ("has", "attachment"): "m.attachments > 0",
     ("has", "attachments"): "m.attachments > 0",
@@ -133,6 +141,8 @@ _OPERATORS = (
     "subject",
     "message-id",
     "tag",
+    "mailbox",
+    "rule",
     "has",
     "is",
     "larger",
@@ -358,6 +368,10 @@ def _parse_term(raw: str) -> Term | None:
                 f"'tag:{value}' names no tag: tags are letters, digits, spaces, '-', '_' and '.'."
             )
         return Term(field, tag, negated, phrase)
+    if field == "mailbox":
+        return Term(field, clean_mailbox(value[:MAX_MAILBOX_LENGTH]), negated, phrase)
+    if field == "rule":
+        return Term(field, value, negated, phrase)
     if field in ("larger", "smaller"):
         _size_bytes(field, value)  # raises for a bad size
         return Term(field, value, negated, phrase)
@@ -388,6 +402,8 @@ _EXAMPLES = {
     "reply-to": "reply-to:help",
     "message-id": "message-id:1234@example.com",
     "tag": "tag:urgent",
+    "mailbox": "mailbox:Orders",
+    "rule": "rule:billing",
     "larger": "larger:2M",
     "smaller": "smaller:100K",
     "has": "has:attachment",
@@ -423,6 +439,12 @@ def _clause(term: Term) -> tuple[str, list[object]]:
         return f"{_LIKE_FIELDS[field]} LIKE ? ESCAPE '\\'", [_like_pattern(term.value)]
     if field == "tag":
         return _WITH_TAG, [term.value]
+    if field == "mailbox":
+        if not term.value:
+            return _IN_DEFAULT_MAILBOX, []
+        return _IN_MAILBOX, [term.value]
+    if field == "rule":
+        return _BY_RULE, [term.value]
     if field == "addressed":
         match = f"m.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
         reply_to = "m.reply_to LIKE ? ESCAPE '\\'"

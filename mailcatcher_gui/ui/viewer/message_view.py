@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from ...core.models import OpenedMessage
+from ...core.models import OpenedMessage, RuleEvent
 from ..theme import css, mute, themed_style_sheet
 from .tabs.attachments_tab import AttachmentsTab
 from .tabs.dialogs import ViewerDialogs
@@ -216,6 +216,10 @@ class MessageView(QWidget):
         self.notice.show()
         self._notice_timer.start(self.NOTICE_MS)
         self.filesSaved.emit(list(paths))
+
+    def add_rule_events(self, message_id: int, events: tuple[RuleEvent, ...]) -> None:
+        """Rule log lines that arrived for a message (shown if it is the open one)."""
+        self.session_tab.add_rule_events(message_id, events)
 
     def clear(self) -> None:
         """Show nothing (e.g. the message was deleted or the selection emptied)."""

@@ -448,6 +448,10 @@ class MessageListModel(QAbstractTableModel):
         if self._window.tags_changed(updates):
             self.schedule_sync()
 
+    def on_mailboxes_changed(self, updates: Sequence[tuple[int, str]]) -> None:
+        if self._window.mailboxes_changed(updates):
+            self.schedule_sync()
+
     def on_mailbox_cleared(self) -> None:
         self.refresh()
 

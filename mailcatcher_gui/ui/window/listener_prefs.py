@@ -23,6 +23,7 @@ from ...core import options
 from ...core.api.server import HttpConfig, HttpPortInUse, HttpStartError
 from ...core.smtp import PortInUse, SinkConfig, SinkStartError
 from ...core.smtp.auth import AuthMode, AuthSetting
+from ...core.smtp.config import format_listener, parse_listeners
 from .settings import Preferences
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,15 @@ def listener_config(base: SinkConfig, prefs: Preferences) -> SinkConfig:
     """
     auth = _auth_mode(prefs.auth, base.auth)
     host = prefs.smtp_host.strip() or "127.0.0.1"
+    try:
+        extra = parse_listeners(prefs.extra_listeners)
+    except ValueError as exc:  # the dialog checks; a hand-edited settings file may not
+        log.warning("ignoring the saved extra SMTP listeners: %s", exc)
+        extra = base.extra_smtp
     return replace(
         base,
         smtp=(host, prefs.smtp_port),
+        extra_smtp=extra,
         smtps=(host, prefs.smtps_port) if prefs.smtps_enabled else None,
         max_size=prefs.max_size_mb * 1024 * 1024,
         auth=auth,
@@ -60,6 +67,7 @@ def prefs_for_config(prefs: Preferences, config: SinkConfig, retention: int) -> 
         prefs,
         smtp_host=config.smtp[0],
         smtp_port=config.smtp[1],
+        extra_listeners=", ".join(format_listener(spec) for spec in config.extra_smtp),
         smtps_enabled=config.smtps is not None,
         smtps_port=config.smtps[1] if config.smtps is not None else prefs.smtps_port,
         tls_cert=str(config.tls_cert) if config.tls_cert else "",
@@ -123,8 +131,13 @@ def initial_config(args: Any, prefs: Preferences) -> tuple[SinkConfig, int]:
         prefs = replace(prefs, auth=AuthSetting.of(from_args.auth, save_password=False).text)
     config = listener_config(from_args, prefs)
 
-    if given("smtp", options.DEFAULT_SMTP):
-        config = replace(config, smtp=from_args.smtp)
+    if options.smtp_texts(args) != [options.DEFAULT_SMTP]:  # typed: every listener from args
+        config = replace(
+            config,
+            smtp=from_args.smtp,
+            smtp_mailbox=from_args.smtp_mailbox,
+            extra_smtp=from_args.extra_smtp,
+        )
     if given("smtps", None):
         config = replace(config, smtps=from_args.smtps)
     if given("auth", options.DEFAULT_AUTH):

@@ -30,7 +30,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from ...core.mailbox_protocol import MailboxProtocol
-from ...core.models import MessageSummary, OpenedMessage
+from ...core.models import MessageSummary, OpenedMessage, RuleEvent
 from ...core.store.database import MessageNotFound, StoreError
 from ..bridge import MailboxBridge
 from ..theme import app_icon, stylesheet, themed_style_sheet
@@ -52,6 +52,7 @@ from .list_model import MessageListModel
 from .message_commands import MessageCommands
 from .message_list import MessageList, SearchField
 from .panes import WindowPanes
+from .rules_commands import RulesCommands
 from .settings import AppSettings, Preferences, SettingsDialog, SettingsFlow
 from .sidebar import Sidebar
 from .state import restore_window_state, save_window_state
@@ -67,6 +68,7 @@ class Viewer(Protocol):
 
     def show_message(self, opened: OpenedMessage) -> None: ...
     def clear(self) -> None: ...
+    def add_rule_events(self, message_id: int, events: tuple[RuleEvent, ...]) -> None: ...
 
 
 def window_title(unread: int, shown_file: Path | None = None) -> str:
@@ -157,6 +159,9 @@ class MainWindow(QMainWindow):
         build_menus(self.menuBar(), self.actions_by_name)
         self.toolbar = build_toolbar(self, self.actions_by_name, self.search)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.rules_ui = RulesCommands(self, mailbox, self._rules_target_id)
+        self.rules_ui.install(self.menuBar(), self.toolbar, self.actions_by_name["settings"])
+        self.rules_ui.searchRequested.connect(self._filter_chosen)
         self.status_panel = StatusPanel(self.statusBar())
         self.status_panel.changePortRequested.connect(self.open_settings)
         self.listener_label = self.status_panel.listener_label
@@ -183,10 +188,13 @@ class MainWindow(QMainWindow):
         bridge.mailboxCleared.connect(model.on_mailbox_cleared)
         bridge.tagsChanged.connect(model.on_tags_changed)
         bridge.tagsChanged.connect(lambda _updates: self._schedule_counts())
+        bridge.mailboxesChanged.connect(model.on_mailboxes_changed)
+        bridge.mailboxesChanged.connect(lambda _updates: self._schedule_counts())
         bridge.messagesAdded.connect(self._on_added)
         bridge.messagesDeleted.connect(self._on_deleted)
         bridge.messagesChanged.connect(lambda *_: self._schedule_counts())
         bridge.mailboxCleared.connect(self._on_cleared)
+        bridge.ruleLogAdded.connect(self._viewer.add_rule_events)
         model.synced.connect(lambda _delta: self._update_match_count())
 
         message_list.messageOpened.connect(self.open_message)
@@ -225,8 +233,10 @@ class MainWindow(QMainWindow):
         if callable(set_remote):
             set_remote(prefs.allow_remote_default)
 
-    def set_listeners(self, listeners: Sequence[tuple[str, str, int]]) -> None:
-        """Show what the sink listens on (``RunningSink.listeners``)."""
+    def set_listeners(
+        self, listeners: Sequence[tuple[str, str, int] | tuple[str, str, int, str | None]]
+    ) -> None:
+        """Show what the sink listens on (``RunningSink.listeners`` or ``.details``)."""
         self.message_list.set_empty_hint(self.status_panel.set_listeners(listeners))
 
     def set_sink_error(self, message: str) -> None:
@@ -391,6 +401,11 @@ class MainWindow(QMainWindow):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    def _rules_target_id(self) -> int | None:
+        """The message the rules commands act on: the current row, else the one shown."""
+        current = self.message_list.current_id
+        return current if current is not None else self._shown_id
+
     def _target_ids(self) -> list[int]:
         return self.message_list.selected_ids()
 
@@ -478,6 +493,7 @@ class MainWindow(QMainWindow):
             total = self.mailbox.count()
             unread = self.mailbox.unread_count()
             tags = self.mailbox.tags()
+            mailboxes = self.mailbox.mailboxes()
         except Exception:  # noqa: BLE001 - the status bar must not take the window down
             log.exception("counting messages failed")
             return
@@ -485,6 +501,7 @@ class MainWindow(QMainWindow):
         self.status_panel.set_counts(total, unread)
         self.sidebar.set_counts(total, unread)
         self.sidebar.set_tags(tags)
+        self.sidebar.set_mailboxes(mailboxes)
         self.search.set_tag_names(list(tags))
         self.tray.set_unread(unread)
         self._update_title()
@@ -517,6 +534,9 @@ class MainWindow(QMainWindow):
         for a in self.context_actions():
             menu.addSeparator() if a is None else menu.addAction(a)
         menu.insertMenu(self.actions_by_name["delete"], self.tags.menu(menu))
+        touched = self.rules_ui.touched_menu(menu, self._rules_target_id())
+        if touched is not None:
+            menu.insertMenu(self.actions_by_name["delete"], touched)
         menu.exec(pos)
         menu.deleteLater()
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ...core import paths
 from ...core.smtp.auth import AuthSetting
+from ...core.smtp.config import parse_listeners
 from .http_settings import HttpApiGroup
 
 SETTINGS_FILENAME = "settings.ini"
@@ -69,10 +70,13 @@ class Preferences:
     http_enabled: bool = True  # the Mailpit-compatible HTTP API (--http)
     http_host: str = "127.0.0.1"
     http_port: int = 8025
+    #: further plain SMTP listeners, "HOST:PORT[=MAILBOX]" separated by commas
+    extra_listeners: str = ""
 
     LISTENER_FIELDS = (
         "smtp_host",
         "smtp_port",
+        "extra_listeners",
         "smtps_enabled",
         "smtps_port",
         "tls_cert",
@@ -199,6 +203,13 @@ class SettingsDialog(QDialog):
         self.smtps_port = _port_box(prefs.smtps_port)
         self.smtps_port.setEnabled(prefs.smtps_enabled)
         self.smtps_enabled.toggled.connect(self.smtps_port.setEnabled)
+        self.extra_listeners = QLineEdit(prefs.extra_listeners)
+        self.extra_listeners.setObjectName("extraListeners")
+        self.extra_listeners.setPlaceholderText(":1026=projectB, :1027=projectC")
+        self.extra_listeners.setToolTip(
+            "More SMTP listeners, HOST:PORT or :PORT, each optionally =MAILBOX: what arrives "
+            "there is stored in that mailbox (a rule's mailbox action wins)"
+        )
         smtps_row = QHBoxLayout()
         smtps_row.addWidget(self.smtps_enabled)
         smtps_row.addWidget(self.smtps_port)
@@ -250,6 +261,7 @@ class SettingsDialog(QDialog):
         host_row.addWidget(QLabel("port"))
         host_row.addWidget(self.smtp_port)
         form.addRow("Listen on", host_row)
+        form.addRow("More listeners", self.extra_listeners)
         form.addRow("", smtps_row)
         form.addRow(
             "TLS certificate", _with_browse(self.tls_cert, self, "Choose a PEM certificate")
@@ -324,6 +336,7 @@ class SettingsDialog(QDialog):
         prefs = Preferences(
             smtp_host=self.smtp_host.text().strip() or "127.0.0.1",
             smtp_port=self.smtp_port.value(),
+            extra_listeners=", ".join(self.extra_listeners.text().replace(",", " ").split()),
             smtps_enabled=self.smtps_enabled.isChecked(),
             smtps_port=self.smtps_port.value(),
             tls_cert=self.tls_cert.text().strip(),
@@ -357,6 +370,16 @@ class SettingsDialog(QDialog):
                 return f"The TLS {label} file {value!r} does not exist."
         if any(c.isspace() for c in p.smtp_host):
             return "The listen address must not contain spaces."
+        try:
+            extra = parse_listeners(p.extra_listeners)
+        except ValueError as exc:
+            return f"More listeners: {exc}."
+        ports = [p.smtp_port, *(spec.address[1] for spec in extra)]
+        if p.smtps_enabled:
+            ports.append(p.smtps_port)
+        used = [port for port in ports if port]
+        if len(used) != len(set(used)):
+            return "Two listeners cannot share a port."
         return self.http_group.validate(p)
 
     def accept(self) -> None:

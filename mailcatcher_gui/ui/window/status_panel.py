@@ -58,9 +58,12 @@ class StatusPanel(QObject):
     def listeners(self) -> list[tuple[str, str, int]]:
         return list(self._listeners)
 
-    def set_listeners(self, listeners: Sequence[tuple[str, str, int]]) -> str:
-        """Show what the sink listens on; returns the hint for an empty list."""
-        self._listeners = list(listeners)
+    def set_listeners(
+        self, listeners: Sequence[tuple[str, str, int] | tuple[str, str, int, str | None]]
+    ) -> str:
+        """Show what the sink listens on (``RunningSink.details``: a 4th item names
+        the listener's default mailbox); returns the hint for an empty list."""
+        self._listeners = [(e[0], e[1], e[2]) for e in listeners]
         self.port_button.hide()
         self.listener_label.setProperty("error", False)
         _repolish(self.listener_label)
@@ -68,12 +71,16 @@ class StatusPanel(QObject):
             self.listener_label.setText("Not listening")
             self.listener_label.setToolTip("")
             return ""
-        parts = [f"{kind.upper()} {hostport(host, port)}" for kind, host, port in listeners]
+        parts = [
+            f"{entry[0].upper()} {hostport(entry[1], entry[2])}"
+            + (f" → {entry[3]}" if len(entry) > 3 and entry[3] else "")
+            for entry in listeners
+        ]
         self.listener_label.setText(
             '<span style="color:#2ea043">●</span> Listening on ' + html.escape(" · ".join(parts))
         )
         self.listener_label.setToolTip("Point your application's SMTP settings here")
-        kind, host, port = listeners[0]
+        kind, host, port = listeners[0][:3]
         return (
             f"Point your application at {kind}://{hostport(host, port)} "
             "and every message it sends shows up here."

@@ -2,7 +2,10 @@
 
 The envelope is the truth about delivery; the headers are what the sending
 application wrote. Showing them side by side makes Bcc recipients (envelope
-only) and mismatched senders obvious.
+only) and mismatched senders obvious. The "Rules" section lists the
+message's rule log (``core.store.routing``): the rules that fired on it and
+what its forwards and webhooks achieved; it grows live (``add_rule_events``)
+as deliveries finish after the message was opened.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ....core.mime.addresses import header_addresses
 from ....core.mime.recipients import envelope_only_recipients
-from ....core.models import OpenedMessage
+from ....core.models import OpenedMessage, RuleEvent
 from ...theme import Tones, css, follow_palette, tones
 from .formatting import format_datetime, one_line
 
@@ -87,7 +90,35 @@ def no_envelope_reason(source: str) -> str:
     return f"No SMTP envelope ({source or 'unknown source'})"
 
 
-def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
+_MAX_RULE_LINES = 200  # rule log entries shown (the newest)
+_MAX_DETAIL_LINES = 12  # lines of one entry's detail (a forward's transcript)
+
+
+def rule_rows(events: tuple[RuleEvent, ...] | list[RuleEvent]) -> list[str]:
+    """The "Rules" section's rows (none without a rule log)."""
+    if not events:
+        return []
+    rows = ['<tr><th colspan="2">Rules</th></tr>']
+    shown = list(events)[-_MAX_RULE_LINES:]
+    if len(events) > len(shown):
+        rows.append(_row("", f"… {len(events) - len(shown)} earlier line(s) not shown"))
+    for event in shown:
+        when = event.at.astimezone().strftime("%H:%M:%S") if event.at is not None else ""
+        label = f"{when} {event.rule}".strip()
+        lines = event.detail.splitlines() or [""]
+        cut = len(lines) > _MAX_DETAIL_LINES
+        detail = "<br>".join(_esc(one_line(line, _MAX_VALUE)) for line in lines[:_MAX_DETAIL_LINES])
+        if cut:
+            detail += f"<br>… {len(lines) - _MAX_DETAIL_LINES} more line(s)"
+        rows.append(_row(label, f"<b>{_esc(event.action)}</b> {detail}"))
+    return rows
+
+
+def session_html(
+    opened: OpenedMessage,
+    colours: Tones | None = None,
+    rule_log: tuple[RuleEvent, ...] | None = None,
+) -> str:
     """The facts table as Qt rich text (escaped: every value is untrusted),
     coloured for ``colours`` (default: the current theme)."""
     t = colours if colours is not None else tones()
@@ -143,6 +174,7 @@ def session_html(opened: OpenedMessage, colours: Tones | None = None) -> str:
             rows.append(_row("TLS", "none (plain text)"))
         rows.append(_row("AUTH user", _esc(stored.auth_user or "")))
     rows.append(_row("Source", _esc(stored.source)))
+    rows += rule_rows(stored.rule_log if rule_log is None else rule_log)
     style = (
         "<style>table { border-collapse: collapse; } "
         "th { text-align: left; padding: 10px 0 4px 0; font-size: large; } "
@@ -201,23 +233,34 @@ class SessionTab(QWidget):
         layout.addWidget(splitter)
         self.bcc: list[str] = []
         self._opened: OpenedMessage | None = None
+        self.rule_log: tuple[RuleEvent, ...] = ()
         # The table's colours are baked into its rich text: re-render it
         # when the theme changes.
         follow_palette(self.facts, lambda _w: self._render())
 
     def _render(self) -> None:
-        html_text = session_html(self._opened) if self._opened is not None else ""
+        opened = self._opened
+        html_text = session_html(opened, rule_log=self.rule_log) if opened is not None else ""
         if self.facts.text() != html_text:
             self.facts.setText(html_text)
 
     def show_opened(self, opened: OpenedMessage) -> None:
         self.bcc = envelope_only(opened) if has_smtp_envelope(opened) else []
         self._opened = opened
+        self.rule_log = opened.stored.rule_log
         self._render()
         self.transcript.setPlainText("\n".join(opened.stored.transcript))
 
+    def add_rule_events(self, message_id: int, events: tuple[RuleEvent, ...]) -> None:
+        """New rule log lines (``RuleLogAdded``): shown if they are the open message's."""
+        if self._opened is None or self._opened.stored.id != message_id or not events:
+            return
+        self.rule_log = (*self.rule_log, *events)
+        self._render()
+
     def clear(self) -> None:
         self.bcc = []
+        self.rule_log = ()
         self._opened = None
         self.facts.clear()
         self.transcript.clear()

@@ -130,15 +130,34 @@ class Outbox:
         if self._queue is None:
             self._queue = asyncio.Queue(self.max_queue)
             self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
-        try:
+        if not self._queue.full():
             self._queue.put_nowait((rule, action, message_id))
-        except asyncio.QueueFull:
-            self.skipped += 1
-            detail = f"not sent: {self.max_queue} deliveries are already waiting"
-            log.warning("rule %r: %s %s (message %d)", rule, action.describe(), detail, message_id)
-            self.record(message_id, RuleEvent(rule, action.key, detail))
-            return False
-        return True
+            return True
+        self.record(message_id, self.skip(rule, action))
+        return False
+
+    def has_room(self) -> bool:
+        """Whether a delivery submitted now would be queued (the sink asks before storing)."""
+        return not self._closed and (self._queue is None or not self._queue.full())
+
+    def skip(self, rule: str, action: AfterCaptureAction) -> RuleEvent:
+        """Count a delivery skipped for a full queue; its rule log line (the caller stores it).
+
+        The sink asks ``has_room`` before committing a message and stores
+        this line with it, so a flood of mail to a dead receiver costs no
+        write beyond the message's own.
+        """
+        self.skipped += 1
+        detail = f"not sent: {self.max_queue} deliveries were already waiting"
+        if self.skipped == 1 or self.skipped % 1000 == 0:  # a flood must not flood the log
+            log.warning(
+                "rule %r: %s %s (%d skipped so far)",
+                rule,
+                action.describe(),
+                detail,
+                self.skipped,
+            )
+        return RuleEvent(rule, action.key, detail)
 
     @property
     def pending(self) -> int:

@@ -168,6 +168,17 @@ def test_forward_through_a_saved_profile_and_a_missing_one(srv, relay, tmp_path)
     assert details["gone"] == "not sent: no relay profile named 'nowhere'"
 
 
+def test_a_forward_to_this_sink_itself_is_refused_not_looped(srv):
+    srv.sink.rules.add(Rule.make("loop", "stored", Forward(host=HOST, port=srv.port, retry=FAST)))
+    mid = send(srv)
+    drain(srv)
+    assert srv.mailbox.ids() == [mid]  # no copy came back in
+    (line,) = [e.detail for e in srv.mailbox.rule_log(mid) if e.action == "forward"]
+    assert (
+        line == f"not sent: 127.0.0.1:{srv.port} is this sink itself: forwarding there would loop"
+    )
+
+
 # ---------------------------------------------------------------- webhook
 
 

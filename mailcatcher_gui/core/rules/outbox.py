@@ -119,6 +119,8 @@ class Outbox:
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
         self.skipped = 0  # deliveries dropped because the queue was full
+        #: the sink's own ports (start_sink sets them): a forward there would loop
+        self.own_ports: frozenset[int] = frozenset()
 
     # ---- the sink's side ----------------------------------------------------------
 
@@ -275,6 +277,7 @@ class Outbox:
                 connect_timeout=action.timeout,
                 command_timeout=action.timeout,
             )
+            self._no_loop(profile)
             return profile, None
         if self.profiles is None:
             raise DeliveryFailed(f"no relay profiles here to find {action.profile!r} in")
@@ -284,6 +287,7 @@ class Outbox:
             raise DeliveryFailed(f"no relay profile named {action.profile!r}") from None
         except ProfileError as exc:
             raise DeliveryFailed(str(exc)) from None
+        self._no_loop(profile)
         password = resolve_password(profile, store=self.profiles, env=self._env)
         if profile.username and password is None:
             raise DeliveryFailed(
@@ -291,6 +295,15 @@ class Outbox:
                 "(set its environment variable or save it in the keyring)"
             )
         return profile, password
+
+    def _no_loop(self, profile: RelayProfile) -> None:
+        """Refuse a forward to this sink itself: the copy would match the rule again."""
+        host = profile.host.strip("[]").lower()
+        local = host in ("localhost", "::1", "::", "0.0.0.0") or host.startswith("127.")
+        if local and profile.port in self.own_ports:
+            raise DeliveryFailed(
+                f"{profile.address} is this sink itself: forwarding there would loop"
+            )
 
     async def _forward(self, rule: str, action: Forward, message_id: int) -> RuleEvent:
         loop = asyncio.get_running_loop()

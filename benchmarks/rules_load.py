@@ -4,10 +4,18 @@ Fifty rules spread over every stage, each with a condition the load
 generator's mail never meets (another network, sender, recipient, header,
 size), so every stage evaluates rules on every message and none fires: the
 cost measured is the engine's per-message overhead, not an action.
+
+Row 1e: one ``stored`` rule posting every message to a webhook receiver that
+accepts the connection and never answers. Deliveries wait in the sink's
+bounded outbox (the rest are skipped and logged), so ingest must not notice.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 RULE_COUNT = 50
@@ -36,3 +44,54 @@ def _rule(i: int) -> str:
 def write_rules_file(path: Path, count: int = RULE_COUNT) -> Path:
     path.write_text("\n".join(_rule(i) for i in range(count)), encoding="utf-8")
     return path
+
+
+# ---- row 1e: a webhook to a receiver that never answers --------------------------
+
+
+def write_webhook_rules_file(path: Path, url: str) -> Path:
+    """One rule that posts EVERY message to ``url`` (a receiver that never answers)."""
+    path.write_text(
+        "[[rule]]\n"
+        'name = "hook everything"\n'
+        'stage = "stored"\n'
+        f'webhook = {{ url = "{url}", timeout = 60, attempts = 3 }}\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@contextmanager
+def never_answering() -> Iterator[str]:
+    """A loopback HTTP "receiver" that accepts connections and never says a word.
+
+    Every connection is kept open until the end, so the sink's outbox sees
+    requests that neither fail nor finish: the worst case for a webhook.
+    """
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1024)
+    server.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=hold, name="never-answering", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+        for conn in held:
+            conn.close()

@@ -207,6 +207,7 @@ class Bench:
         cfg = self.cfg
         rules_file = rules_load.write_rules_file(cfg.workdir / "rules-50.toml")
         with_rules: list[dict[str, Any]] = []
+        hooked: list[dict[str, Any]] = []  # 1e: a webhook to a receiver that never answers
         for mode, label in (("reuse", "1a"), ("per-connection", "1b")):
             ours: list[dict[str, Any]] = []
             for rep in range(cfg.reps):
@@ -233,6 +234,19 @@ class Bench:
                             extra_args=["--rules", str(rules_file)],
                         )
                     )
+                    with rules_load.never_answering() as url:
+                        hook_file = cfg.workdir / "rules-webhook.toml"
+                        rules_load.write_webhook_rules_file(hook_file, url)
+                        hooked.append(
+                            self._one_serve(
+                                self._fresh_db(f"t1-webhook-{rep}"),
+                                count=cfg.count,
+                                kind="small",
+                                mode=mode,
+                                expect_total=cfg.count,
+                                extra_args=["--rules", str(hook_file)],
+                            )
+                        )
             self.runs[f"serve_{mode}"] = ours
             self.add(
                 _rate_check(
@@ -255,6 +269,9 @@ class Bench:
                     0.95,
                 )
                 self.add(c)
+                self.runs["serve_reuse_webhook_hung"] = hooked
+                name = "1e serve msgs/s, webhook to a receiver that never answers (ref: no rules)"
+                self.add(_rate_check("1", name, hooked, ours, 0.95))
         peak = max((r["server_peak_rss_kb"] or 0) for r in self.runs["serve_reuse"]) / 1024
         ref_peak = max((r["server_peak_rss_kb"] or 0) for r in self.runs["reference_reuse"]) / 1024
         self.add(

@@ -153,3 +153,9 @@ def test_quick_rules_row_is_measured_against_serve_without_rules(tmp_path):
     assert row["measured"] > 0 and row["reference"] > 0
     runs = data["runs"]["serve_reuse_rules50"]
     assert runs and all(r["stored"] == r["requested"] == 300 for r in runs)
+    # row 1e, from the same run: a webhook rule to a receiver that never answers
+    (hook,) = [c for t in data["targets"] for c in t["checks"] if c["name"].startswith("1e serve")]
+    assert hook["status"] in {"PASS", "FAIL"} and hook["kind"] == "ratio" and hook["limit"] == 0.95
+    assert hook["measured"] > 0 and hook["reference"] > 0
+    hooked = data["runs"]["serve_reuse_webhook_hung"]
+    assert hooked and all(r["stored"] == r["requested"] == 300 for r in hooked)

@@ -50,6 +50,7 @@ LIST_KEYS = {
     "attachments",
     "read",
     "tags",
+    "mailbox",
 }
 SHOW_KEYS = LIST_KEYS | {
     "headers",

@@ -200,6 +200,20 @@ def test_accept_and_import_say_why_they_cannot_work(tmp_path) -> None:
         assert box.set_retention(5) == () and box.retention == 0
 
 
+def test_a_catcher_is_one_mailbox_without_a_rule_log(tmp_path) -> None:
+    with running_api(tmp_path, route_modules=ROUTES) as api, remote_over(api) as box:
+        ids = fill(api, 3)
+        box.mark_read([box.ids()[0]])
+        assert box.mailboxes() == {"": (3, 2)}
+        handles = box.ids()
+        assert box.rule_log(handles[0]) == ()
+        with pytest.raises(RemoteError, match="no mailboxes"):
+            box.set_mailbox(handles, "Orders")
+        with pytest.raises(RemoteError, match="rule log"):
+            box.log_rule_events(handles[0], ())
+        assert len(ids) == 3 and box.count() == 3  # nothing moved, nothing lost
+
+
 def test_an_unreachable_catcher_is_a_clear_remote_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -168,6 +168,42 @@ def test_forward_through_a_saved_profile_and_a_missing_one(srv, relay, tmp_path)
     assert details["gone"] == "not sent: no relay profile named 'nowhere'"
 
 
+def test_forward_profile_password_comes_from_its_environment_variable(srv, tmp_path, monkeypatch):
+    from mailcatcher_gui.core.smtp import AuthMode
+
+    with catching_server(tmp_path / "auth", auth=AuthMode("any")) as relay:
+        profiles = ProfileStore(tmp_path / "config")
+        profile = RelayProfile(
+            name="login", host=HOST, port=relay.port, username="u", password_env="MCG_PW"
+        )
+        profiles.save(profile)
+        srv.sink.outbox.profiles = profiles
+        srv.sink.rules.add(Rule.make("auth", "stored", Forward(profile="login", retry=FAST)))
+        monkeypatch.delenv("MCG_PW", raising=False)
+        first = send(srv)
+        drain(srv)
+        assert relay.mailbox.ids() == []
+        (line,) = [e.detail for e in srv.mailbox.rule_log(first) if e.action == "forward"]
+        assert line.startswith(f"not sent: no password for 'u' at 127.0.0.1:{relay.port}")
+        monkeypatch.setenv("MCG_PW", "secret")
+        second = send(srv)
+        drain(srv)
+        (copied,) = relay.mailbox.ids()
+        assert relay.mailbox.get_stored(copied).auth_user == "u"
+        assert relay.mailbox.raw(copied) == srv.mailbox.raw(second)
+
+
+def test_a_forward_to_this_sink_itself_is_refused_not_looped(srv):
+    srv.sink.rules.add(Rule.make("loop", "stored", Forward(host=HOST, port=srv.port, retry=FAST)))
+    mid = send(srv)
+    drain(srv)
+    assert srv.mailbox.ids() == [mid]  # no copy came back in
+    (line,) = [e.detail for e in srv.mailbox.rule_log(mid) if e.action == "forward"]
+    assert (
+        line == f"not sent: 127.0.0.1:{srv.port} is this sink itself: forwarding there would loop"
+    )
+
+
 # ---------------------------------------------------------------- webhook
 
 
@@ -285,7 +321,9 @@ def test_a_receiver_that_never_answers_does_not_slow_ingest(tmp_path):
         assert outbox.skipped == 3
         srv.run(outbox.drain(0.5))  # writes what is known so far
         skipped = [
-            i for i in ids if any("already waiting" in e.detail for e in srv.mailbox.rule_log(i))
+            i
+            for i in ids
+            if any("were already waiting" in e.detail for e in srv.mailbox.rule_log(i))
         ]
         assert skipped == ids[3:]
         srv.run(outbox.close())

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from smtp_helpers import catching_server, free_port
 
 from mailcatcher_gui.core.mailbox import Mailbox
 from mailcatcher_gui.core.sending.sendmail import (
@@ -24,8 +25,6 @@ from mailcatcher_gui.core.sending.sendmail import (
     read_message,
 )
 from mailcatcher_gui.core.store.database import Store
-
-from smtp_helpers import catching_server, free_port
 
 
 def run_sendmail(

@@ -26,6 +26,7 @@ from .models import (
     MailboxEvent,
     MessageSummary,
     OpenedMessage,
+    RuleEvent,
     StoredMessage,
 )
 
@@ -163,6 +164,20 @@ class MailboxSwitch:
 
     def delete_tag(self, tag: str) -> int:
         return self._current.delete_tag(tag)
+
+    # ---- mailboxes and the rule log ---------------------------------------------------------
+
+    def mailboxes(self) -> dict[str, tuple[int, int]]:
+        return self._current.mailboxes()
+
+    def set_mailbox(self, ids: Sequence[int], name: str) -> None:
+        self._current.set_mailbox(ids, name)
+
+    def log_rule_events(self, message_id: int, events: Sequence[RuleEvent]) -> None:
+        self._current.log_rule_events(message_id, events)
+
+    def rule_log(self, message_id: int) -> Sequence[RuleEvent]:
+        return self._current.rule_log(message_id)
 
     def close(self) -> None:
         """Stop forwarding (the targets stay open; their owner closes them)."""

@@ -64,6 +64,7 @@ from .client import ApiClient, CatcherEndpoint, HttpStatusError, RemoteError, me
 from .convert import IdMap, parse_time, summary_from_json
 from .events import ConnectionState, EventStream, StateHandler
 from .memo import Memo
+from .routing import RemoteRouting
 from .session import stored_message
 from .tagging import RemoteTags
 
@@ -85,7 +86,7 @@ COUNTS_TTL = 0.5
 PRUNE_FOLLOWS_S = 2.0
 
 
-class RemoteMailbox(RemoteTags):
+class RemoteMailbox(RemoteTags, RemoteRouting):
     """A catcher's mailbox over HTTP; see the module docstring."""
 
     def __init__(self, endpoint: CatcherEndpoint, *, live: bool = True) -> None:

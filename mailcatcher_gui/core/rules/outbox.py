@@ -119,6 +119,8 @@ class Outbox:
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
         self.skipped = 0  # deliveries dropped because the queue was full
+        #: the sink's own ports (start_sink sets them): a forward there would loop
+        self.own_ports: frozenset[int] = frozenset()
 
     # ---- the sink's side ----------------------------------------------------------
 
@@ -130,15 +132,34 @@ class Outbox:
         if self._queue is None:
             self._queue = asyncio.Queue(self.max_queue)
             self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
-        try:
+        if not self._queue.full():
             self._queue.put_nowait((rule, action, message_id))
-        except asyncio.QueueFull:
-            self.skipped += 1
-            detail = f"not sent: {self.max_queue} deliveries are already waiting"
-            log.warning("rule %r: %s %s (message %d)", rule, action.describe(), detail, message_id)
-            self.record(message_id, RuleEvent(rule, action.key, detail))
-            return False
-        return True
+            return True
+        self.record(message_id, self.skip(rule, action))
+        return False
+
+    def has_room(self) -> bool:
+        """Whether a delivery submitted now would be queued (the sink asks before storing)."""
+        return not self._closed and (self._queue is None or not self._queue.full())
+
+    def skip(self, rule: str, action: AfterCaptureAction) -> RuleEvent:
+        """Count a delivery skipped for a full queue; its rule log line (the caller stores it).
+
+        The sink asks ``has_room`` before committing a message and stores
+        this line with it, so a flood of mail to a dead receiver costs no
+        write beyond the message's own.
+        """
+        self.skipped += 1
+        detail = f"not sent: {self.max_queue} deliveries were already waiting"
+        if self.skipped == 1 or self.skipped % 1000 == 0:  # a flood must not flood the log
+            log.warning(
+                "rule %r: %s %s (%d skipped so far)",
+                rule,
+                action.describe(),
+                detail,
+                self.skipped,
+            )
+        return RuleEvent(rule, action.key, detail)
 
     @property
     def pending(self) -> int:
@@ -256,6 +277,7 @@ class Outbox:
                 connect_timeout=action.timeout,
                 command_timeout=action.timeout,
             )
+            self._no_loop(profile)
             return profile, None
         if self.profiles is None:
             raise DeliveryFailed(f"no relay profiles here to find {action.profile!r} in")
@@ -265,6 +287,7 @@ class Outbox:
             raise DeliveryFailed(f"no relay profile named {action.profile!r}") from None
         except ProfileError as exc:
             raise DeliveryFailed(str(exc)) from None
+        self._no_loop(profile)
         password = resolve_password(profile, store=self.profiles, env=self._env)
         if profile.username and password is None:
             raise DeliveryFailed(
@@ -272,6 +295,15 @@ class Outbox:
                 "(set its environment variable or save it in the keyring)"
             )
         return profile, password
+
+    def _no_loop(self, profile: RelayProfile) -> None:
+        """Refuse a forward to this sink itself: the copy would match the rule again."""
+        host = profile.host.strip("[]").lower()
+        local = host in ("localhost", "::1", "::", "0.0.0.0") or host.startswith("127.")
+        if local and profile.port in self.own_ports:
+            raise DeliveryFailed(
+                f"{profile.address} is this sink itself: forwarding there would loop"
+            )
 
     async def _forward(self, rule: str, action: Forward, message_id: int) -> RuleEvent:
         loop = asyncio.get_running_loop()

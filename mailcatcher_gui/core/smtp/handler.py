@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 from aiosmtpd.smtp import Envelope, Session, TLSSetupException
 
 from ..models import Capture
-from ..rules.delivery_actions import Route, routed_mailbox
 from ..store.database import StoreError
 from .auth import auth_user
 from .config import SinkConfig, clean_text, format_peer
-from .rule_hooks import rule_events_from_transcript, run_after_capture
+from .rule_hooks import plan_after_capture, rule_events_from_transcript, run_after_capture
 
 if TYPE_CHECKING:  # the sink only needs Mailbox.accept (and, for rules, add_tags/mark_read)
     from ..mailbox import Mailbox
@@ -124,7 +123,10 @@ class SinkHandler:
                     await server.carry_out(after)
         mail_from = clean_text(envelope.mail_from)
         transcript = server.transcript.snapshot()
-        routed = routed_mailbox(after.after) if after is not None and after.after else None
+        events = rule_events_from_transcript(transcript) if server.transcript.ruled else ()
+        routed, actions, events = plan_after_capture(
+            after.after if after else (), self._outbox, events
+        )
         capture = Capture(
             raw=envelope.original_content or b"",
             envelope_from="" if mail_from == "<>" else mail_from,  # null reverse-path
@@ -139,7 +141,7 @@ class SinkHandler:
             # routed and logged in the same commit (no Inbox flicker, no extra write):
             # a rule's mailbox action wins over the listener's default mailbox
             mailbox=routed if routed is not None else server.default_mailbox or "",
-            rule_events=rule_events_from_transcript(transcript) if server.transcript.ruled else (),
+            rule_events=events,
         )
         server.storing = True
         try:
@@ -155,10 +157,8 @@ class SinkHandler:
             return "451 4.3.0 Error: could not store the message, please try again later"
         finally:
             server.storing = False
-        if after is not None and after.after:  # committed: a failure here loses nothing
-            actions = [(n, a) for n, a in after.after if not isinstance(a, Route)]  # done
-            if actions:  # forward/webhook only queue here: the network work is after the 250
-                await run_after_capture(rules, actions, self._mailbox, message_id, self._outbox)
+        if actions:  # committed: a failure here loses nothing; forward/webhook only queue
+            await run_after_capture(rules, actions, self._mailbox, message_id, self._outbox)
         server.transcript.message_stored()
         log.info(
             "stored message %d (%d bytes) from %s, envelope %s -> %s",

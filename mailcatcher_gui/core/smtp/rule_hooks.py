@@ -28,6 +28,7 @@ from aiosmtpd.smtp import SMTP, syntax
 from ..models import RuleEvent
 from ..rules import AfterCaptureAction, Outbox, RuleContext, RuleSet
 from ..rules.actions import Verdict
+from ..rules.delivery_actions import Route
 from ..rules.engine import StagePlan
 from ..rules.outbox import ActionHost
 from .auth import auth_user
@@ -39,6 +40,7 @@ __all__ = [
     "DROPPED",
     "RuleHooks",
     "ThrottledReader",
+    "plan_after_capture",
     "rule_events_from_transcript",
     "run_after_capture",
 ]
@@ -239,6 +241,45 @@ def rule_events_from_transcript(lines: Sequence[str]) -> tuple[RuleEvent, ...]:
         action = "disabled" if what.startswith("failed and was disabled") else "fired"
         events.append(RuleEvent(name, action, what))
     return tuple(events)
+
+
+def plan_after_capture(
+    actions: Sequence[tuple[str, AfterCaptureAction]],
+    outbox: Outbox | None,
+    events: tuple[RuleEvent, ...],
+) -> tuple[str | None, list[tuple[str, AfterCaptureAction]], tuple[RuleEvent, ...]]:
+    """Before the commit: (the mailbox to store in, the actions to run after it,
+    the rule log lines to store with the message).
+
+    A ``mailbox`` action is applied by storing the message there (nothing
+    left to run). A forward or webhook that would find the outbox full is
+    skipped now: its "not sent" line takes the place of the rule's "will
+    post ..." line in ``events`` and goes into the same commit, so a flood
+    of mail to a dead receiver writes nothing beyond the messages' own rows.
+    """
+    routed: str | None = None
+    run: list[tuple[str, AfterCaptureAction]] = []
+    out = events
+    for name, action in actions:
+        if isinstance(action, Route):
+            routed = action.stored_name
+        elif outbox is not None and action.key in _NETWORK and not outbox.has_room():
+            out = _replace_note(out, name, f"will {action.describe()}", outbox.skip(name, action))
+        else:
+            run.append((name, action))
+    return routed, run, out
+
+
+def _replace_note(
+    events: tuple[RuleEvent, ...], rule: str, note: str, outcome: RuleEvent
+) -> tuple[RuleEvent, ...]:
+    for i, event in enumerate(events):
+        if event.rule == rule and event.action == "fired" and event.detail == note:
+            return (*events[:i], outcome, *events[i + 1 :])
+    return (*events, outcome)
+
+
+_NETWORK = frozenset({"forward", "webhook"})
 
 
 async def run_after_capture(

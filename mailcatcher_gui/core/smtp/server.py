@@ -241,6 +241,7 @@ async def start_sink(
     )
     if watcher is not None:
         watcher.start()
+    outbox.own_ports = frozenset(port for _kind, _host, port in listeners)
     running = RunningSink(
         servers,
         gates,

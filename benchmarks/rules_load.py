@@ -6,8 +6,11 @@ size), so every stage evaluates rules on every message and none fires: the
 cost measured is the engine's per-message overhead, not an action.
 
 Row 1e: one ``stored`` rule posting every message to a webhook receiver that
-accepts the connection and never answers. Deliveries wait in the sink's
-bounded outbox (the rest are skipped and logged), so ingest must not notice.
+accepts the connection and never answers, against the same rule posting to a
+receiver that answers at once. Both runs pay the same rule firing (its
+transcript line and rule-log row); the ratio is what a hung receiver adds.
+Deliveries wait in the sink's bounded outbox (the rest are skipped and
+logged), so ingest must not notice.
 """
 
 from __future__ import annotations
@@ -95,3 +98,65 @@ def never_answering() -> Iterator[str]:
         server.close()
         for conn in held:
             conn.close()
+
+
+@contextmanager
+def answering() -> Iterator[str]:
+    """A loopback HTTP receiver that answers every POST with 204 at once (keep-alive).
+
+    The reference for row 1e: the same webhook rule, to a receiver that works.
+    One thread per connection; it reads the request head and its
+    Content-Length body, answers, and waits for the next request.
+    """
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1024)
+    server.settimeout(0.2)
+    stop = threading.Event()
+    reply = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+
+    def serve(conn: socket.socket) -> None:
+        buf = b""
+        with conn:
+            conn.settimeout(5)
+            while not stop.is_set():
+                try:
+                    while b"\r\n\r\n" not in buf:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            return
+                        buf += chunk
+                    head, _, buf = buf.partition(b"\r\n\r\n")
+                    length = 0
+                    for line in head.split(b"\r\n"):
+                        name, _, value = line.partition(b":")
+                        if name.strip().lower() == b"content-length":
+                            length = int(value.strip() or 0)
+                    while len(buf) < length:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            return
+                        buf += chunk
+                    buf = buf[length:]
+                    conn.sendall(reply)
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, name="answering", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()

@@ -159,3 +159,5 @@ def test_quick_rules_row_is_measured_against_serve_without_rules(tmp_path):
     assert hook["measured"] > 0 and hook["reference"] > 0
     hooked = data["runs"]["serve_reuse_webhook_hung"]
     assert hooked and all(r["stored"] == r["requested"] == 300 for r in hooked)
+    answered = data["runs"]["serve_reuse_webhook_ok"]  # its reference: the same rule, answered
+    assert answered and all(r["stored"] == r["requested"] == 300 for r in answered)

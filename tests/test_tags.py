@@ -232,7 +232,10 @@ def test_a_version_4_store_is_upgraded_and_its_messages_can_be_tagged(tmp_path) 
     old = Store(path)
     (first,), _ = old.add([(_capture(1), summarize(_capture(1).raw))])
     old.close()
-    with sqlite3.connect(path) as conn:  # undo schema 5 by hand: a genuine version 4 file
+    with sqlite3.connect(path) as conn:  # undo schemas 6 and 5 by hand: a genuine version 4 file
+        conn.execute("DROP TABLE message_rule_log")
+        conn.execute("DROP INDEX messages_by_mailbox")
+        conn.execute("ALTER TABLE messages DROP COLUMN mailbox")
         conn.execute("DROP TABLE message_tags")
         for column in ("reply_to", "bcc", "inline_parts"):
             conn.execute(f"ALTER TABLE messages DROP COLUMN {column}")

@@ -50,6 +50,7 @@ from .ui.crash_report import (
 )
 from .ui.main_thread_gc import MainThreadCollector
 from .ui.theme import app_icon, apply_theme, follow_system_scheme
+from .ui.window.checks_settings import apply_check_settings
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
     describe_sink_error,
@@ -143,6 +144,7 @@ class GuiApp:
         #: the preferences in force; this object is their only owner (see apply_preferences)
         self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.retention)
         self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
+        apply_check_settings(self.window.view, self.prefs)  # CheckOptions from preferences
         self.window.close_requests_quit = True
         # The user's quit (Ctrl+Q, File > Quit, the close button, the tray)
         # asks about unsent compose content first; signals and the test hook
@@ -248,6 +250,7 @@ class GuiApp:
         self.settings.set_preferences(prefs)
         # The composition root may set core state; widgets never do.
         self.mailbox.set_retention(prefs.retention)
+        apply_check_settings(self.window.view, prefs)
         self.window.show_preferences(prefs)
 
     async def _change_listener(self, prefs: Preferences) -> None:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ...core import paths
 from ...core.smtp.auth import AuthSetting
+from .checks_settings import ChecksSettingsBox
 
 SETTINGS_FILENAME = "settings.ini"
 
@@ -65,6 +66,13 @@ class Preferences:
     allow_remote_default: bool = False
     notifications: bool = True
     theme: str = "system"
+    # the inspection checks (ui/window/checks_settings.py)
+    spamassassin: str = ""  # HOST:PORT of spamd; empty: no spam check
+    checks_auto_links: bool = False  # check links whenever a message opens
+    checks_auto_spam: bool = False  # ask spamd whenever a message opens
+    allow_local_links: bool = False  # link checks may request loopback/private addresses
+    dkim_dns: bool = True  # look up DKIM keys not listed below in DNS
+    dkim_keys: str = ""  # "SELECTOR._domainkey.DOMAIN=FILE" lines
 
     LISTENER_FIELDS = (
         "smtp_host",
@@ -279,6 +287,8 @@ class SettingsDialog(QDialog):
         gform.addRow("Notifications", self.notifications)
         gform.addRow("Appearance", self.theme)
 
+        self.checks = ChecksSettingsBox(prefs)
+
         self.error = QLabel()
         self.error.setObjectName("formError")
         self.error.setWordWrap(True)
@@ -294,6 +304,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(smtp)
         layout.addWidget(general)
+        layout.addWidget(self.checks)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
@@ -322,6 +333,7 @@ class SettingsDialog(QDialog):
             allow_remote_default=self.allow_remote.isChecked(),
             notifications=self.notifications.isChecked(),
             theme=self.theme.currentData(),
+            **self.checks.values(),  # type: ignore[arg-type]
         )
 
     def validate(self) -> str | None:
@@ -344,7 +356,7 @@ class SettingsDialog(QDialog):
                 return f"The TLS {label} file {value!r} does not exist."
         if any(c.isspace() for c in p.smtp_host):
             return "The listen address must not contain spaces."
-        return None
+        return self.checks.problem()
 
     def accept(self) -> None:
         if self.waiting:

@@ -1,0 +1,299 @@
+"""The inspection checks, run off the GUI thread, cached per message.
+
+The checks (``core/checks``) are plain Python; some of them parse a few MB
+of HTML and CSS, and the link and spam checks wait on the network. None of
+that may run on the GUI thread, which also runs the SMTP sink: a worker
+pool runs them and a queued Qt signal brings each result back.
+
+* The network-free checks (``run_local_checks``) run for every message the
+  viewer opens; the networked families (links, spam) run only when asked
+  for (the tab's buttons) or when Settings turned them on (``CheckSettings``).
+* Results are cached per message (a stored message by its id; an unstored
+  one, a file or an attached message, by the object on screen) and merged:
+  a links result stays when the network-free report arrives later.
+* Flicking through the list queues nothing stale: a network-free run still
+  waiting for a worker is cancelled when another message is opened. A result
+  for a message no longer shown is cached, never shown (the view compares
+  keys), and a result computed with options that have since changed is
+  dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+from ...core.checks.model import CheckOptions, ChecksReport, FamilyResult
+from ...core.models import OpenedMessage
+
+log = logging.getLogger(__name__)
+
+#: the families that need the network; each has a button in the Checks tab
+NETWORK_FAMILIES = ("links", "spam")
+
+LocalCheck = Callable[[OpenedMessage, CheckOptions], ChecksReport]
+NetworkCheck = Callable[[OpenedMessage, CheckOptions], Awaitable[FamilyResult]]
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What Settings say about the checks (built by the app from ``Preferences``)."""
+
+    options: CheckOptions = field(default_factory=CheckOptions)
+    auto_links: bool = False
+    auto_spam: bool = False
+
+    def automatic(self, family: str) -> bool:
+        return {"links": self.auto_links, "spam": self.auto_spam}.get(family, False)
+
+
+@dataclass(frozen=True)
+class CheckFunctions:
+    """The checks themselves: ``core/checks``' entry points (``real_check_functions``)."""
+
+    local: LocalCheck
+    network: dict[str, NetworkCheck]
+
+
+def real_check_functions() -> CheckFunctions:
+    """``core/checks``: ``run_local_checks``, ``check_links`` and ``check_spam``."""
+    from ...core.checks.links import check_links
+    from ...core.checks.runner import run_local_checks
+    from ...core.checks.spam import check_spam
+
+    async def links(opened: OpenedMessage, options: CheckOptions) -> FamilyResult:
+        return await check_links(opened, options)
+
+    async def spam(opened: OpenedMessage, options: CheckOptions) -> FamilyResult:
+        return await check_spam(opened.stored.raw, options)
+
+    return CheckFunctions(local=run_local_checks, network={"links": links, "spam": spam})
+
+
+def message_key(opened: OpenedMessage) -> Hashable:
+    """What results are cached under: a stored message's id; an unstored message
+    (id 0 or below: a file, an attached message) is only ever the object shown."""
+    if opened.id > 0:
+        return ("id", opened.id)
+    return ("unstored", id(opened))
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    key: Hashable
+    family: str  # "local" or a network family
+    generation: int
+    message_id: int
+    report: ChecksReport | None = None
+    result: FamilyResult | None = None
+    error: str = ""
+    elapsed_s: float = 0.0
+
+
+class ChecksJobs(QObject):
+    """Runs checks on a worker pool; results come back as signals on the GUI thread."""
+
+    #: (key, ChecksReport): the merged report of that message changed
+    reportChanged = Signal(object, object)
+    #: (key, family or "local", message): a check raised instead of reporting
+    failed = Signal(object, str, str)
+    #: internal: an ``_Outcome`` from a worker thread (queued to the GUI thread)
+    _finished = Signal(object)
+
+    #: how many messages' reports stay cached
+    CACHE_SIZE = 64
+
+    def __init__(
+        self,
+        functions: CheckFunctions | None = None,
+        settings: CheckSettings | None = None,
+        parent: QObject | None = None,
+        *,
+        workers: int = 2,
+    ) -> None:
+        super().__init__(parent)
+        self._functions = functions
+        self._settings = settings or CheckSettings()
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="mailcatcher-checks"
+        )
+        self._cache: OrderedDict[Hashable, ChecksReport] = OrderedDict()
+        self._network: dict[Hashable, dict[str, FamilyResult]] = {}
+        self._running: dict[Hashable, dict[str, Future[None]]] = {}
+        self._elapsed: dict[Hashable, float] = {}
+        self._generation = 0
+        self._closed = False
+        self._finished.connect(self._on_finished)
+
+    # ---- settings -------------------------------------------------------------------
+
+    @property
+    def settings(self) -> CheckSettings:
+        return self._settings
+
+    @property
+    def functions(self) -> CheckFunctions:
+        if self._functions is None:
+            self._functions = real_check_functions()
+        return self._functions
+
+    def set_settings(self, settings: CheckSettings) -> bool:
+        """Use ``settings`` from now on; True when cached reports were dropped
+        (the options changed, so every report must be made again)."""
+        changed = settings.options != self._settings.options
+        self._settings = settings
+        if changed:
+            self._generation += 1
+            self._cache.clear()
+            self._network.clear()
+            self._elapsed.clear()
+            self._running.clear()
+        return changed
+
+    # ---- asking ---------------------------------------------------------------------
+
+    def report(self, key: Hashable) -> ChecksReport | None:
+        """The cached report of ``key``, if any."""
+        return self._cache.get(key)
+
+    def elapsed_s(self, key: Hashable) -> float | None:
+        """How long the network-free checks of ``key`` took (None: not run yet)."""
+        return self._elapsed.get(key)
+
+    def running(self, key: Hashable) -> set[str]:
+        """What is being checked for ``key`` right now ("local", "links", "spam")."""
+        return {name for name, fut in self._running.get(key, {}).items() if not fut.done()}
+
+    def run_local(self, opened: OpenedMessage) -> bool:
+        """Start the network-free checks of ``opened`` unless cached or running.
+
+        Network-free runs of other messages that have not started yet are
+        cancelled: the user moved on. True when a run was started.
+        """
+        key = message_key(opened)
+        for other, jobs in list(self._running.items()):
+            fut = jobs.get("local")
+            if other != key and fut is not None and fut.cancel():
+                del jobs["local"]
+        if self._closed or key in self._elapsed or "local" in self.running(key):
+            return False
+        self._submit(opened, key, "local")
+        return True
+
+    def run_network(self, opened: OpenedMessage, family: str) -> bool:
+        """Start the networked ``family`` ("links" or "spam") for ``opened`` (again)."""
+        if family not in NETWORK_FAMILIES:
+            raise ValueError(f"not a networked check family: {family!r}")
+        key = message_key(opened)
+        if self._closed or family in self.running(key):
+            return False
+        self._submit(opened, key, family)
+        return True
+
+    def has_network_result(self, key: Hashable, family: str) -> bool:
+        return family in self._network.get(key, {})
+
+    def shutdown(self) -> None:
+        """No more results: pending runs are cancelled, running ones finish unseen."""
+        self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ---- worker side --------------------------------------------------------------
+
+    def _submit(self, opened: OpenedMessage, key: Hashable, family: str) -> None:
+        generation = self._generation
+        options = self._settings.options
+        functions = self.functions
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            outcome = _Outcome(key, family, generation, opened.id)
+            try:
+                if family == "local":
+                    report = functions.local(opened, options)
+                    outcome = _Outcome(key, family, generation, opened.id, report=report)
+                else:
+                    result = asyncio.run(_awaited(functions.network[family](opened, options)))
+                    outcome = _Outcome(key, family, generation, opened.id, result=result)
+            except Exception as exc:  # noqa: BLE001 - shown in the tab, never a crash
+                log.exception("%s checks failed", family)
+                outcome = _Outcome(
+                    key, family, generation, opened.id, error=f"{type(exc).__name__}: {exc}"
+                )
+            outcome = _with_elapsed(outcome, time.perf_counter() - t0)
+            if not self._closed:
+                # RuntimeError: the QObject is gone (its window closed meanwhile)
+                with contextlib.suppress(RuntimeError):
+                    self._finished.emit(outcome)
+
+        self._running.setdefault(key, {})[family] = self._pool.submit(work)
+
+    # ---- GUI side -----------------------------------------------------------------
+
+    def _on_finished(self, outcome: _Outcome) -> None:
+        if self._closed or outcome.generation != self._generation:
+            return  # made with options that no longer apply
+        jobs = self._running.get(outcome.key, {})
+        jobs.pop(outcome.family, None)
+        if not jobs:
+            self._running.pop(outcome.key, None)
+        if outcome.error:
+            self.failed.emit(outcome.key, outcome.family, outcome.error)
+            return
+        if outcome.report is not None:
+            self._elapsed[outcome.key] = outcome.elapsed_s
+            report = outcome.report
+        else:
+            assert outcome.result is not None
+            self._network.setdefault(outcome.key, {})[outcome.family] = outcome.result
+            base = self._cache.get(outcome.key)
+            report = base if base is not None else _pending_report(outcome.message_id)
+        for result in self._network.get(outcome.key, {}).values():
+            report = report.with_family(result)
+        self._cache[outcome.key] = report
+        self._cache.move_to_end(outcome.key)
+        while len(self._cache) > self.CACHE_SIZE:
+            old, _ = self._cache.popitem(last=False)
+            self._network.pop(old, None)
+            self._elapsed.pop(old, None)
+        self.reportChanged.emit(outcome.key, report)
+
+
+async def _awaited(value: Awaitable[FamilyResult]) -> FamilyResult:
+    return await value
+
+
+def _with_elapsed(outcome: _Outcome, elapsed: float) -> _Outcome:
+    return _Outcome(
+        outcome.key,
+        outcome.family,
+        outcome.generation,
+        outcome.message_id,
+        outcome.report,
+        outcome.result,
+        outcome.error,
+        elapsed,
+    )
+
+
+def _pending_report(message_id: int) -> ChecksReport:
+    """A report with nothing but the networked results yet (local checks still running)."""
+    return ChecksReport(message_id, ())
+
+
+__all__ = [
+    "NETWORK_FAMILIES",
+    "CheckFunctions",
+    "CheckSettings",
+    "ChecksJobs",
+    "message_key",
+    "real_check_functions",
+]

@@ -24,6 +24,7 @@ TARGET_TITLES = {
     "3": "Scale: large store",
     "4": "Large message (single big attachment)",
     "5": "Cold start of the window (empty store)",
+    "6": "Inspection checks (network-free) and the window while they run",
 }
 
 

@@ -1,4 +1,5 @@
-"""The five targets of the "Benchmarks" issue, each producing ``Check`` rows.
+"""The five targets of the "Benchmarks" issue, each producing ``Check`` rows,
+and target 6, the inspection checks' (``checks_bench``).
 
 Every throughput figure is a ratio against a reference measured in the same
 run (the bare aiosmtpd Sink, or the same server on an empty store), over
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import gui_probe, procs, scale
+from . import checks_bench, gui_probe, procs, scale
 from .report import FAIL, NOT_RUN, PASS, Check, not_run
 from .stats import median, summarize_ms
 
@@ -195,6 +196,7 @@ class Bench:
         self._guard("3", self.target3)
         self._guard("4", self.target4)
         self._guard("5", self.target5)
+        self._guard("6", self.target6)
         return self.checks
 
     # ---- target 1 ----------------------------------------------------------
@@ -593,6 +595,13 @@ class Bench:
                 + "".join(f"; {r['error']}" for r in results if r.get("error")),
             )
         )
+
+
+    # ---- target 6 ----------------------------------------------------------
+
+    def target6(self) -> None:
+        """Inspection checks: 100 KB / 2 MB HTML, linearity, UI stall while checking."""
+        checks_bench.run(self)
 
 
 # ---- small helpers -------------------------------------------------------------

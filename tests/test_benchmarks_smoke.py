@@ -34,7 +34,7 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=360,
     )
     # 0 = all passed, 1 = some target missed (a figure, not a harness failure).
     assert proc.returncode in (0, 1), proc.stdout + "\n" + proc.stderr[-4000:]
@@ -47,7 +47,7 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
     assert data["meta"]["quick"] is True
 
     targets = {t["id"]: t for t in data["targets"]}
-    assert sorted(targets) == ["1", "2", "3", "4", "5"]
+    assert sorted(targets) == ["1", "2", "3", "4", "5", "6"]
     for tid, target in targets.items():
         assert target["checks"], f"target {tid} has no checks"
         for check in target["checks"]:
@@ -74,6 +74,11 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         assert check["reference"] > 0 and check["measured"] > 0
     assert any("search" in c["name"] for c in measured("3")), targets["3"]
     assert any("ingest" in c["name"] for c in measured("3")), targets["3"]
+    # The checks' own cost needs no GUI either: 100 KB, 2 MB and the 1x/10x ratio.
+    t6 = {c["name"][:2]: c for c in measured("6")}
+    assert {"6a", "6b", "6c"} <= set(t6), targets["6"]
+    assert data["runs"]["checks_local"]["2MB"]["bytes"] > 1_900_000
+    assert data["runs"]["checks_local"]["100KB"]["findings"] > 0
 
     # The reference really served every message (the load generator reports losses).
     runs = data["runs"]
@@ -83,9 +88,12 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         assert run["stored"] == run["requested"], run
 
     if _gui_available():
-        for tid in ("2", "4", "5"):
+        for tid in ("2", "4", "5", "6"):
             assert measured(tid), f"GUI target {tid} was not measured: {targets[tid]}"
         assert (
             runs["gui_burst"][0]["probe"]["messages_seen"]
             == runs["gui_burst"][0]["load"]["messages"]
         )
+        # Every newsletter opened in the window got its checks shown.
+        window = runs["checks_window"]
+        assert window["opened"] == 5 and not window["missed"], window

@@ -134,7 +134,7 @@ class ChecksTab(QWidget):
         super().__init__(parent)
         self._report: ChecksReport | None = None
         self._running: set[str] = set()
-        self._status_text = ""
+        self._elapsed_s: float | None = None
 
         self.status = QLabel(self)
         self.status.setObjectName("checksStatus")
@@ -228,7 +228,7 @@ class ChecksTab(QWidget):
     def clear(self) -> None:
         self._report = None
         self._running = set()
-        self._elapsed_s: float | None = None
+        self._elapsed_s = None
         self.tree.clear()
         self.detail.clear()
         self.status.setText("No message")

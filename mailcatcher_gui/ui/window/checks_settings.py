@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QGroupBox,
-    QLabel,
+    QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
@@ -118,38 +118,44 @@ class ChecksSettingsBox(QGroupBox):
         self.spamassassin.setToolTip(
             "The spam score comes from SpamAssassin's spamd; empty: no spam check"
         )
-        self.auto_links = QCheckBox("Check links when a message opens")
+        self.auto_links = QCheckBox("Check links")
         self.auto_links.setChecked(prefs.checks_auto_links)
         self.auto_links.setToolTip(
             "Otherwise only on 'Check links' in the Checks tab (it requests every URL)"
         )
-        self.auto_spam = QCheckBox("Check the spam score when a message opens")
+        self.auto_spam = QCheckBox("Check the spam score")
         self.auto_spam.setChecked(prefs.checks_auto_spam)
-        self.allow_local = QCheckBox("Allow link checks of local and private addresses")
+        self.auto_spam.setToolTip("Otherwise only on 'Check spam score' in the Checks tab")
+        self.allow_local = QCheckBox("May request local and private addresses")
         self.allow_local.setChecked(prefs.allow_local_links)
         self.allow_local.setToolTip(
             "localhost, 10.x, 192.168.x ...: off, a message cannot make the app probe your network"
         )
-        self.dkim_dns = QCheckBox("Look up DKIM keys in DNS")
+        self.dkim_dns = QCheckBox("Look up keys not listed here in DNS")
         self.dkim_dns.setChecked(prefs.dkim_dns)
-        self.dkim_dns.setToolTip("Keys listed below are used first; others come from DNS")
         self.dkim_keys = QPlainTextEdit(prefs.dkim_keys)
         self.dkim_keys.setObjectName("dkimKeys")
-        self.dkim_keys.setPlaceholderText("selector._domainkey.example.com=/path/to/public-key.pem")
+        self.dkim_keys.setPlaceholderText(
+            "selector._domainkey.example.com=/path/to/public-key.pem (one per line)"
+        )
+        self.dkim_keys.setToolTip(
+            "One SELECTOR._domainkey.DOMAIN=FILE per line; the file holds the public key "
+            "(PEM) or its DNS TXT record"
+        )
         self.dkim_keys.setTabChangesFocus(True)
-        self.dkim_keys.setFixedHeight(self.dkim_keys.fontMetrics().lineSpacing() * 3 + 14)
+        self.dkim_keys.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.dkim_keys.setFixedHeight(self.dkim_keys.fontMetrics().lineSpacing() * 2 + 16)
 
+        automatic = QHBoxLayout()
+        automatic.addWidget(self.auto_links)
+        automatic.addWidget(self.auto_spam)
+        automatic.addStretch(1)
         form = QFormLayout(self)
         form.addRow("SpamAssassin", self.spamassassin)
-        form.addRow("Automatic", self.auto_links)
-        form.addRow("", self.auto_spam)
-        form.addRow("Links", self.allow_local)
-        form.addRow("DKIM", self.dkim_dns)
-        form.addRow("DKIM keys", self.dkim_keys)
-        hint = QLabel("One SELECTOR._domainkey.DOMAIN=FILE per line (PEM or DNS TXT record).")
-        hint.setObjectName("hint")
-        hint.setWordWrap(True)
-        form.addRow("", hint)
+        form.addRow("On opening", automatic)
+        form.addRow("Link checks", self.allow_local)
+        form.addRow("DKIM keys", self.dkim_dns)
+        form.addRow("", self.dkim_keys)
 
     def values(self) -> dict[str, object]:
         """The edited preferences' fields (for ``Preferences(**...)``)."""

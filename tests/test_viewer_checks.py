@@ -44,7 +44,7 @@ NEWSLETTER = (
     "Content-Type: text/html; charset=utf-8\r\n"
     "\r\n"
     "<html><head><style>.box { display: flex; position: fixed; }</style></head>\r\n"
-    "<body><div class=\"box\">\r\n"
+    '<body><div class="box">\r\n'
     '<img src="https://cdn.example.com/a.png" width="10" height="10">\r\n'
     '<a href="{link}">click here</a>\r\n'
     "</div></body></html>\r\n"
@@ -73,8 +73,10 @@ def make_view(qtbot, settings: CheckSettings | None = None, functions=None) -> M
 
 def wait_report(qtbot, view: MessageView, timeout: int = 15000) -> None:
     qtbot.waitUntil(
-        lambda: view.checks_tab.report is not None
-        and "local" not in view.checks.running(message_key(view.opened)),
+        lambda: (
+            view.checks_tab.report is not None
+            and "local" not in view.checks.running(message_key(view.opened))
+        ),
         timeout=timeout,
     )
 
@@ -161,9 +163,7 @@ def test_clicking_a_findings_line_jumps_to_its_source_line(qtbot):
     assert view.tabs.currentWidget() is tab
     assert tab.tree.currentItem() is item
 
-    qtbot.mouseClick(
-        tab.tree.viewport(), Qt.MouseButton.LeftButton, pos=tab.line_cell_center(item)
-    )
+    qtbot.mouseClick(tab.tree.viewport(), Qt.MouseButton.LeftButton, pos=tab.line_cell_center(item))
     assert view.tabs.currentWidget() is view.source_tab
     cursor = view.source_tab.editor.textCursor()
     assert cursor.blockNumber() == finding.line - 1
@@ -351,9 +351,7 @@ def test_check_links_button_reports_a_broken_link(qtbot):
         assert _links_result(view).verdict is Severity.SKIPPED
         view.checks_tab.links_button.click()
         assert view.checks_tab.links_button.text() == "Checking links…"
-        qtbot.waitUntil(
-            lambda: _links_result(view).verdict is not Severity.SKIPPED, timeout=20000
-        )
+        qtbot.waitUntil(lambda: _links_result(view).verdict is not Severity.SKIPPED, timeout=20000)
         links = _links_result(view)
         assert links.verdict is Severity.ERROR
         assert any(f"{base}/missing" in f.where for f in links.findings)
@@ -366,12 +364,16 @@ def test_a_working_link_is_not_reported_and_links_run_automatically(qtbot):
         view = make_view(qtbot, CheckSettings(options=options, auto_links=True))
         view.show_message(newsletter(f"{base}/ok"))
         qtbot.waitUntil(
-            lambda: _links_result(view) is not None
-            and _links_result(view).verdict is not Severity.SKIPPED,
+            lambda: (
+                _links_result(view) is not None
+                and _links_result(view).verdict is not Severity.SKIPPED
+            ),
             timeout=20000,
         )
         links = _links_result(view)
-        assert not any(f"{base}/ok" in f.where and f.severity is Severity.ERROR for f in links.findings)
+        assert not any(
+            f"{base}/ok" in f.where and f.severity is Severity.ERROR for f in links.findings
+        )
 
 
 def test_local_link_targets_are_refused_unless_allowed(qtbot):
@@ -381,8 +383,10 @@ def test_local_link_targets_are_refused_unless_allowed(qtbot):
         wait_report(qtbot, view)
         assert view.run_network_check("links")
         qtbot.waitUntil(
-            lambda: _links_result(view).verdict is not Severity.SKIPPED
-            or bool(_links_result(view).findings),
+            lambda: (
+                _links_result(view).verdict is not Severity.SKIPPED
+                or bool(_links_result(view).findings)
+            ),
             timeout=20000,
         )
         links = _links_result(view)

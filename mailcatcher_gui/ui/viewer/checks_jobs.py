@@ -26,7 +26,8 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
@@ -86,6 +87,74 @@ def message_key(opened: OpenedMessage) -> Hashable:
     return ("unstored", id(opened))
 
 
+class _Job:
+    """One queued check: cancellable until a worker starts it."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work = work
+        self._state = "pending"
+        self._lock = threading.Lock()
+
+    def cancel(self) -> bool:
+        with self._lock:
+            if self._state != "pending":
+                return False
+            self._state = "cancelled"
+            return True
+
+    def start(self) -> bool:
+        with self._lock:
+            if self._state != "pending":
+                return False
+            self._state = "running"
+            return True
+
+    def finish(self) -> None:
+        self._state = "done"
+
+    def done(self) -> bool:
+        return self._state in ("done", "cancelled")
+
+
+class _WorkerPool:
+    """A few daemon threads taking jobs from a queue.
+
+    Daemon threads, unlike ``concurrent.futures``' workers (joined at
+    interpreter exit), never hold up quitting the app while a link check
+    waits out its timeouts: the result would be dropped anyway.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        self._started = False
+
+    def submit(self, work: Callable[[], None]) -> _Job:
+        if not self._started:
+            self._started = True
+            for thread in self._threads:
+                thread.start()
+        job = _Job(work)
+        self._queue.put(job)
+        return job
+
+    def shutdown(self) -> None:
+        if self._started:
+            for _ in self._threads:
+                self._queue.put(None)
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if job.start():
+                try:
+                    job.work()
+                finally:
+                    job.finish()
+
+
 @dataclass(frozen=True)
 class _Outcome:
     key: Hashable
@@ -127,7 +196,7 @@ class ChecksJobs(QObject):
         )
         self._cache: OrderedDict[Hashable, ChecksReport] = OrderedDict()
         self._network: dict[Hashable, dict[str, FamilyResult]] = {}
-        self._running: dict[Hashable, dict[str, Future[None]]] = {}
+        self._running: dict[Hashable, dict[str, _Job]] = {}
         self._elapsed: dict[Hashable, float] = {}
         self._generation = 0
         self._closed = False
@@ -170,7 +239,7 @@ class ChecksJobs(QObject):
 
     def running(self, key: Hashable) -> set[str]:
         """What is being checked for ``key`` right now ("local", "links", "spam")."""
-        return {name for name, fut in self._running.get(key, {}).items() if not fut.done()}
+        return {name for name, job in self._running.get(key, {}).items() if not job.done()}
 
     def run_local(self, opened: OpenedMessage) -> bool:
         """Start the network-free checks of ``opened`` unless cached or running.
@@ -180,8 +249,8 @@ class ChecksJobs(QObject):
         """
         key = message_key(opened)
         for other, jobs in list(self._running.items()):
-            fut = jobs.get("local")
-            if other != key and fut is not None and fut.cancel():
+            job = jobs.get("local")
+            if other != key and job is not None and job.cancel():
                 del jobs["local"]
         if self._closed or key in self._elapsed or "local" in self.running(key):
             return False
@@ -204,7 +273,10 @@ class ChecksJobs(QObject):
     def shutdown(self) -> None:
         """No more results: pending runs are cancelled, running ones finish unseen."""
         self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for jobs in self._running.values():
+            for job in jobs.values():
+                job.cancel()
+        self._pool.shutdown()
 
     # ---- worker side --------------------------------------------------------------
 

@@ -595,6 +595,10 @@ def test_reader_connections_of_finished_threads_are_closed(store: Store) -> None
 def _downgrade(path: Path, version: int) -> None:
     """Turn a current file into a genuine older one (the schema steps undone by hand)."""
     with db(path) as conn:
+        if version < 5:
+            conn.execute("DROP TABLE message_tags")
+            for column in ("reply_to", "bcc", "inline_parts"):
+                conn.execute(f"ALTER TABLE messages DROP COLUMN {column}")
         if version < 3:
             trigger_sql = migrations.split_statements(migrations.MIGRATIONS[1])[2:4]
             for statement in trigger_sql:  # migration 2's insert/delete triggers, back

@@ -11,6 +11,9 @@ a moment, the same thread does the store's deferred upkeep (merging the
 search index, checkpointing the WAL and cutting it back to zero bytes) in
 small steps.
 
+Tags (``set_tags`` ...) are written like flags, on the caller's thread, and
+announced as ``TagsChanged``.
+
 Reads (``list``, ``count``, ``get``) run on the caller's thread over the
 store's per-thread reader connections; they have no side effects. Marking a
 message read is the explicit ``mark_read`` call.
@@ -48,6 +51,7 @@ from .models import (
     MessageSummary,
     OpenedMessage,
     StoredMessage,
+    TagsChanged,
 )
 from .store.database import Store, StoreError
 
@@ -402,6 +406,36 @@ class Mailbox:
         n = self._store.clear()
         self._emit(MailboxCleared())
         return n
+
+    # ---- tags (explicit, evented: TagsChanged) ---------------------------
+
+    def tags(self) -> dict[str, int]:
+        """Every tag in use -> how many messages carry it, sorted by name."""
+        return self._store.tag_counts()
+
+    def set_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
+        """Replace the tags of ``ids`` (missing ids are skipped)."""
+        self._announce_tags(self._store.set_tags(ids, tags))
+
+    def add_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
+        self._announce_tags(self._store.add_tags(ids, tags))
+
+    def remove_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
+        self._announce_tags(self._store.remove_tags(ids, tags))
+
+    def rename_tag(self, old: str, new: str) -> int:
+        """Rename (or merge into an existing tag); how many messages changed.
+        Raises ``InvalidTag`` for a ``new`` that cleans to nothing."""
+        return self._announce_tags(self._store.rename_tag(old, new))
+
+    def delete_tag(self, tag: str) -> int:
+        """Take ``tag`` off every message; how many messages had it."""
+        return self._announce_tags(self._store.delete_tag(tag))
+
+    def _announce_tags(self, updates: builtins.list[tuple[int, tuple[str, ...]]]) -> int:
+        if updates:
+            self._emit(TagsChanged(tuple(updates)))
+        return len(updates)
 
     # ---- lifecycle -----------------------------------------------------
 

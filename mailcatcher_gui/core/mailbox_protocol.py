@@ -9,6 +9,7 @@ only write a caller may make to the mailbox's settings is ``set_retention``.
 
 Errors are part of the contract: a missing id raises
 ``core.store.MessageNotFound``, a bad search query ``core.store.QueryError``,
+an unusable new tag name ``core.store.InvalidTag``,
 an environment failure (disk full, file gone) ``core.store.StoreError``.
 
 Events (``core.models.MailboxEvent``) reach the listeners given to
@@ -113,6 +114,38 @@ class MailboxProtocol(Protocol):
 
     def clear(self) -> int:
         """Delete every message; returns how many there were."""
+        ...
+
+    # ---- tags (explicit, evented as TagsChanged) -------------------------
+    #
+    # Names are cleaned by Mailpit's rule (``core.tag_names``) and unique
+    # case-insensitively; ids that do not exist are skipped, as by ``mark_read``.
+
+    def tags(self) -> dict[str, int]:
+        """Every tag in use -> how many messages carry it, sorted by name (case-insensitive)."""
+        ...
+
+    def set_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
+        """Replace those messages' tags (an empty ``tags`` removes them all)."""
+        ...
+
+    def add_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
+        """Add ``tags`` to those messages, keeping the ones they have."""
+        ...
+
+    def remove_tags(self, ids: Sequence[int], tags: Sequence[str]) -> None:
+        """Take ``tags`` off those messages."""
+        ...
+
+    def rename_tag(self, old: str, new: str) -> int:
+        """Rename a tag everywhere (merging into ``new`` if it exists); messages affected.
+
+        Raises ``core.store.InvalidTag`` when ``new`` is no usable tag name.
+        """
+        ...
+
+    def delete_tag(self, tag: str) -> int:
+        """Take a tag off every message; messages affected."""
         ...
 
     # ---- lifecycle -----------------------------------------------------

@@ -157,6 +157,12 @@ class Summary:
     from_addrs: tuple[Address, ...] = ()  # the structured From (see ``Address``)
     to_addrs: tuple[Address, ...] = ()
     cc_addrs: tuple[Address, ...] = ()
+    #: from the ``X-Tags`` header, cleaned and sorted (``core.tag_names``)
+    tags: tuple[str, ...] = ()
+    #: the structured Reply-To (searched by ``reply-to:`` and ``addressed:``)
+    reply_to_addrs: tuple[Address, ...] = ()
+    #: how many of the attachments are inline parts (``has:inline``)
+    inline: int = 0
 
     def __post_init__(self) -> None:
         _complete_addresses(self)
@@ -210,6 +216,8 @@ class MessageSummary:
     from_addrs: tuple[Address, ...] = ()
     to_addrs: tuple[Address, ...] = ()
     cc_addrs: tuple[Address, ...] = ()
+    #: the message's tags, sorted case-insensitively (``core.tag_names``)
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _complete_addresses(self)
@@ -230,6 +238,7 @@ class MessageSummary:
             "has_text": self.has_text,
             "attachments": self.attachments,
             "read": self.read,
+            "tags": list(self.tags),
         }
 
 
@@ -380,4 +389,11 @@ class MailboxCleared:
     pass
 
 
-MailboxEvent = MessagesAdded | MessagesDeleted | MessagesChanged | MailboxCleared
+@dataclass(frozen=True, slots=True)
+class TagsChanged:
+    """Tags changed: each affected id with its full new tag list (sorted, maybe empty)."""
+
+    updates: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+MailboxEvent = MessagesAdded | MessagesDeleted | MessagesChanged | MailboxCleared | TagsChanged

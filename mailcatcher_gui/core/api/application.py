@@ -20,7 +20,10 @@ __all__ = ["ROUTE_MODULES", "build_application"]
 
 # The families of endpoints, one module each (``add_routes(app)``). A module
 # listed here that does not exist yet is a bug, not something to skip.
-ROUTE_MODULES: tuple[str, ...] = ()
+ROUTE_MODULES: tuple[str, ...] = (
+    "routes_messages",
+    "routes_message",
+)
 
 
 def build_application(

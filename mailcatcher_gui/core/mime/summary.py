@@ -13,7 +13,8 @@ burst. It therefore does only this:
   ``DECODE_LIMIT`` bytes; the text kept for the search index is capped at
   ``TEXT_LIMIT`` characters; the HTML is rendered to text with the linear
   ``htmltext`` renderer;
-- the few headers the list and the index need, decoded leniently.
+- the few headers the list and the index need, decoded leniently (and
+  ``X-Tags``, Mailpit's way of tagging a message as it is sent).
 
 It never raises: each step is guarded, and whatever was extracted before a
 failure (at least subject and sender, which come first) is returned.
@@ -28,6 +29,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..models import Address, Summary, format_addresses
+from ..tag_names import tags_from_header
 from .addresses import parse_addresses
 from .bodies import attachment_filename, select_bodies
 from .charset import decode_text, meta_charset
@@ -109,6 +111,16 @@ def _fill(raw: bytes, out: dict[str, Any]) -> None:
             pairs = tuple(parse_addresses(joined))
             out[f"{key}_addrs"] = pairs
             out[key] = tuple(a.formatted() for a in pairs)
+    reply_to = fields.get("reply-to")
+    if reply_to:
+        out["reply_to_addrs"] = tuple(
+            parse_addresses(unfold(header_bytes_to_str(reply_to[0][:LIST_LIMIT])))
+        )
+    x_tags = fields.get("x-tags")
+    if x_tags:  # every X-Tags header counts, as Mailpit joins them
+        out["tags"] = tags_from_header(
+            decode_words(",".join(unfold(header_bytes_to_str(v[:HEADER_LIMIT])) for v in x_tags))
+        )
     mid = text_of("message-id")
     if mid is not None:
         out["message_id"] = mid.strip()
@@ -120,6 +132,7 @@ def _fill(raw: bytes, out: dict[str, Any]) -> None:
     out["has_text"] = sel.text is not None
     out["has_html"] = sel.html is not None
     out["attachments"] = len(sel.attachments)
+    out["inline"] = sum(1 for i in sel.attachments if _is_inline(tree.entities[i]))
     out["attachment_names"] = tuple(attachment_filename(tree, i) for i in sel.attachments)
 
     body_text = html_text = ""
@@ -132,6 +145,11 @@ def _fill(raw: bytes, out: dict[str, Any]) -> None:
         out["html_text"] = html_text
     source = body_text if body_text.strip() else html_text
     out["snippet"] = _snippet(source)
+
+
+def _is_inline(e: Entity) -> bool:
+    """The full parse's rule (``Attachment.inline``): inline, or no disposition and a CID."""
+    return e.disposition == "inline" or (e.disposition is None and e.content_id is not None)
 
 
 def _parse_date(value: str) -> datetime | None:

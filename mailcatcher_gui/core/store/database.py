@@ -39,9 +39,10 @@ whatever thread) can close every one of them, and connections of threads
 that have ended are closed when the next reader connection is opened.
 
 Layout: ``messages`` (the summary row the list shows), ``raw`` (the bytes,
-so listing never touches a blob) and ``messages_fts`` (FTS5, rowid = message
-id). ``add`` writes all three for every message, and prunes, in one
-transaction. The schema and its upgrades are in ``core.store.migrations``; the
+so listing never touches a blob), ``messages_fts`` (FTS5, rowid = message
+id) and ``message_tags`` (``core.store.tags``). ``add`` writes the first
+three for every message (the tags only for a message that came with some),
+and prunes, in one transaction. The schema and its upgrades are in ``core.store.migrations``; the
 search language in ``core.store.search``.
 """
 
@@ -81,7 +82,9 @@ from .statements import (
     INSERT_RAW,
     NEXT_ID,
     SUMMARY_COLUMNS,
+    SUMMARY_WIDTH,
 )
+from .tags import StoreTags, insert_new_tags
 from .upkeep import Upkeep
 
 __all__ = ["MessageNotFound", "Store", "StoreConfig", "StoreError", "SORT_KEYS"]
@@ -101,8 +104,11 @@ SORT_KEYS: dict[str, str] = {
 }
 
 
-class Store:
-    """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
+class Store(StoreTags):
+    """Captured messages in one SQLite file. Thread-safe; see the module docstring.
+
+    The tag operations (``tag_counts``, ``set_tags`` ...) are ``StoreTags``'s.
+    """
 
     def __init__(
         self,
@@ -278,8 +284,12 @@ class Store:
                 INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
             )
             conn.execute(COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
+            tagged = [
+                (i, p.listed.tags) for i, p in zip(ids, prepared, strict=True) if p.listed.tags
+            ]
+            tags = insert_new_tags(conn, tagged) if tagged else {}
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
-        return [p.summary(i) for i, p in zip(ids, prepared, strict=True)], pruned
+        return [p.summary(i, tags.get(i)) for i, p in zip(ids, prepared, strict=True)], pruned
 
     def prune(self, max_messages: int) -> builtins.list[int]:
         """Delete the oldest messages beyond ``max_messages`` (0 = unlimited); returns their ids."""
@@ -360,6 +370,7 @@ class Store:
             ).fetchone()
             conn.execute(f"DROP TABLE {FTS_TABLE}")
             conn.execute(fts_sql)
+            conn.execute("DELETE FROM message_tags")
             conn.execute("DELETE FROM raw")
             conn.execute("DELETE FROM messages")
             conn.execute("UPDATE counters SET total = 0, unread = 0 WHERE id = 1")
@@ -467,8 +478,8 @@ class Store:
             row = self._reader().execute(sql, (id,)).fetchone()
         if row is None:
             raise MessageNotFound(id)
-        summary = summary_from_row(row[:15])
-        peer, helo, tls, auth_user, transcript, source, raw = row[15:]
+        summary = summary_from_row(row[:SUMMARY_WIDTH])
+        peer, helo, tls, auth_user, transcript, source, raw = row[SUMMARY_WIDTH:]
         return StoredMessage(
             summary=summary,
             raw=bytes(raw or b""),

@@ -46,6 +46,18 @@ Version 4 turns FTS5's automatic merging off (a persistent FTS5 setting):
 the store merges segments in small steps when the writer is idle
 (``Store.maintain``) instead of inside the commits that gate the ``250``.
 FTS5's crisis merge still bounds the segment count if mail never pauses.
+
+Version 5 adds tags and the facts the extended search needs:
+
+* ``message_tags`` (``core.store.tags``): one row per (message, tag), keyed
+  by ``(message_id, tag)`` without a rowid, and indexed by ``(tag,
+  message_id)``; ``tag`` compares ``NOCASE``. It cascades from ``messages``.
+* ``messages.reply_to`` (Reply-To as ``[name, addr]`` pairs), ``bcc`` (the
+  envelope recipients no To/Cc header names, a JSON list) and
+  ``inline_parts`` (how many attachments are inline). ``ADD COLUMN`` with a
+  constant default rewrites no row, so upgrading a large store is instant;
+  the price is that messages stored before version 5 have no Reply-To, Bcc or
+  inline facts (``reply-to:``, ``bcc:`` and ``has:inline`` do not find them).
 """
 
 from __future__ import annotations
@@ -139,7 +151,19 @@ _V4 = """
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 0);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+_V5 = """
+CREATE TABLE message_tags (
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    tag        TEXT    NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (message_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX message_tags_by_tag ON message_tags (tag, message_id);
+ALTER TABLE messages ADD COLUMN reply_to TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE messages ADD COLUMN bcc TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE messages ADD COLUMN inline_parts INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

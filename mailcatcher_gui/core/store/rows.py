@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..models import Address, Capture, MessageSummary, Summary
+from ..tag_names import sort_tags, unique_tags
 from .search import index_text
 
 __all__ = ["Prepared", "clean", "summary_from_row", "unique_ids"]
@@ -77,6 +78,9 @@ class Prepared:
             _sort_key(from_ or envelope_from),
             _sort_key(", ".join(to or cc or envelope_to)),
             _sort_key(subject),
+            _addresses_json(_clean_addresses(summary.reply_to_addrs)),
+            _bcc_json(envelope_to, to_addrs, cc_addrs),
+            int(summary.inline),
         )
         fts_row = (
             index_text(subject),
@@ -105,15 +109,19 @@ class Prepared:
             from_addrs=from_addrs,
             to_addrs=to_addrs,
             cc_addrs=cc_addrs,
+            tags=unique_tags(summary.tags) if summary.tags else (),
         )
         return cls(message_row=message_row, raw=raw, fts_row=fts_row, listed=listed)
 
-    def summary(self, message_id: int) -> MessageSummary:
-        return replace(self.listed, id=message_id)
+    def summary(self, message_id: int, tags: tuple[str, ...] | None = None) -> MessageSummary:
+        """The list row with its id (and the tags as stored, when the store respelled them)."""
+        if tags is None or tags == self.listed.tags:
+            return replace(self.listed, id=message_id)
+        return replace(self.listed, id=message_id, tags=tags)
 
 
 def summary_from_row(row: Sequence[Any]) -> MessageSummary:
-    """A ``MessageSummary`` from the columns of ``database._SUMMARY_COLUMNS`` (SQLite values)."""
+    """A ``MessageSummary`` from the columns of ``statements.SUMMARY_COLUMNS`` (SQLite values)."""
     (
         id_,
         received_at,
@@ -130,6 +138,7 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         attachments,
         read,
         snippet,
+        tags,
     ) = row
     from_text, from_addrs = _from_column(str(from_))
     to_text, to_addrs = _list_column(str(to))
@@ -153,6 +162,7 @@ def summary_from_row(row: Sequence[Any]) -> MessageSummary:
         attachments=int(attachments),
         read=bool(read),
         snippet=str(snippet),
+        tags=sort_tags(str(tags).split(",")) if tags else (),
     )
 
 
@@ -266,6 +276,16 @@ def _list_column(value: str) -> tuple[tuple[str, ...], tuple[Address, ...]]:
         addrs = tuple(p for p in pairs if p is not None)
         return tuple(a.formatted() for a in addrs), addrs
     return tuple(str(i) for i in items), ()
+
+
+def _bcc_json(
+    envelope_to: tuple[str, ...], to_addrs: tuple[Address, ...], cc_addrs: tuple[Address, ...]
+) -> str:
+    """The envelope recipients that no To or Cc header names (blind copies), as JSON."""
+    if not envelope_to:
+        return "[]"
+    named = {a.addr.casefold() for a in to_addrs} | {a.addr.casefold() for a in cc_addrs}
+    return _json_list(tuple(r for r in envelope_to if r.casefold() not in named))
 
 
 def _sort_key(text: str) -> str:

@@ -15,6 +15,9 @@ Syntax (terms are separated by whitespace and all must match):
 ``is:read``            read / ``is:unread``
 ``after:2024-05-01``   received on or after that day (00:00 UTC, inclusive)
 ``before:2024-05-02``  received before that day (00:00 UTC, exclusive)
+``after:2024-05-01T00:00+12:00``  the same with an instant instead of a UTC day
+                       (``Z`` or an offset required; the HTTP API's ``tz``
+                       turns a day into such an instant)
 ``-term``              negates any term: ``-from:bob``, ``-"some phrase"``,
                        ``-has:attachment``
 =====================  ==========================================================
@@ -89,6 +92,10 @@ MAX_TERMS = 64
 
 _OPERATOR_RE = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_INSTANT_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})",
+    re.ASCII | re.IGNORECASE,
+)
 _WORD_RE = re.compile(r"[^\W_]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -285,6 +292,12 @@ def _parse_term(raw: str) -> Term | None:
             allowed = " or ".join(f"{f}:{v}" for f, v in _FLAG_SQL if f == field)
             raise QueryError(f"Unknown value '{field}:{value}'; use {allowed}.")
         return Term(field, value, negated, phrase)
+    if _INSTANT_RE.fullmatch(value) is not None:
+        try:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise QueryError(f"'{field}:{value}' is not a valid date and time.") from None
+        return Term(field, value.upper(), negated, phrase)
     if _DATE_RE.fullmatch(value) is None:
         raise QueryError(f"'{field}:{value}' is not a date; write it as YYYY-MM-DD.")
     try:
@@ -337,6 +350,9 @@ def _prefix_worthy(text: str) -> bool:
 
 
 def _day_start_micros(term: Term) -> int:
+    if "T" in term.value:  # an instant with its offset (see _INSTANT_RE)
+        instant = datetime.fromisoformat(term.value.replace("Z", "+00:00"))
+        return (instant - _EPOCH) // timedelta(microseconds=1)
     day = date.fromisoformat(term.value)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return (start - _EPOCH) // timedelta(microseconds=1)

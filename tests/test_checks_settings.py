@@ -18,7 +18,11 @@ from mailcatcher_gui.ui.window.checks_settings import (
 )
 from mailcatcher_gui.ui.window.settings import AppSettings, Preferences, SettingsDialog
 
-PEM = b"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n"
+PEM = (
+    b"-----BEGIN PUBLIC KEY-----\n"
+    b"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n"
+    b"-----END PUBLIC KEY-----\n"
+)
 
 
 def test_dkim_key_lines_are_parsed_and_bad_ones_named(tmp_path):

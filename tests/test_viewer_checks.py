@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
+from mailcatcher_gui.core.checks.runner import run_local_checks
 from PySide6.QtCore import Qt
 
 from mailcatcher_gui.core.checks.model import FAMILIES, CheckOptions, Finding, Severity
-from mailcatcher_gui.core.checks.runner import run_local_checks
 from mailcatcher_gui.core.mailio.local import unstored_message
 from mailcatcher_gui.core.models import OpenedMessage
 from mailcatcher_gui.ui.viewer.checks_jobs import (

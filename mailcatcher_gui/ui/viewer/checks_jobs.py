@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-import queue
-import threading
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
@@ -191,9 +191,7 @@ class ChecksJobs(QObject):
         super().__init__(parent)
         self._functions = functions
         self._settings = settings or CheckSettings()
-        self._pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="mailcatcher-checks"
-        )
+        self._pool = _WorkerPool(workers, "mailcatcher-checks")
         self._cache: OrderedDict[Hashable, ChecksReport] = OrderedDict()
         self._network: dict[Hashable, dict[str, FamilyResult]] = {}
         self._running: dict[Hashable, dict[str, _Job]] = {}

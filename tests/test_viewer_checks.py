@@ -28,6 +28,7 @@ from mailcatcher_gui.ui.viewer.checks_jobs import (
 )
 from mailcatcher_gui.ui.viewer.message_view import MessageView
 from mailcatcher_gui.ui.viewer.tabs.source_tab import PREVIEW_BYTES, editor_block, line_start
+from tests.spamd_helpers import GTUBE, running_spamd
 from tests.viewer_support import WEB_ENV_LOG_IGNORE
 
 pytestmark = [pytest.mark.gui, WEB_ENV_LOG_IGNORE]
@@ -403,6 +404,28 @@ def test_spam_check_without_spamd_says_how_to_configure_it(qtbot):
     spam = view.checks_tab.report.family("spam")
     assert spam is not None and spam.verdict is Severity.SKIPPED
     assert "spamd" in spam.summary.lower() or "spamassassin" in spam.summary.lower()
+
+
+def test_check_spam_button_scores_with_a_real_spamd(qtbot):
+    raw = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: test\r\n\r\n" + GTUBE.encode()
+    with running_spamd() as address:
+        options = CheckOptions(resolve_dns=False, spamassassin=address)
+        view = make_view(qtbot, CheckSettings(options=options))
+        view.show_message(opened_from(raw + b"\r\n"))
+        wait_report(qtbot, view)
+        assert view.checks_tab.report.family("spam").verdict is Severity.SKIPPED
+        view.checks_tab.spam_button.click()
+        assert view.checks_tab.spam_button.text() == "Checking spam score…"
+        qtbot.waitUntil(
+            lambda: view.checks_tab.report.family("spam").verdict is not Severity.SKIPPED,
+            timeout=60000,
+        )
+        spam = view.checks_tab.report.family("spam")
+        assert spam.verdict is Severity.ERROR and spam.score >= 1000
+        row = view.checks_tab.family_item("spam")
+        assert row.text(1) == spam.summary and "spam" in row.text(1)
+        assert any(f.where == "GTUBE" for f in spam.findings)
+        assert view.checks_tab.spam_button.text() == "Check spam score"
 
 
 def test_jobs_refuse_an_unknown_family_and_stop_cleanly(qtbot):

@@ -8,8 +8,8 @@ pool runs them and a queued Qt signal brings each result back.
 * The network-free checks (``run_local_checks``) run for every message the
   viewer opens; the networked families (links, spam) run only when asked
   for (the tab's buttons) or when Settings turned them on (``CheckSettings``).
-* Results are cached per message (a stored message by its id; an unstored
-  one, a file or an attached message, by the object on screen) and merged:
+* Results are cached per message (``message_key``: its id and a fingerprint
+  of its bytes) and merged:
   a links result stays when the network-free report arrives later.
 * Flicking through the list queues nothing stale: a network-free run still
   waiting for a worker is cancelled when another message is opened. A result
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import queue
 import threading
@@ -80,11 +81,16 @@ def real_check_functions() -> CheckFunctions:
 
 
 def message_key(opened: OpenedMessage) -> Hashable:
-    """What results are cached under: a stored message's id; an unstored message
-    (id 0 or below: a file, an attached message) is only ever the object shown."""
-    if opened.id > 0:
-        return ("id", opened.id)
-    return ("unstored", id(opened))
+    """What results are cached and shown under: the message's id and a fingerprint
+    of its bytes (length, first and last 4 KB), so a store emptied and refilled
+    (ids reused) never shows another message's report, and the same file opened
+    twice (id 0) finds its report again."""
+    raw = opened.stored.raw
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(len(raw).to_bytes(8, "little"))
+    digest.update(raw[:4096])
+    digest.update(raw[-4096:])
+    return (opened.id, digest.hexdigest())
 
 
 class _Job:

@@ -34,9 +34,8 @@ def newsletter_raw(nbytes: int) -> bytes:
 
 def time_local_checks(raw: bytes, reps: int) -> dict[str, Any]:
     """Median seconds of ``run_local_checks`` over ``reps`` runs (after one warm-up)."""
-    from mailcatcher_gui.core.checks.runner import run_local_checks
-
     from mailcatcher_gui.core.checks.model import CheckOptions
+    from mailcatcher_gui.core.checks.runner import run_local_checks
     from mailcatcher_gui.core.mailio.local import unstored_message
 
     opened = unstored_message(raw, received_at=datetime.now(UTC), source="benchmark")
@@ -138,6 +137,7 @@ def window_rows(bench: Any) -> None:
         "missed": probe.get("checks_missed"),
         "open_to_report_s": opened,
         "error": probe.get("error"),
+        "stall_stacks": probe.get("stall_stacks"),
     }
     bench._check_exits(TARGET, [probe])
     missed = probe.get("checks_missed") or []

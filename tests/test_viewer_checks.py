@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from mailcatcher_gui.core.checks.runner import run_local_checks
 from PySide6.QtCore import Qt
 
 from mailcatcher_gui.core.checks.model import FAMILIES, CheckOptions, Finding, Severity
+from mailcatcher_gui.core.checks.runner import run_local_checks
 from mailcatcher_gui.core.mailio.local import unstored_message
 from mailcatcher_gui.core.models import OpenedMessage
 from mailcatcher_gui.ui.viewer.checks_jobs import (
@@ -229,6 +229,7 @@ def test_results_of_a_message_no_longer_shown_are_not_displayed(qtbot):
     second = opened_from(
         b"From: a@example.com\r\nTo: b@example.net\r\nSubject: second\r\n\r\nplain\r\n"
     )
+    third = opened_from(b"From: a@example.com\r\nSubject: third\r\n\r\nthird\r\n")
     calls: list[str] = []
 
     def gated(opened, options):
@@ -239,18 +240,21 @@ def test_results_of_a_message_no_longer_shown_are_not_displayed(qtbot):
 
     real = real_check_functions()
     view = make_view(qtbot, functions=CheckFunctions(gated, real.network))
-    shown = []
-    view.checks.reportChanged.connect(lambda key, report: shown.append(key))
+    displayed = []  # what the tab shows each time a report arrives
+    view.checks.reportChanged.connect(
+        lambda key, report: displayed.append((key, view.checks_tab.report is report))
+    )
     view.show_message(first)
     qtbot.waitUntil(lambda: calls == ["Weekly news"])
-    view.show_message(second)
-    wait_report(qtbot, view)
-    second_report = view.checks_tab.report
+    view.show_message(third)  # queued behind the first ...
+    view.show_message(second)  # ... and replaced: the user moved on
+    assert view.checks_tab.status.text() == "Running the checks…"
     gate.set()
-    qtbot.waitUntil(lambda: message_key(first) in shown, timeout=10000)
-    qtbot.wait(50)
-    # the first message's late result is cached but the tab still shows the second
-    assert view.checks_tab.report is second_report
+    wait_report(qtbot, view)
+    # the first message's late result was cached, never displayed; the third never ran
+    assert displayed == [(message_key(first), False), (message_key(second), True)]
+    assert calls == ["Weekly news", "second"]
+    assert view.checks_tab.report.message_id == second.id
     assert view.checks.report(message_key(first)) is not None
     # back to the first: from the cache, no new run
     view.show_message(first)
@@ -284,7 +288,10 @@ def test_the_gui_thread_stays_responsive_while_checks_run(qtbot):
     wait_report(qtbot, view, timeout=30000)
     timer.stop()
     assert len(ticks) >= 5  # the checks took a while, and the loop kept ticking
-    assert max(ticks) < 0.5, max(ticks)
+    # in their own process the checks leave the GUI thread alone (a shared
+    # machine still delays a tick now and then: the median is what is asserted)
+    ticks.sort()
+    assert ticks[len(ticks) // 2] < 0.02, ticks
 
 
 def test_changed_options_rerun_the_checks(qtbot):

@@ -5,6 +5,9 @@ of HTML and CSS, and the link and spam checks wait on the network. None of
 that may run on the GUI thread, which also runs the SMTP sink: a worker
 pool runs them and a queued Qt signal brings each result back.
 
+* They run in child processes (``checks_process``: in a thread they would
+  hold the GIL the GUI thread needs), driven by one worker thread per kind
+  (network-free, networked) that only waits for the child's answer.
 * The network-free checks (``run_local_checks``) run for every message the
   viewer opens; the networked families (links, spam) run only when asked
   for (the tab's buttons) or when Settings turned them on (``CheckSettings``).
@@ -30,11 +33,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ...core.checks.model import CheckOptions, ChecksReport, FamilyResult
 from ...core.models import OpenedMessage
+from . import checks_process
+from .checks_process import ChecksProcess
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +72,12 @@ class CheckFunctions:
 
 
 def real_check_functions() -> CheckFunctions:
-    """``core/checks``: ``run_local_checks``, ``check_links`` and ``check_spam``."""
-    from ...core.checks.links import check_links
-    from ...core.checks.runner import run_local_checks
-    from ...core.checks.spam import check_spam
-
-    async def links(opened: OpenedMessage, options: CheckOptions) -> FamilyResult:
-        return await check_links(opened, options)
-
-    async def spam(opened: OpenedMessage, options: CheckOptions) -> FamilyResult:
-        return await check_spam(opened.stored.raw, options)
-
-    return CheckFunctions(local=run_local_checks, network={"links": links, "spam": spam})
+    """``core/checks``: ``run_local_checks``, ``check_links`` and ``check_spam``
+    (module-level adapters, so a checks process can be handed them by name)."""
+    return CheckFunctions(
+        local=checks_process.local_checks,
+        network={"links": checks_process.links_check, "spam": checks_process.spam_check},
+    )
 
 
 def message_key(opened: OpenedMessage) -> Hashable:
@@ -132,6 +132,8 @@ class _WorkerPool:
 
     def __init__(self, workers: int, name: str) -> None:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        #: the child process the (single) worker runs checks in, when isolated
+        self.process = ChecksProcess()
         self._threads = [
             threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
             for i in range(workers)
@@ -151,6 +153,7 @@ class _WorkerPool:
         if self._started:
             for _ in self._threads:
                 self._queue.put(None)
+        self.process.close()
 
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:
@@ -186,18 +189,30 @@ class ChecksJobs(QObject):
     #: how many messages' reports stay cached
     CACHE_SIZE = 64
 
+    #: how long a check may take before its process is ended (seconds)
+    LOCAL_TIMEOUT = 120.0
+    NETWORK_TIMEOUT = 600.0
+
     def __init__(
         self,
         functions: CheckFunctions | None = None,
         settings: CheckSettings | None = None,
         parent: QObject | None = None,
         *,
-        workers: int = 2,
+        isolate: bool | None = None,
     ) -> None:
+        """``isolate``: run the checks in child processes (the functions must
+        then be module-level) or, False, on threads of this process (tests
+        that hand in closures). By default: isolated unless ``functions`` are
+        given."""
         super().__init__(parent)
         self._functions = functions
         self._settings = settings or CheckSettings()
-        self._pool = _WorkerPool(workers, "mailcatcher-checks")
+        self._isolate = functions is None if isolate is None else isolate
+        # One worker each: the network-free checks of the message on screen
+        # never wait behind a slow link check, and at most two children run.
+        self._local_pool = _WorkerPool(1, "mailcatcher-checks")
+        self._network_pool = _WorkerPool(1, "mailcatcher-netchecks")
         self._cache: OrderedDict[Hashable, ChecksReport] = OrderedDict()
         self._network: dict[Hashable, dict[str, FamilyResult]] = {}
         self._running: dict[Hashable, dict[str, _Job]] = {}
@@ -280,7 +295,8 @@ class ChecksJobs(QObject):
         for jobs in self._running.values():
             for job in jobs.values():
                 job.cancel()
-        self._pool.shutdown()
+        self._local_pool.shutdown()
+        self._network_pool.shutdown()
 
     # ---- worker side --------------------------------------------------------------
 
@@ -288,17 +304,26 @@ class ChecksJobs(QObject):
         generation = self._generation
         options = self._settings.options
         functions = self.functions
+        local = family == "local"
+        pool = self._local_pool if local else self._network_pool
+        function: Any = functions.local if local else functions.network[family]
+        timeout = self.LOCAL_TIMEOUT if local else self.NETWORK_TIMEOUT
+        isolate = self._isolate
 
         def work() -> None:
             t0 = time.perf_counter()
             outcome = _Outcome(key, family, generation, opened.id)
             try:
-                if family == "local":
-                    report = functions.local(opened, options)
-                    outcome = _Outcome(key, family, generation, opened.id, report=report)
+                if isolate:
+                    value = pool.process.run(family, function, opened, options, timeout)
+                elif local:
+                    value = function(opened, options)
                 else:
-                    result = asyncio.run(_awaited(functions.network[family](opened, options)))
-                    outcome = _Outcome(key, family, generation, opened.id, result=result)
+                    value = asyncio.run(_awaited(function(opened, options)))
+                if local:
+                    outcome = _Outcome(key, family, generation, opened.id, report=value)
+                else:
+                    outcome = _Outcome(key, family, generation, opened.id, result=value)
             except Exception as exc:  # noqa: BLE001 - shown in the tab, never a crash
                 log.exception("%s checks failed", family)
                 outcome = _Outcome(
@@ -310,7 +335,7 @@ class ChecksJobs(QObject):
                 with contextlib.suppress(RuntimeError):
                     self._finished.emit(outcome)
 
-        self._running.setdefault(key, {})[family] = self._pool.submit(work)
+        self._running.setdefault(key, {})[family] = pool.submit(work)
 
     # ---- GUI side -----------------------------------------------------------------
 

@@ -88,6 +88,7 @@ class MessageView(QWidget):
         self.structure_tab = StructureTab(self.attachments_tab.save_bytes, self)
         self.session_tab = SessionTab(self)
         self.checks_tab = ChecksTab(self)
+        self._check_functions = check_functions
         self.checks = ChecksJobs(check_functions, check_settings, self)
         self._checks_key: Hashable | None = None
         self.checks.reportChanged.connect(self._checks_changed)
@@ -214,7 +215,7 @@ class MessageView(QWidget):
             web_engine=self._web_engine,
             allow_remote_default=self._allow_remote_default,
             check_settings=self.checks.settings,
-            check_functions=self.checks.functions,
+            check_functions=self._check_functions,
         )
         self.windows.append(window)
         window.closed.connect(lambda w=window: self._forget_window(w))

@@ -435,6 +435,24 @@ def test_check_spam_button_scores_with_a_real_spamd(qtbot):
         assert view.checks_tab.spam_button.text() == "Check spam score"
 
 
+def test_the_checks_process_starts_ahead_and_serves_the_first_message(qtbot):
+    jobs = ChecksJobs(settings=CheckSettings(options=NO_NET))
+    reports = []
+    jobs.reportChanged.connect(lambda key, report: reports.append(report))
+    try:
+        assert jobs.prestart()
+        assert not jobs.prestart()  # once
+        opened = newsletter()
+        assert jobs.run_local(opened)
+        assert not jobs.run_local(opened)  # already running
+        qtbot.waitUntil(lambda: bool(reports), timeout=30000)
+        assert jobs.report(message_key(opened)) is reports[0]
+        assert not jobs.run_local(opened)  # cached
+    finally:
+        jobs.shutdown()
+    assert not ChecksJobs(CheckFunctions(run_local_checks, {})).prestart()  # threads: nothing
+
+
 def test_jobs_refuse_an_unknown_family_and_stop_cleanly(qtbot):
     jobs = ChecksJobs(settings=CheckSettings(options=NO_NET))
     with pytest.raises(ValueError):

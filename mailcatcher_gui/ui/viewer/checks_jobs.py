@@ -140,6 +140,10 @@ class _WorkerPool:
         ]
         self._started = False
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     def submit(self, work: Callable[[], None]) -> _Job:
         if not self._started:
             self._started = True
@@ -284,6 +288,22 @@ class ChecksJobs(QObject):
         if self._closed or family in self.running(key):
             return False
         self._submit(opened, key, family)
+        return True
+
+    def prestart(self) -> bool:
+        """Start the network-free checks' process now, so the first message's
+        checks do not wait for Python to start and import them. True if started."""
+        if self._closed or not self._isolate or self._local_pool.started:
+            return False
+        pool = self._local_pool
+
+        def work() -> None:
+            try:
+                pool.process.run("warm-up", checks_process.warm_up, None, None, 60.0)
+            except Exception as exc:  # noqa: BLE001 - the first real check will say
+                log.warning("the checks process did not start: %s", exc)
+
+        pool.submit(work)
         return True
 
     def has_network_result(self, key: Hashable, family: str) -> bool:

@@ -290,6 +290,11 @@ class MessageView(QWidget):
         for window in self.windows:
             window.view.set_check_settings(settings)
 
+    def prestart_checks(self) -> None:
+        """Start the checks' process before the first message needs it."""
+        if not self._shut_down:
+            self.checks.prestart()
+
     def run_network_check(self, family: str) -> bool:
         """Run a networked family ("links", "spam") for the message on screen."""
         if self._opened is None or self._shut_down:

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -100,11 +101,20 @@ def check_settings(prefs: Preferences) -> CheckSettings:
     )
 
 
+#: after the window is built, when the checks' process starts (it must not
+#: compete with the window's first paint)
+PRESTART_MS = 2000
+
+
 def apply_check_settings(view: QWidget, prefs: Preferences) -> None:
-    """Hand ``prefs``' check settings to the viewer, if it runs checks."""
+    """Hand ``prefs``' check settings to the viewer, if it runs checks, and
+    have it start the checks' process a moment later (a no-op once running)."""
     configure = getattr(view, "set_check_settings", None)
     if callable(configure):
         configure(check_settings(prefs))
+    prestart = getattr(view, "prestart_checks", None)
+    if callable(prestart):
+        QTimer.singleShot(PRESTART_MS, view, prestart)
 
 
 class ChecksSettingsBox(QGroupBox):

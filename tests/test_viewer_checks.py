@@ -52,6 +52,18 @@ NEWSLETTER = (
 )
 
 
+@pytest.fixture(autouse=True)
+def collector_like_the_app():
+    """The app collects cycles on the GUI thread only (ui/main_thread_gc): so do
+    these tests, some of which run checks on threads of the test process."""
+    from mailcatcher_gui.ui.main_thread_gc import MainThreadCollector
+
+    collector = MainThreadCollector()
+    collector.start()
+    yield
+    collector.stop()
+
+
 def opened_from(raw: bytes, source: str = "file") -> OpenedMessage:
     return unstored_message(raw, received_at=datetime.now(UTC), source=source)
 

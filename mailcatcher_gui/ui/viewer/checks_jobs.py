@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import queue
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -35,7 +37,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
 from ...core.checks.model import CheckOptions, ChecksReport, FamilyResult
 from ...core.models import OpenedMessage
@@ -157,7 +159,7 @@ class _WorkerPool:
         if self._started:
             for _ in self._threads:
                 self._queue.put(None)
-        self.process.close()
+        self.process.shutdown()
 
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:
@@ -169,15 +171,24 @@ class _WorkerPool:
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class _Ticket:
+    """Which run a result belongs to."""
+
     key: Hashable
     family: str  # "local" or a network family
     generation: int
     message_id: int
-    report: ChecksReport | None = None
-    result: FamilyResult | None = None
-    error: str = ""
-    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """A worker's result: the child's answer (bytes, decoded on the GUI thread)
+    or, checks run on threads, the value itself; or an error."""
+
+    ticket: _Ticket
+    answer: object
+    error: str
+    elapsed_s: float
 
 
 class ChecksJobs(QObject):
@@ -187,8 +198,6 @@ class ChecksJobs(QObject):
     reportChanged = Signal(object, object)
     #: (key, family or "local", message): a check raised instead of reporting
     failed = Signal(object, str, str)
-    #: internal: an ``_Outcome`` from a worker thread (queued to the GUI thread)
-    _finished = Signal(object)
 
     #: how many messages' reports stay cached
     CACHE_SIZE = 64
@@ -223,7 +232,24 @@ class ChecksJobs(QObject):
         self._elapsed: dict[Hashable, float] = {}
         self._generation = 0
         self._closed = False
-        self._finished.connect(self._on_finished)
+        # Workers hand results over through a queue and wake the GUI thread
+        # with a byte on a socket: they never touch a Qt object (one deleted
+        # while a worker emits its signal is a crash).
+        self._outbox: queue.SimpleQueue[_Delivery] = queue.SimpleQueue()
+        self._wake_read, self._wake_write = socket.socketpair()
+        for sock in (self._wake_read, self._wake_write):
+            sock.setblocking(False)
+        self._notifier = QSocketNotifier(self._wake_read.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
+        # Deleted with its view without shutdown(): end the children anyway
+        # (the partial holds the pools and sockets, not this object).
+        self.destroyed.connect(
+            functools.partial(
+                _release,
+                (self._local_pool, self._network_pool),
+                (self._wake_read, self._wake_write),
+            )
+        )
 
     # ---- settings -------------------------------------------------------------------
 
@@ -295,15 +321,15 @@ class ChecksJobs(QObject):
         checks do not wait for Python to start and import them. True if started."""
         if self._closed or not self._isolate or self._local_pool.started:
             return False
-        pool = self._local_pool
+        process = self._local_pool.process
+        request = checks_process.encode_request("warm-up", checks_process.warm_up, None, None)
 
         def work() -> None:
-            try:
-                pool.process.run("warm-up", checks_process.warm_up, None, None, 60.0)
-            except Exception as exc:  # noqa: BLE001 - the first real check will say
-                log.warning("the checks process did not start: %s", exc)
+            # A failure shows with the first real check: nothing to report here.
+            with contextlib.suppress(checks_process.ChecksProcessError):
+                process.run(request, 60.0)
 
-        pool.submit(work)
+        self._local_pool.submit(work)
         return True
 
     def has_network_result(self, key: Hashable, family: str) -> bool:
@@ -315,94 +341,109 @@ class ChecksJobs(QObject):
         for jobs in self._running.values():
             for job in jobs.values():
                 job.cancel()
-        self._local_pool.shutdown()
-        self._network_pool.shutdown()
+        self._notifier.setEnabled(False)
+        _release((self._local_pool, self._network_pool), (self._wake_read, self._wake_write))
 
     # ---- worker side --------------------------------------------------------------
 
     def _submit(self, opened: OpenedMessage, key: Hashable, family: str) -> None:
-        generation = self._generation
         options = self._settings.options
         functions = self.functions
         local = family == "local"
         pool = self._local_pool if local else self._network_pool
         function: Any = functions.local if local else functions.network[family]
         timeout = self.LOCAL_TIMEOUT if local else self.NETWORK_TIMEOUT
-        isolate = self._isolate
+        ticket = _Ticket(key, family, self._generation, opened.id)
+        outbox, wake = self._outbox, self._wake_write
+        request = (
+            checks_process.encode_request(family, function, opened, options)
+            if self._isolate
+            else None
+        )
 
         def work() -> None:
+            # No Qt and no ``self`` here (see __init__).
             t0 = time.perf_counter()
-            outcome = _Outcome(key, family, generation, opened.id)
+            answer: object = None
+            error = ""
             try:
-                if isolate:
-                    value = pool.process.run(family, function, opened, options, timeout)
+                if request is not None:
+                    answer = pool.process.run(request, timeout)
                 elif local:
-                    value = function(opened, options)
+                    answer = function(opened, options)
                 else:
-                    value = asyncio.run(_awaited(function(opened, options)))
-                if local:
-                    outcome = _Outcome(key, family, generation, opened.id, report=value)
-                else:
-                    outcome = _Outcome(key, family, generation, opened.id, result=value)
+                    answer = asyncio.run(_awaited(function(opened, options)))
             except Exception as exc:  # noqa: BLE001 - shown in the tab, never a crash
-                log.exception("%s checks failed", family)
-                outcome = _Outcome(
-                    key, family, generation, opened.id, error=f"{type(exc).__name__}: {exc}"
-                )
-            outcome = _with_elapsed(outcome, time.perf_counter() - t0)
-            if not self._closed:
-                # RuntimeError: the QObject is gone (its window closed meanwhile)
-                with contextlib.suppress(RuntimeError):
-                    self._finished.emit(outcome)
+                error = f"{type(exc).__name__}: {exc}"
+            outbox.put(_Delivery(ticket, answer, error, time.perf_counter() - t0))
+            with contextlib.suppress(OSError):
+                wake.send(b"\0")
 
         self._running.setdefault(key, {})[family] = pool.submit(work)
 
     # ---- GUI side -----------------------------------------------------------------
 
-    def _on_finished(self, outcome: _Outcome) -> None:
-        if self._closed or outcome.generation != self._generation:
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while self._wake_read.recv(4096):
+                pass
+        while True:
+            try:
+                delivery = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            self._deliver(delivery)
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        ticket = delivery.ticket
+        if self._closed or ticket.generation != self._generation:
             return  # made with options that no longer apply
-        jobs = self._running.get(outcome.key, {})
-        jobs.pop(outcome.family, None)
+        jobs = self._running.get(ticket.key, {})
+        jobs.pop(ticket.family, None)
         if not jobs:
-            self._running.pop(outcome.key, None)
-        if outcome.error:
-            self.failed.emit(outcome.key, outcome.family, outcome.error)
+            self._running.pop(ticket.key, None)
+        error, value = delivery.error, delivery.answer
+        if not error and self._isolate:
+            try:
+                value = checks_process.decode_answer(value)  # type: ignore[arg-type]
+            except checks_process.ChecksProcessError as exc:
+                error = str(exc)
+        if error:
+            log.warning("%s checks failed: %s", ticket.family, error)
+            self.failed.emit(ticket.key, ticket.family, error)
             return
-        if outcome.report is not None:
-            self._elapsed[outcome.key] = outcome.elapsed_s
-            report = outcome.report
+        if ticket.family == "local":
+            assert isinstance(value, ChecksReport)
+            self._elapsed[ticket.key] = delivery.elapsed_s
+            report = value
         else:
-            assert outcome.result is not None
-            self._network.setdefault(outcome.key, {})[outcome.family] = outcome.result
-            base = self._cache.get(outcome.key)
-            report = base if base is not None else _pending_report(outcome.message_id)
-        for result in self._network.get(outcome.key, {}).values():
+            assert isinstance(value, FamilyResult)
+            self._network.setdefault(ticket.key, {})[ticket.family] = value
+            base = self._cache.get(ticket.key)
+            report = base if base is not None else _pending_report(ticket.message_id)
+        for result in self._network.get(ticket.key, {}).values():
             report = report.with_family(result)
-        self._cache[outcome.key] = report
-        self._cache.move_to_end(outcome.key)
+        self._cache[ticket.key] = report
+        self._cache.move_to_end(ticket.key)
         while len(self._cache) > self.CACHE_SIZE:
             old, _ = self._cache.popitem(last=False)
             self._network.pop(old, None)
             self._elapsed.pop(old, None)
-        self.reportChanged.emit(outcome.key, report)
+        self.reportChanged.emit(ticket.key, report)
+
+
+def _release(
+    pools: tuple[_WorkerPool, ...], sockets: tuple[socket.socket, ...], *_: object
+) -> None:
+    """End the pools' children and close the wake-up sockets (idempotent)."""
+    for pool in pools:
+        pool.shutdown()
+    for sock in sockets:
+        sock.close()
 
 
 async def _awaited(value: Awaitable[FamilyResult]) -> FamilyResult:
     return await value
-
-
-def _with_elapsed(outcome: _Outcome, elapsed: float) -> _Outcome:
-    return _Outcome(
-        outcome.key,
-        outcome.family,
-        outcome.generation,
-        outcome.message_id,
-        outcome.report,
-        outcome.result,
-        outcome.error,
-        elapsed,
-    )
 
 
 def _pending_report(message_id: int) -> ChecksReport:

@@ -28,7 +28,9 @@ import selectors
 import struct
 import subprocess
 import sys
+import threading
 import time
+import weakref
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +43,23 @@ class ChecksProcessError(RuntimeError):
     """The child died, answered nonsense or took longer than allowed."""
 
 
+def encode_request(family: str, function: Any, opened: Any, options: Any) -> bytes:
+    """A job for the child: ``function(opened, options)``, length-prefixed."""
+    data = pickle.dumps((family, function, opened, options), protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
+def decode_answer(answer: bytes) -> Any:
+    """The child's value for a job, or ``ChecksProcessError`` with its error."""
+    try:
+        status, value, _seconds = pickle.loads(answer)
+    except (pickle.PickleError, ValueError, TypeError, EOFError) as exc:
+        raise ChecksProcessError(f"the checks process answered nonsense: {exc}") from exc
+    if status != "ok":
+        raise ChecksProcessError(str(value))
+    return value
+
+
 def _write(stream: IO[bytes], obj: object) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(data)) + data)
@@ -48,14 +67,13 @@ def _write(stream: IO[bytes], obj: object) -> None:
 
 
 def _read_exact(stream: IO[bytes], n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = stream.read(n)
+    buf = bytearray()  # not tracked by the cycle collector, unlike a list of chunks
+    while len(buf) < n:
+        chunk = stream.read(n - len(buf))
         if not chunk:
             raise EOFError("the checks process closed its output")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        buf += chunk
+    return bytes(buf)
 
 
 def _read(stream: IO[bytes]) -> Any:
@@ -64,62 +82,97 @@ def _read(stream: IO[bytes]) -> Any:
 
 
 class ChecksProcess:
-    """One child process running one check at a time (use it from one thread)."""
+    """One child process running one check at a time (``run`` from one thread;
+    ``shutdown`` from any)."""
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._shut_down = False
 
-    def run(self, family: str, function: Any, opened: Any, options: Any, timeout: float) -> Any:
-        """``function(opened, options)`` in the child; its value, or raises
-        ``ChecksProcessError`` (the child is then replaced on the next call)."""
+    @property
+    def running(self) -> bool:
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
+    def run(self, request: bytes, timeout: float) -> bytes:
+        """Send ``request`` (see ``encode_request``) and return the child's answer
+        unread (``decode_answer``), or raise ``ChecksProcessError`` (the child is
+        then replaced on the next call).
+
+        Bytes in, bytes out: the thread calling this (a worker) creates almost
+        no Python objects, so it never triggers a cycle collection that could
+        destroy the window's Qt objects off the GUI thread (see
+        ``ui/main_thread_gc``); pickling happens on the GUI thread.
+        """
         proc = self._ensure()
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            _write(proc.stdin, (family, function, opened, options))
+            proc.stdin.write(request)
+            proc.stdin.flush()
             with selectors.DefaultSelector() as sel:
                 sel.register(proc.stdout, selectors.EVENT_READ)
                 if not sel.select(timeout):
                     raise ChecksProcessError(f"the checks took longer than {timeout:.0f} s")
-            status, value, _seconds = _read(proc.stdout)
-        except (OSError, EOFError, pickle.PickleError, ValueError) as exc:
-            self.close()
+            (size,) = _LENGTH.unpack(_read_exact(proc.stdout, _LENGTH.size))
+            return _read_exact(proc.stdout, size)
+        except (OSError, EOFError, ValueError) as exc:
+            self._end(proc)
             raise ChecksProcessError(f"the checks process failed: {exc}") from exc
         except ChecksProcessError:
-            self.close()
+            self._end(proc)
             raise
-        if status != "ok":
-            raise ChecksProcessError(str(value))
-        return value
 
-    def close(self) -> None:
-        """End the child (a check still running in it is abandoned)."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.kill()
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        proc.wait()
+    def shutdown(self) -> None:
+        """End the child for good (a check still running in it is abandoned)."""
+        with self._lock:
+            self._shut_down = True
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            _stop(proc)
+
+    def _end(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            if self._proc is proc:
+                self._proc = None
+        _stop(proc)
 
     def _ensure(self) -> subprocess.Popen[bytes]:
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc
-        self.close()
-        env = dict(os.environ)
-        # The package may run from a checkout rather than an install.
-        root = str(Path(__file__).resolve().parents[3])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            close_fds=True,
-        )
-        return self._proc
+        with self._lock:
+            if self._shut_down:
+                raise ChecksProcessError("the checks were shut down")
+            if self._proc is not None and self._proc.poll() is None:
+                return self._proc
+            old, self._proc = self._proc, None
+            if old is not None:
+                _stop(old)
+            env = dict(os.environ)
+            # The package may run from a checkout rather than an install.
+            root = str(Path(__file__).resolve().parents[3])
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                close_fds=True,
+            )
+            # A process object dropped without shutdown() still ends its child.
+            weakref.finalize(self, _stop, proc)
+            self._proc = proc
+            return proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            proc.kill()
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    with contextlib.suppress(OSError):
+        proc.wait()
 
 
 # ---- the checks, as the child runs them (module-level: pickled by name) ----------------

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ....core.checks.model import FAMILIES, ChecksReport, FamilyResult, Finding, Severity
 from ...theme import Tones, css, follow_palette, tones
 
-COLUMNS = ("Check", "Summary / where", "Line")
+COLUMNS = ("Check", "Where", "Line")
 _CHECK, _WHERE, _LINE = 0, 1, 2
 _FINDING_ROLE = Qt.ItemDataRole.UserRole
 #: findings listed per family; the rest are counted in one last row (a
@@ -101,6 +101,11 @@ def finding_html(finding: Finding, t: Tones) -> str:
     return "".join(parts)
 
 
+def family_line(result: FamilyResult) -> str:
+    """A family's row: its label and its one-line summary."""
+    return f"{result.label} — {result.summary}" if result.summary else result.label
+
+
 def family_html(result: FamilyResult, t: Tones) -> str:
     colour = css(severity_colour(result.verdict, t))
     esc = html.escape
@@ -157,10 +162,10 @@ class ChecksTab(QWidget):
         self.tree.setRootIsDecorated(True)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(_CHECK, QHeaderView.ResizeMode.Interactive)
+        # What was found and where share the width; the line number fits.
+        header.setSectionResizeMode(_CHECK, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(_WHERE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(_LINE, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.setColumnWidth(_CHECK, 320)
         self.tree.currentItemChanged.connect(lambda *_: self._show_detail())
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._jump(item))
@@ -284,11 +289,15 @@ class ChecksTab(QWidget):
         try:
             self.tree.clear()
             for result in report.families:
-                top = QTreeWidgetItem(self.tree, [result.label, result.summary, ""])
+                # One line across the columns: the summary needs the room.
+                top = QTreeWidgetItem(self.tree, [family_line(result), "", ""])
+                top.setFirstColumnSpanned(True)
                 top.setData(_CHECK, _FINDING_ROLE, result.family)
                 top.setIcon(_CHECK, dot_icon(severity_colour(result.verdict, t)))
-                top.setToolTip(_CHECK, f"{result.label}: {_VERDICT_WORDS[result.verdict]}")
-                top.setToolTip(_WHERE, result.summary)
+                top.setToolTip(
+                    _CHECK,
+                    f"{result.label} ({_VERDICT_WORDS[result.verdict]}): {result.summary}",
+                )
                 font = top.font(_CHECK)
                 font.setBold(True)
                 top.setFont(_CHECK, font)

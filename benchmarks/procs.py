@@ -187,7 +187,11 @@ def reference_server(port: int) -> ServerProcess:
 
 def serve_server(port: int, db: Path, extra: list[str] | None = None) -> ServerProcess:
     cmd = [sys.executable, "-m", "mailcatcher_gui", "serve", "--smtp", f"127.0.0.1:{port}"]
-    cmd += ["--db", str(db)] + list(extra or [])
+    extra = list(extra or [])
+    if "--http" not in extra:
+        # The HTTP API is on by default; a free port keeps parallel runs apart.
+        extra += ["--http", "127.0.0.1:0"]
+    cmd += ["--db", str(db)] + extra
     return ServerProcess("serve", cmd, port)
 
 

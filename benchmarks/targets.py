@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import checks_bench, gui_probe, procs, scale
+from . import api_bench, checks_bench, gui_probe, procs, scale
 from .report import FAIL, NOT_RUN, PASS, Check, not_run
 from .stats import median, summarize_ms
 
@@ -380,6 +380,8 @@ class Bench:
                 )
             )
 
+        self._api_rows(big, n)
+
         # The window over the big store.
         missing = gui_probe.missing_reason()
         if missing:
@@ -461,6 +463,51 @@ class Bench:
         self.runs["scale_ingest_empty"] = refs
         c = _rate_check("3", f"ingest msgs/s into {n:,}-msg store vs empty store", ours, refs, 0.9)
         self.add(c)
+
+    def _api_rows(self, big: Path, n: int) -> None:
+        """The HTTP API over the big store: list, search, one 100 KB message (p95)."""
+        res = api_bench.run_api(big, repeats=20 if self.cfg.quick else 100)
+        self.runs["scale_api"] = res
+        lst = res["list"]
+        self.add(
+            Check(
+                "3",
+                f"API p95 GET /api/v1/messages?limit=50 ({n:,} in store)",
+                "max",
+                api_bench.LIST_LIMIT_MS,
+                "ms",
+                measured=lst["p95_ms"],
+                detail=f"p50 {lst['p50_ms']} ms, {lst['bytes']:,} B",
+            )
+        )
+        for s in res["search"].values():
+            self.add(
+                Check(
+                    "3",
+                    f"API p95 GET /api/v1/search `{s['query']}` ({s['matches']:,} hits)",
+                    "max",
+                    api_bench.SEARCH_LIMIT_MS,
+                    "ms",
+                    measured=s["p95_ms"],
+                    detail=f"p50 {s['p50_ms']} ms",
+                )
+            )
+        msg = res.get("message")
+        name = "API p95 GET /api/v1/message/{ID} (100 KB message)"
+        if msg is None:
+            self.add(not_run("3", name, "max", api_bench.MESSAGE_LIMIT_MS, "ms", "empty store"))
+        else:
+            self.add(
+                Check(
+                    "3",
+                    name,
+                    "max",
+                    api_bench.MESSAGE_LIMIT_MS,
+                    "ms",
+                    measured=msg["p95_ms"],
+                    detail=f"p50 {msg['p50_ms']} ms, raw {msg['raw_bytes']:,} B",
+                )
+            )
 
     # ---- target 4 ----------------------------------------------------------
 

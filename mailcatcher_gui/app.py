@@ -7,11 +7,11 @@
 2. prepares QtWebEngine before ``QApplication`` exists (URL scheme, shared
    GL contexts, no Chromium sandbox when running as root);
 3. opens the store and mailbox, builds a ``GuiApp`` (window + bridge + sink
-   lifecycle) and runs it on a qasync loop: the aiosmtpd sink and the Qt
-   widgets share the main thread, so a captured message reaches the window
-   without any cross-thread hop;
-4. shuts down in a fixed order -- sink, jobs, viewer (Chromium), widgets,
-   loop, mailbox, application -- so the process exits 0 every time.
+   and HTTP API lifecycles) and runs it on a qasync loop: the aiosmtpd sink,
+   the aiohttp API and the Qt widgets share the main thread, so a captured
+   message reaches the window without any cross-thread hop;
+4. shuts down in a fixed order -- HTTP API, sink, jobs, viewer (Chromium),
+   widgets, loop, mailbox, application -- so the process exits 0 every time.
 
 ``GuiApp`` is also what tests build (``build_gui``) on a temporary store,
 with their own qasync loop.
@@ -36,6 +36,11 @@ from typing import IO, Any
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from . import __version__
+from .core.api import ApiContext
+from .core.api.context import CONTEXT
+from .core.api.server import HttpConfig
+from .core.api.service import ApiService
 from .core.mailbox import Mailbox
 from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
@@ -53,10 +58,14 @@ from .ui.theme import app_icon, apply_theme, follow_system_scheme
 from .ui.window.checks_settings import apply_check_settings
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
+    describe_http_error,
     describe_sink_error,
+    http_config_for,
     initial_config,
+    initial_http,
     listener_config,
     prefs_for_config,
+    prefs_for_http,
 )
 from .ui.window.settings import AppSettings, Preferences
 
@@ -118,7 +127,9 @@ class GuiApp:
 
     ``profiles`` (relay profiles for compose/release) defaults to a
     ``ProfileStore`` next to the settings file; ``ask_password`` replaces the
-    password dialog (tests).
+    password dialog (tests). ``http`` is the HTTP API's configuration and
+    ``http_on`` whether it runs; without ``http`` the app leaves the API
+    alone (tests, embedding), with it the Settings dialog moves it.
     """
 
     def __init__(
@@ -131,6 +142,8 @@ class GuiApp:
         view: QWidget | None = None,
         profiles: ProfileStore | None = None,
         ask_password: PasswordPrompt | None = None,
+        http: HttpConfig | None = None,
+        http_on: bool = True,
     ) -> None:
         self.qapp = qapp
         self.mailbox = mailbox
@@ -141,8 +154,14 @@ class GuiApp:
         #: why the last listener change failed (the old listener may run again)
         self.listener_failure: SinkStartError | None = None
         self.bridge = MailboxBridge(mailbox)
+        #: the HTTP API: its base configuration (None: not managed here) and lifecycle
+        self.http_base = http
+        self.api = ApiService(self._api_context)
+        self._http_on = http is not None and http_on
         #: the preferences in force; this object is their only owner (see apply_preferences)
         self.prefs = prefs_for_config(settings.preferences(), sink_config, mailbox.retention)
+        if http is not None:
+            self.prefs = prefs_for_http(self.prefs, http, self._http_on)
         self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
         apply_check_settings(self.window.view, self.prefs)  # CheckOptions from preferences
         self.window.close_requests_quit = True
@@ -188,6 +207,8 @@ class GuiApp:
             return False
         self.config = config
         self.sink_error = None
+        if self.api.running is not None:  # the API reports the listeners in force
+            self.api.running.app[CONTEXT].smtp_listeners = tuple(self.sink.listeners)
         self.window.set_listeners(self.sink.listeners)
         self.composer.refresh_destinations()
         return True
@@ -229,6 +250,54 @@ class GuiApp:
                 self._set_prefs(prefs_for_config(self.prefs, previous, self.mailbox.retention))
             return False
 
+    # ---- the HTTP API ---------------------------------------------------------------
+
+    def _api_context(self) -> ApiContext:
+        return ApiContext(
+            mailbox=self.mailbox,
+            version=__version__,
+            smtp_listeners=tuple(self.sink.listeners) if self.sink is not None else (),
+            max_body=self.config.max_size,
+            allow_remote_content=self.prefs.allow_remote_default,
+        )
+
+    async def start_http(self) -> bool:
+        """Start the HTTP API if it is on; a failure is a warning in the window, never fatal."""
+        if self.http_base is None or not self._http_on:
+            self._show_http()
+            return False
+        ok = await self.api.start(self.http_base)
+        self._show_http()
+        return ok
+
+    async def stop_http(self) -> None:
+        await self.api.stop()
+
+    def _show_http(self) -> None:
+        error = self.api.error
+        running = self.api.running
+        self.window.status_panel.set_http(
+            running.url if running is not None else None,
+            describe_http_error(error) if error is not None else None,
+        )
+
+    async def _restart_http(self, prefs: Preferences) -> str | None:
+        """Move the API where ``prefs`` say; the problem in words if the new address failed."""
+        if self.http_base is None:
+            return None
+        wanted = http_config_for(self.http_base, prefs)
+        ok = await self.api.restart(wanted)
+        if wanted is not None:
+            self.http_base = wanted
+        self._http_on = wanted is not None and (ok or self.api.running is not None)
+        if not ok and self.api.running is not None and self.api.config is not None:
+            # The previous address runs again: settings and the dialog say so.
+            self.http_base = self.api.config
+            self._set_prefs(prefs_for_http(self.prefs, self.api.config, True))
+        self._show_http()
+        error = self.api.error
+        return None if ok else describe_http_error(error) if error else "unknown error"
+
     # ---- preferences (this is their one owner) -----------------------------------------
 
     def apply_preferences(self, prefs: Preferences) -> None:
@@ -242,8 +311,10 @@ class GuiApp:
         self._set_prefs(prefs)
         if prefs.theme != old.theme:
             apply_theme(self.qapp, prefs.theme)
-        if prefs.listener_differs(old):
-            self.spawn(self._change_listener(prefs))
+        smtp = prefs.listener_differs(old)
+        http = self.http_base is not None and prefs.http_differs(old)
+        if smtp or http:
+            self.spawn(self._change_listener(prefs, smtp=smtp, http=http))
 
     def _set_prefs(self, prefs: Preferences) -> None:
         self.prefs = prefs
@@ -253,13 +324,18 @@ class GuiApp:
         apply_check_settings(self.window.view, prefs)
         self.window.show_preferences(prefs)
 
-    async def _change_listener(self, prefs: Preferences) -> None:
-        ok = await self.restart_sink(listener_config(self.config, prefs))
-        error = None
-        if not ok:
+    async def _change_listener(
+        self, prefs: Preferences, *, smtp: bool = True, http: bool = False
+    ) -> None:
+        errors = []
+        if smtp and not await self.restart_sink(listener_config(self.config, prefs)):
             failure = self.listener_failure
-            error = describe_sink_error(failure) if failure else "unknown error"
-        self.window.listener_change_finished(error)
+            errors.append(describe_sink_error(failure) if failure else "unknown error")
+        if http:
+            problem = await self._restart_http(self.prefs)
+            if problem:
+                errors.append(f"HTTP API: {problem}")
+        self.window.listener_change_finished("; ".join(errors) or None)
 
     # ---- tasks and quitting -------------------------------------------------------------
 
@@ -315,6 +391,7 @@ class GuiApp:
             self.window.show()
         try:
             await self.start_sink()
+            await self.start_http()
             await self._quit_event.wait()
         finally:
             for sig in handled:
@@ -323,6 +400,7 @@ class GuiApp:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.stop_http()
             await self.stop_sink()
         return 0
 
@@ -359,6 +437,8 @@ def build_gui(
     view: QWidget | None = None,
     profiles: ProfileStore | None = None,
     ask_password: PasswordPrompt | None = None,
+    http: HttpConfig | None = None,
+    http_on: bool = True,
 ) -> GuiApp:
     """The application objects, ready for ``await app.run()`` on a qasync loop."""
     return GuiApp(
@@ -369,6 +449,8 @@ def build_gui(
         view=view,
         profiles=profiles,
         ask_password=ask_password,
+        http=http,
+        http_on=http_on,
     )
 
 
@@ -447,6 +529,7 @@ def run_gui(args: Any) -> int:
     follow_system_scheme(qapp, lambda: settings.preferences().theme)
     try:
         config, retention = initial_config(args, prefs)
+        http, http_on = initial_http(args, prefs)
         store = Store(args.db)
     except (ValueError, StoreError) as exc:
         print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
@@ -463,7 +546,15 @@ def run_gui(args: Any) -> int:
     collector = MainThreadCollector()
     collector.start()
     try:
-        gui = build_gui(qapp, mailbox, config, settings, profiles=ProfileStore(paths.config_dir()))
+        gui = build_gui(
+            qapp,
+            mailbox,
+            config,
+            settings,
+            profiles=ProfileStore(paths.config_dir()),
+            http=http,
+            http_on=http_on,
+        )
         files = list(getattr(args, "files", None) or [])
         if files:
             gui.window.open_file(files[0])

@@ -71,9 +71,7 @@ async def serving_api(
     await runner.setup()
     site = web.TCPSite(runner, HOST, 0)
     await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     try:
         yield ApiServer(app=app, ctx=ctx, runner=runner, port=port)
     finally:

@@ -103,12 +103,50 @@ def test_message_without_date_or_return_path_falls_back_like_mailpit(api):
     assert msg["HTML"] == "" and msg["Bcc"] == [] and msg["Username"] == ""
 
 
-def test_list_unsubscribe_errors_are_reported(api):
-    raw = make_message("bad unsub", **{"List-Unsubscribe": "https://x.test/u, <ftp://x.test/u>"})
-    mid = api.deliver(raw)
+@pytest.mark.parametrize(
+    ("header", "links", "errors"),
+    [
+        (
+            "<mailto:u@x.test> (comment), <https://x.test/u>",
+            ["mailto:u@x.test", "https://x.test/u"],
+            "",
+        ),
+        (
+            "https://x.test/u, <ftp://x.test/u>",
+            [],
+            '"https://x.test/u, <ftp://x.test/u>" should be enclosed in <>',
+        ),
+        ("https://x.test/u", [], '"https://x.test/u" no valid unsubscribe links found'),
+        (
+            "<https://x.test/a> <https://x.test/b>",
+            [],
+            '"<https://x.test/a> <https://x.test/b>" <> should be split with a comma '
+            "and optional spaces",
+        ),
+        (
+            "<ftp://x.test/u>, <https://x.test/a>",
+            ["https://x.test/a"],
+            '"ftp://x.test/u" should start with either http(s):// or mailto:',
+        ),
+        (
+            "<https://x.test/a>, <https://x.test/b>",
+            ["https://x.test/a"],
+            '"https://x.test/b" should only contain one HTTP link',
+        ),
+        (
+            "<mailto:a@x.test>, <https://x/a b>",
+            ["mailto:a@x.test"],
+            '"https://x/a b" should not contain spaces',
+        ),
+    ],
+)
+def test_list_unsubscribe_checks_like_mailpit(api, header, links, errors):
+    mid = api.deliver(make_message("unsub", **{"List-Unsubscribe": header}))
     unsub = api.get(f"/api/v1/message/{mid}").json()["ListUnsubscribe"]
-    assert unsub["Links"] == []
-    assert "not enclosed in <>" in unsub["Errors"] and "not a valid link" in unsub["Errors"]
+    assert unsub["Header"] == header
+    assert unsub["Links"] == links
+    assert unsub["Errors"] == errors
+    assert unsub["HeaderPost"] == ""
 
 
 def test_only_get_message_marks_read(api):
@@ -350,3 +388,175 @@ def test_session_extension(api):
     assert body["Transcript"] == ["C: EHLO app.local", "S: 250 ok"]
     plain = api.get(f"/api/v1/message/{api.deliver(make_message('x'))}/session").json()
     assert plain["TLS"] is None and plain["AuthUser"] is None
+
+
+# ---- hostile input: a clear 4xx, never a 500 ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/message/99999999999999999999999",
+        "/api/v1/message/1%00",
+        "/api/v1/message/%F0%9F%92%A9",
+        "/api/v1/message/1/part/..%2F..%2Fetc",
+        "/api/v1/message/1/part/%00",
+        "/api/v1/message/1/part/1.2.3.4.5.6.7.8.9/thumb",
+        "/view/1e3.html",
+    ],
+)
+def test_hostile_paths_are_404(api, path):
+    api.deliver(rich_message())
+    reply = api.get(path)
+    assert reply.status == 404, (path, reply.status, reply.body[:200])
+    assert reply.json()["Error"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query": "x" * 5000},
+        {"query": "a " * 100},
+        {"query": "invoice", "tz": "../../etc/passwd"},
+        {"query": "invoice", "tz": "\x00"},
+        {"query": "after:2024-05-01T25:00Z"},
+        {"query": "invoice", "start": "١٢"},  # Arabic-Indic digits are not our numbers
+    ],
+)
+def test_hostile_searches_are_400(api, params):
+    api.deliver(rich_message())
+    reply = api.get("/api/v1/search", params=params)
+    assert reply.status == 400, (params, reply.status, reply.body[:200])
+    assert reply.json()["Error"]
+
+
+def test_broken_message_is_served_not_500(api):
+    broken = (
+        b'Subject: =?x-unknown?B?////?=\r\nFrom: "unterminated <a@\r\n'
+        b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+        b'Content-Type: image/png; name="x.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        b"!!!not base64!!!\r\n"
+    )
+    mid = api.deliver(broken)
+    for path in (
+        f"/api/v1/message/{mid}",
+        f"/api/v1/message/{mid}/headers",
+        f"/api/v1/message/{mid}/raw",
+        f"/api/v1/message/{mid}/session",
+        f"/view/{mid}.txt",
+    ):
+        reply = api.get(path)
+        assert reply.status == 200, (path, reply.body[:300])
+    assert api.get(f"/api/v1/message/{mid}/raw").body == broken
+    listed = api.get("/api/v1/messages").json()
+    assert listed["messages"][0]["ID"] == str(mid)
+
+
+# ---- the loop stays free; events arrive on it -----------------------------------------
+
+
+def test_parsing_a_big_message_does_not_hold_up_other_requests(api):
+    import asyncio
+    import os
+
+    import aiohttp
+
+    big = rich_message(image=os.urandom(12 * 1024 * 1024))  # ~16 MB of base64 to decode
+    big_id = api.deliver(big)
+    api.deliver(make_message("small"))
+    finished: list[str] = []
+
+    async def fetch(session: aiohttp.ClientSession, name: str, path: str) -> None:
+        async with session.get(api.url + path) as resp:
+            await resp.read()
+            assert resp.status == 200
+        finished.append(name)
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            slow = asyncio.ensure_future(fetch(session, "big", f"/api/v1/message/{big_id}"))
+            await asyncio.sleep(0.02)  # the big parse is under way
+            await fetch(session, "list", "/api/v1/messages?limit=5")
+            await slow
+
+    api.run(scenario(), timeout=120)
+    assert finished == ["list", "big"]
+
+
+def test_mailbox_events_from_api_writes_arrive_on_the_loop_thread(api):
+    import threading
+
+    seen: list[tuple[str, str]] = []
+    api.mailbox.subscribe(
+        lambda event: seen.append((type(event).__name__, threading.current_thread().name))
+    )
+    a = api.deliver(make_message("one"))
+    b = api.deliver(make_message("two"))
+    seen.clear()  # the deliveries themselves happened on the test thread
+    loop_thread = api.run(_current_thread_name())
+    api.get(f"/api/v1/message/{a}")
+    api.request("PUT", "/api/v1/messages", json={"Read": False})
+    api.request("DELETE", "/api/v1/messages", json={"IDs": [str(b)]})
+    api.request("DELETE", "/api/v1/search", params={"query": "one"})
+    api.request("DELETE", "/api/v1/messages")
+    kinds = [kind for kind, _thread in seen]
+    assert kinds == [
+        "MessagesChanged",
+        "MessagesChanged",
+        "MessagesDeleted",
+        "MessagesDeleted",
+        "MailboxCleared",
+    ]
+    assert {thread for _kind, thread in seen} == {loop_thread}
+
+
+async def _current_thread_name() -> str:
+    import threading
+
+    return threading.current_thread().name
+
+
+def test_head_of_a_message_is_405_and_marks_nothing(api):
+    mid = api.deliver(make_message("peek"))
+    assert api.request("HEAD", f"/api/v1/message/{mid}").status == 405
+    assert api.mailbox.summary(mid).read is False
+    assert api.request("HEAD", f"/api/v1/message/{mid}/raw").status == 200
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_thumbnail_of_a_pixel_bomb_is_blank_without_decoding(api):
+    from mailcatcher_gui.core.api.thumbnail import MAX_PIXELS, make_thumbnail
+
+    bomb = _png_claiming(20_000, 20_000)
+    assert len(bomb) < 200 and MAX_PIXELS < 20_000 * 20_000
+    mid = api.deliver(rich_message(image=bomb))
+    reply = api.get(f"/api/v1/message/{mid}/part/1.2.2/thumb")
+    assert reply.status == 200
+    thumb = _jpeg(reply.body).convert("RGB")
+    assert thumb.size == (180, 120)
+    assert all(lo > 245 for lo, _hi in thumb.getextrema())
+    # the pixel limit fires only above it: a red 200x150 image, limit below and at its size
+    red = png_bytes(200, 150, (220, 0, 0))
+    over = _jpeg(make_thumbnail(red, "image/png", max_pixels=200 * 150 - 1)).convert("RGB")
+    at = _jpeg(make_thumbnail(red, "image/png", max_pixels=200 * 150)).convert("RGB")
+    assert min(over.getpixel((90, 60))) > 245  # blank
+    r, g, b = at.getpixel((90, 60))
+    assert r > 180 and g < 60 and b < 60  # decoded

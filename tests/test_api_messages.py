@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_helpers import deliver, rich_message, running_api
+from api_helpers import deliver, png_bytes, rich_message, running_api
 from smtp_helpers import make_message
 
 from mailcatcher_gui.core.api.routes_messages import apply_timezone
@@ -153,6 +153,12 @@ def test_listing_marks_nothing_read(api):
 def test_search_counts_matches_and_unread(api):
     ids = _fill(api, 4)
     special = api.deliver(make_message("quarterly invoice", body=b"please pay\r\n"))
+    all_unread = api.get("/api/v1/search", params={"query": "numbered"}).json()
+    assert all_unread["messages_count"] == 4 and all_unread["messages_unread"] == 4
+    api.mailbox.mark_read([*ids, special], True)
+    all_read = api.get("/api/v1/search", params={"query": "numbered"}).json()
+    assert all_read["messages_count"] == 4 and all_read["messages_unread"] == 0
+    api.mailbox.mark_read([*ids[1:], special], False)
     api.mailbox.mark_read([ids[0]], True)
     body = api.get("/api/v1/search", params={"query": "numbered"}).json()
     assert set(body) == LIST_KEYS
@@ -356,3 +362,41 @@ def test_tags_in_summaries_and_list(api):
     assert api.get("/api/v1/messages").json()["tags"] == ["later", "urgent", "Work"]
     message = api.get(f"/api/v1/message/{tagged}").json()
     assert message["Tags"] == ["urgent", "Work"]
+
+
+def test_mailpit_search_extensions_through_the_api(api):
+    rich = api.deliver(rich_message(image=png_bytes(900, 900)))  # inline image, > 10 KB
+    tagged = api.deliver(make_message("tagged one", **{"X-Tags": "release, QA"}))
+    plain = api.deliver(make_message("plain one"))
+
+    def search(query: str) -> list[str]:
+        reply = api.get("/api/v1/search", params={"query": query})
+        assert reply.status == 200, reply.text
+        return _ids(reply)
+
+    assert search("tag:release") == [str(tagged)]
+    assert search("tag:qa") == [str(tagged)]  # tags match in any case
+    assert search("is:tagged") == [str(tagged)]
+    assert search("!is:tagged") == [str(plain), str(rich)]
+    assert search("has:inline") == [str(rich)]
+    assert search("larger:10K") == [str(rich)]
+    assert search("smaller:10K") == [str(plain), str(tagged)]
+    assert search("reply-to:reply@mail") == [str(rich)]
+    assert search("message-id:rich-1") == [str(rich)]
+    # the tz rewrite leaves these alone, and composes with them
+    tz = {"query": "after:2000-01-01 tag:release", "tz": "Asia/Tokyo"}
+    assert _ids(api.get("/api/v1/search", params=tz)) == [str(tagged)]
+
+
+def test_search_accepts_instants(api):
+    early = deliver(
+        api.mailbox, make_message("early"), received_at=datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    )
+    late = deliver(
+        api.mailbox, make_message("late"), received_at=datetime(2024, 5, 1, 13, 0, tzinfo=UTC)
+    )
+    assert _ids(api.get("/api/v1/search", params={"query": "after:2024-05-01T12:00Z"})) == [
+        str(late)
+    ]
+    query = {"query": "before:2024-05-01T14:00:00+02:00"}  # 12:00 UTC
+    assert _ids(api.get("/api/v1/search", params=query)) == [str(early)]

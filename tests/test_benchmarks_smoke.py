@@ -74,6 +74,8 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         assert check["reference"] > 0 and check["measured"] > 0
     assert any("search" in c["name"] for c in measured("3")), targets["3"]
     assert any("ingest" in c["name"] for c in measured("3")), targets["3"]
+    api_rows = [c for c in measured("3") if c["name"].startswith("API p95")]
+    assert len(api_rows) >= 3, targets["3"]  # list, searches, one message
     # The checks' own cost needs no GUI either: 100 KB, 2 MB and the 1x/10x ratio.
     t6 = {c["name"][:2]: c for c in measured("6")}
     assert {"6a", "6b", "6c"} <= set(t6), targets["6"]
@@ -97,3 +99,25 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         # Every newsletter opened in the window got its checks shown.
         window = runs["checks_window"]
         assert window["opened"] == 5 and not window["missed"], window
+
+
+def test_api_latency_rows_measure_real_requests(tmp_path):
+    """Target 3's HTTP API rows on a small store: real requests, every row judged."""
+    from benchmarks import scale
+    from benchmarks.targets import Bench, Config
+
+    db = tmp_path / "api.sqlite3"
+    scale.build_store(db, 300)
+    bench = Bench(Config.make(True, tmp_path), log=lambda _line: None)
+    bench._api_rows(db, 300)
+    res = bench.runs["scale_api"]
+    assert res["total"] == 300
+    assert res["list"]["url"] == "/api/v1/messages?limit=50" and res["list"]["n"] == 20
+    assert {s["query"] for s in res["search"].values()} == {q for _l, q in scale.SEARCHES}
+    assert all(s["matches"] > 0 for s in res["search"].values())
+    assert res["message"]["raw_bytes"] > 90_000  # the 100 KB multipart template
+    names = [c.name for c in bench.checks]
+    assert len(names) == 5 and all(n.startswith("API p95 GET /") for n in names), names
+    for check in bench.checks:
+        assert check.status in {"PASS", "FAIL"} and check.measured and check.measured > 0
+        assert check.limit in (20.0, 100.0, 30.0)

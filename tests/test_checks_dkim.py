@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dkim
+import dns.message
+import dns.rcode
+import dns.resolver
+import dns.rrset
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -78,6 +87,7 @@ def test_signed_message_verifies_with_user_txt_key(keypair: tuple[bytes, bytes, 
     assert sig["signed_headers"][:3] == ["from", "to", "subject"]
     assert result.verdict is Severity.OK
     assert "key you gave" in result.findings[0].title
+    assert result.findings[0].line == 1  # the DKIM-Signature header leads the message
     assert "pass (example.com, aligned)" in result.summary
 
 
@@ -186,6 +196,12 @@ def test_two_signatures_each_judged(keypair: tuple[bytes, bytes, bytes]) -> None
     second = sign(private, domain=b"esp.example.org", message=first)
     result = check_authentication(second, options(record))
     by_domain = {s["domain"]: s for s in result.data["signatures"]}
+    lines = {f.data["domain"]: f.line for f in result.findings}
+    raw_lines = second.split(b"\n")
+    for domain, line in lines.items():
+        assert line is not None
+        assert raw_lines[line - 1].startswith(b"DKIM-Signature:")
+        assert f"d={domain}".encode() in b"".join(raw_lines[line - 1 : line + 3]).replace(b" ", b"")
     assert by_domain["example.com"]["result"] == "pass"
     assert by_domain["esp.example.org"]["result"] == "no-key"
 
@@ -258,6 +274,134 @@ def test_arc_chain_pass_and_broken(keypair: tuple[bytes, bytes, bytes]) -> None:
     bad = check_authentication(broken, options(record))
     assert bad.data["arc"]["result"] == "fail"
     assert any(f.code == "arc-fail" and f.severity is Severity.WARNING for f in bad.findings)
+    keyless = check_authentication(sealed, options(None))
+    assert keyless.data["arc"]["result"] == "no-key"
+    assert keyless.data["arc"]["missing_keys"] == ["s1._domainkey.example.com"]
+    assert any(f.code == "arc-no-key" and f.severity is Severity.INFO for f in keyless.findings)
     plain = check_authentication(MESSAGE, options(record))
     assert plain.data["arc"]["result"] == "none"
     assert not any(f.code.startswith("arc-") for f in plain.findings)
+
+
+def test_malformed_header_sections_never_crash(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    leading_fold = b"   \r\n" + sign(private)  # dkimpy: IndexError in its header parser
+    result = check_authentication(leading_fold, options(record))
+    [sig] = result.data["signatures"]
+    assert sig["result"] == "error"
+    assert "folded (indented) line comes before the first header" in sig["reason"]
+    assert sig["domain"] == "example.com" and sig["selector"] == "s1"  # read from the header text
+    assert sig["aligned"] is True
+    assert "header section" in result.findings[0].advice
+    assert result.verdict is Severity.ERROR
+    not_a_header = b"this is not a header\r\n" + MESSAGE  # dkimpy: MessageFormatError
+    result = check_authentication(not_a_header, options(record))
+    assert result.data["signatures"] == []  # no DKIM-Signature to judge
+    assert result.verdict is Severity.INFO
+    for junk in (b"", b"\x00\xff\xfe", b"DKIM-Signature: \r\n\r\n", b"\r\n\r\nbody only"):
+        got = check_authentication(junk, options(record))
+        assert "signatures" in got.data and "arc" in got.data
+
+
+def test_signature_count_is_bounded(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    one = sign(private)
+    header = one[: one.index(b"From:")]
+    many = header * 25 + MESSAGE
+    result = check_authentication(many, options(record))
+    sigs = result.data["signatures"]
+    assert len(sigs) == 25
+    assert [s["result"] for s in sigs[:20]] == ["pass"] * 20
+    assert all(s["result"] == "error" and "first 20" in s["reason"] for s in sigs[20:])
+
+
+@contextmanager
+def dns_server(records: dict[str, bytes], *, silent: bool = False) -> Iterator[int]:
+    """A real (tiny) DNS server on 127.0.0.1 UDP: TXT answers from ``records``, else NXDOMAIN.
+
+    ``silent`` drops every query, like a dead resolver.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                wire, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            if silent:
+                continue
+            query = dns.message.from_wire(wire)
+            reply = dns.message.make_response(query)
+            name = query.question[0].name.to_text().rstrip(".").lower()
+            if name in records:
+                value = records[name]
+                chunks = " ".join(
+                    '"' + value[i : i + 200].decode() + '"' for i in range(0, len(value), 200)
+                )
+                reply.answer.append(
+                    dns.rrset.from_text(query.question[0].name, 60, "IN", "TXT", chunks)
+                )
+            else:
+                reply.set_rcode(dns.rcode.NXDOMAIN)
+            sock.sendto(reply.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
+
+
+def local_resolver(port: int, lifetime: float = 2.0) -> dns.resolver.Resolver:
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = ["127.0.0.1"]
+    resolver.port = port
+    resolver.timeout = resolver.lifetime = lifetime
+    return resolver
+
+
+def test_key_from_dns_says_so(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, record = keypair
+    with dns_server({"s1._domainkey.example.com": record}) as port:
+        result = check_authentication(
+            sign(private), CheckOptions(resolve_dns=True), resolver=local_resolver(port)
+        )
+        [sig] = result.data["signatures"]
+        assert sig["result"] == "pass" and sig["key_source"] == "dns"
+        assert "(key from DNS)" in result.findings[0].title
+        # a key the user gave wins over DNS
+        mine = check_authentication(
+            sign(private), options(record, dns=True), resolver=local_resolver(port)
+        )
+        assert mine.data["signatures"][0]["key_source"] == "user"
+        # a name DNS does not know: no key, said plainly
+        other = check_authentication(
+            sign(private, domain=b"example.org"),
+            CheckOptions(resolve_dns=True),
+            resolver=local_resolver(port),
+        )
+        [sig] = other.data["signatures"]
+        assert sig["result"] == "no-key"
+        assert sig["reason"].endswith("DNS has no TXT record for it")
+
+
+def test_dead_dns_is_asked_once_and_said_plainly(keypair: tuple[bytes, bytes, bytes]) -> None:
+    private, _pem, _record = keypair
+    two = sign(private, domain=b"example.org", message=sign(private))
+    with dns_server({}, silent=True) as port:
+        started = time.monotonic()
+        result = check_authentication(
+            two, CheckOptions(resolve_dns=True), resolver=local_resolver(port, lifetime=0.5)
+        )
+        elapsed = time.monotonic() - started
+    reasons = [s["reason"] for s in result.data["signatures"]]
+    assert all("DNS is not available here (lookup timed out after 0.5 s)" in r for r in reasons)
+    assert [s["result"] for s in result.data["signatures"]] == ["no-key", "no-key"]
+    assert elapsed < 2.0  # the second signature did not wait again

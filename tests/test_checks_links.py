@@ -4,13 +4,16 @@ loopback HTTP servers (200, 404, redirect chains, HEAD refused, timeouts) and th
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import ssl
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from mailcatcher_gui.core.checks import CheckOptions, FamilyResult, Severity
@@ -18,6 +21,8 @@ from mailcatcher_gui.core.checks.linkprobe import GuardedResolver, Probe, addres
 from mailcatcher_gui.core.checks.links import check_links, extract_links
 from mailcatcher_gui.core.mailio.local import unstored_message
 from mailcatcher_gui.core.models import OpenedMessage
+from tests.link_helpers import http_server
+from tests.tls_helpers import make_test_ca
 
 LOCAL_OK = CheckOptions(allow_local_links=True, link_timeout=2.0, link_concurrency=3)
 
@@ -34,46 +39,6 @@ def message(html: str = "", text: str = "", extra_headers: str = "") -> OpenedMe
         + "".join(parts) + "--b--\r\n"
     )  # fmt: skip
     return unstored_message(raw.encode(), received_at=datetime.now(UTC), source="test")
-
-
-@asynccontextmanager
-async def http_server() -> AsyncIterator[tuple[str, list[tuple[str, str]]]]:
-    """A loopback server: /ok, /missing, /r1→/r2→/ok, /loop, /nohead, /slow; logs requests."""
-    seen: list[tuple[str, str]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        seen.append((request.method, request.path))
-        path = request.path
-        if path == "/ok":
-            return web.Response(text="fine")
-        if path == "/r1":
-            raise web.HTTPMovedPermanently("/r2")
-        if path == "/r2":
-            raise web.HTTPFound("/ok")
-        if path == "/loop":
-            raise web.HTTPFound("/loop")
-        if path == "/nohead":
-            if request.method == "HEAD":
-                raise web.HTTPMethodNotAllowed("HEAD", ["GET"])
-            return web.Response(text="get only")
-        if path == "/slow":
-            await asyncio.sleep(5)
-            return web.Response(text="late")
-        if path == "/to-local":
-            raise web.HTTPFound(request.query["target"])
-        raise web.HTTPNotFound()
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
 
 
 def run(check: Callable[[], Awaitable[FamilyResult]]) -> FamilyResult:
@@ -284,3 +249,157 @@ def test_address_refusal_rules() -> None:
     assert "not a public address" in (address_refusal("100.64.0.1") or "")
     assert "unspecified" in (address_refusal("0.0.0.0") or "")
     assert "not a public address" in (address_refusal("224.0.0.1") or "")
+
+
+def test_hostile_urls_never_crash_and_never_connect() -> None:
+    async def scenario() -> tuple[FamilyResult, list[tuple[str, str]], str]:
+        async with http_server() as (base, seen):
+            port = base.rsplit(":", 1)[1]
+            html = (
+                '<base href="http://[::1"><a href="http://[::1/x">a</a>'
+                '<a href="javascript:alert(1)">j</a><img srcset=",, ,">'
+                '<div style="background:url(">x</div>'
+                f'<a href="http://2130706433:{port}/ok">decimal</a>'
+                f'<a href="http://127.1:{port}/ok">short</a>'
+                f'<a href="http://[::ffff:127.0.0.1]:{port}/ok">mapped</a>'
+                f'<a href="http://0.0.0.0:{port}/ok">unspecified</a>'
+            )
+            result = await check_links(message(html), CheckOptions(link_timeout=2.0))
+            return result, seen, port
+
+    result, seen, port = asyncio.run(scenario())
+    assert seen == []  # no spelling of this machine got through
+    links = by_url(result)
+    for url in (
+        f"http://2130706433:{port}/ok",
+        f"http://127.1:{port}/ok",
+        f"http://[::ffff:127.0.0.1]:{port}/ok",
+        f"http://0.0.0.0:{port}/ok",
+    ):
+        assert links[url]["status_code"] == 0, url
+    assert links[f"http://[::ffff:127.0.0.1]:{port}/ok"]["refused"] is True
+    assert "unspecified" in links[f"http://0.0.0.0:{port}/ok"]["error"]
+    codes = {f.where: f.code for f in result.findings}
+    assert codes["http://[::1/x"] == "link-invalid"
+    assert codes["javascript:alert(1)"] == "link-javascript"
+
+
+def test_untrusted_certificate_is_reported_not_ignored(tmp_path: Path) -> None:
+    """HTTPS is verified: a certificate no public CA signed is an error with that reason."""
+    _ca, cert, key = make_test_ca(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def hello(_request: web.Request) -> web.Response:
+        return web.Response(text="hi")
+
+    async def scenario() -> tuple[FamilyResult, str]:
+        app = web.Application()
+        app.router.add_get("/", hello)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+        await site.start()
+        url = f"https://127.0.0.1:{runner.addresses[0][1]}/"
+        try:
+            return await check_links(message(f'<a href="{url}">tls</a>'), LOCAL_OK), url
+        finally:
+            await runner.cleanup()
+
+    result, url = asyncio.run(scenario())
+    link = by_url(result)[url]
+    assert link["status_code"] == 0
+    assert "certificate" in link["error"].lower()
+    assert result.verdict is Severity.ERROR
+
+
+def test_extraction_is_linear_on_a_large_message() -> None:
+    """32,000 links in a 2 MB message: located line by line in well under a second or two."""
+    import time
+
+    html = "".join(
+        f'<p>{i} <a href="https://example.com/p/{i}">l</a><img src="https://img.example/{i}.png"></p>\n'
+        for i in range(16000)
+    )
+    opened = message(html)
+    started = time.perf_counter()
+    refs = extract_links(opened)
+    elapsed = time.perf_counter() - started
+    assert len(refs) == 32000
+    assert elapsed < 5.0, elapsed  # quadratic location took ~30 s here
+    raw_lines = opened.stored.raw.split(b"\n")
+    last = refs[-1]
+    assert last.line is not None and b"img.example/15999.png" in raw_lines[last.line - 1]
+
+
+def test_lines_for_encoded_bodies_are_left_out_not_guessed() -> None:
+    raw = (
+        "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.b64encode(b'<a href="https://example.com/hidden">x</a>').decode()
+        + "\r\n"
+    ).encode()
+    opened = unstored_message(raw, received_at=datetime.now(UTC), source="test")
+    [ref] = extract_links(opened)
+    assert ref.url == "https://example.com/hidden" and ref.line is None
+
+
+def test_at_most_max_checked_urls_are_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailcatcher_gui.core.checks import links
+
+    monkeypatch.setattr(links, "MAX_CHECKED", 2)
+
+    async def scenario(count: int) -> tuple[FamilyResult, list[tuple[str, str]]]:
+        async with http_server() as (base, seen):
+            html = "".join(f'<a href="{base}/ok?{i}">{i}</a>' for i in range(count))
+            return await check_links(message(html), LOCAL_OK), seen
+
+    within, seen = asyncio.run(scenario(2))
+    assert len(seen) == 2 and not any(f.code == "links-too-many" for f in within.findings)
+    result, seen = asyncio.run(scenario(3))
+    assert len(seen) == 2
+    assert [f.code for f in result.findings if f.code == "links-too-many"] == ["links-too-many"]
+    assert "1 more URLs not checked" in next(
+        f.title for f in result.findings if f.code == "links-too-many"
+    )
+
+
+def test_redirect_out_of_the_web_stops_there() -> None:
+    async def scenario() -> tuple[FamilyResult, str]:
+        async with http_server() as (base, _seen):
+            url = f"{base}/to-local?target=mailto:list@example.com"
+            return await check_links(message(f'<a href="{url}">x</a>'), LOCAL_OK), url
+
+    result, url = asyncio.run(scenario())
+    link = by_url(result)[url]
+    assert link["status_code"] == 302
+    assert link["status"] == "redirects to mailto:list@example.com (not checked)"
+    [finding] = result.findings
+    assert finding.code == "link-redirect" and "leaves the web" in finding.advice
+
+
+def test_deeply_nested_html_still_lists_its_links_quickly() -> None:
+    import time
+
+    depth = 60000
+    html = "<div>" * depth + '<a href="https://x.example/?a=1&amp;b=2">x</a>' + "</div>" * depth
+    shallow = message('<div><a href="https://x.example/?a=1&amp;b=2">x</a></div>')
+    started = time.perf_counter()
+    [ref] = extract_links(message(html))
+    assert time.perf_counter() - started < 3.0
+    assert ref.url == "https://x.example/?a=1&b=2"
+    assert "too deeply nested" in ref.where
+    [normal] = extract_links(shallow)
+    assert normal.url == ref.url and normal.where == "<a href>"
+
+
+def test_large_css_urls_found_by_pattern_and_small_by_parser() -> None:
+    filler = ".x{color:red}\n" * 8000  # over 64 KB of CSS
+    for css in ("", filler):
+        html = (
+            f"<style>{css}.a{{background:url('https://a.example/1.png')}}"
+            "/* url(https://comment.example/x) */ .b{background:url(https://b.example/2.png)}"
+            "</style>"
+        )
+        urls = [r.url for r in extract_links(message(html))]
+        assert urls == ["https://a.example/1.png", "https://b.example/2.png"], len(css)

@@ -49,6 +49,7 @@ LIST_KEYS = {
     "has_text",
     "attachments",
     "read",
+    "tags",
 }
 SHOW_KEYS = LIST_KEYS | {
     "headers",
@@ -96,6 +97,10 @@ class ServeProcess:
     """``mailcatcher-gui serve`` in a subprocess; stdout lines arrive on a queue."""
 
     def __init__(self, home: Path, *args: str) -> None:
+        # The HTTP API's fixed default port would clash between parallel tests;
+        # these tests read the SMTP lines only.
+        if "--http" not in args:
+            args = (*args, "--http", "none")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailcatcher_gui", "serve", *args],
             env=cli_env(home),

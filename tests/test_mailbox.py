@@ -83,6 +83,7 @@ def test_reads_have_no_side_effects_and_flags_are_explicit(mailbox):
     assert mailbox.clear() == 1
     assert isinstance(events[-1], MailboxCleared)
     assert isinstance(events[2], MessagesDeleted)
+    assert events[2].pruned is False  # the user's delete, not retention
 
 
 def test_retention_prunes_oldest_and_announces_it(tmp_path):
@@ -95,6 +96,7 @@ def test_retention_prunes_oldest_and_announces_it(tmp_path):
         assert [s.id for s in mailbox.list()] == ids[:1:-1]
         deleted = [i for e in events if isinstance(e, MessagesDeleted) for i in e.ids]
         assert deleted == ids[:2]
+        assert all(e.pruned for e in events if isinstance(e, MessagesDeleted))
     finally:
         mailbox.close()
 
@@ -265,7 +267,7 @@ def test_lowering_retention_prunes_at_once_and_announces_it(tmp_path):
         assert mailbox.set_retention(4) == ids[:2]  # without waiting for the next message
         assert mailbox.retention == 4
         assert mailbox.ids() == ids[:1:-1]
-        assert events[-1] == MessagesDeleted(tuple(ids[:2]))
+        assert events[-1] == MessagesDeleted(tuple(ids[:2]), pruned=True)
         assert mailbox.set_retention(10) == []  # raising it removes nothing
         assert mailbox.set_retention(0) == []  # nor does "no limit"
         mailbox.max_messages = 1  # the old attribute is the same operation

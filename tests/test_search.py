@@ -348,6 +348,8 @@ def _random_query(rnd: random.Random) -> str:
         "attachment", "read", "unread", "html", "2024-05-02", "2024-02-30", "alice",
         "invoice", "bob+tag@x.org", "Grüße", "会議", "é", "\u200b", "\ufeff", "🙂", "\ud83d",
         "\x7f", "\u0301", "0", "99999-99-99", "x" * 50,
+        "tag:", "cc:", "bcc:", "reply-to:", "addressed:", "message-id:", "larger:", "smaller:",
+        "!", "tagged", "inline", "2M", "1.5kb", "-to:",
     ]  # fmt: skip
     k = rnd.randint(0, 8)
     parts = []

@@ -242,6 +242,6 @@ def test_a_version_4_store_is_upgraded_and_its_messages_can_be_tagged(tmp_path) 
         assert mailbox.summary(first.id).tags == ()
         mailbox.add_tags([first.id], ["later"])
         assert mailbox.summary(first.id).tags == ("later",)
-        assert [s.tags for s in mailbox.list()] == [("later",)]
+        assert [s.tags for s in mailbox.list(query="tag:later")] == [("later",)]
     finally:
         mailbox.close()

@@ -4,7 +4,7 @@
 
     mailcatcher-gui [gui] [OPTIONS] [FILE.eml ...]   the window (default)
     mailcatcher-gui serve [OPTIONS]                  headless SMTP sink
-    mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export
+    mailcatcher-gui messages list|show|attachment|delete|clear|read|unread|import|export|check
     mailcatcher-gui send ...                         send a test message
 
 One module per command (``gui``, ``serve``, ``messages``, ``send``);

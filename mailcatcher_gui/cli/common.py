@@ -14,9 +14,11 @@ from typing import Any
 
 from mailcatcher_gui.core.options import (
     DEFAULT_AUTH,
+    DEFAULT_HTTP,
     DEFAULT_MAX_MESSAGES,
     DEFAULT_MAX_SIZE,
     DEFAULT_SMTP,
+    HTTP_OFF,
 )
 
 PROG = "mailcatcher-gui"
@@ -78,6 +80,22 @@ def arg_hostport(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return text
+
+
+def arg_http(text: str) -> str:
+    """``HOST:PORT`` (as ``--smtp``) or ``none``."""
+    if text.strip().lower() == HTTP_OFF:
+        return HTTP_OFF
+    return arg_hostport(text)
+
+
+def arg_origin(text: str) -> str:
+    from mailcatcher_gui.core.api.security import parse_cors_origin
+
+    try:
+        return parse_cors_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def arg_auth(text: str) -> str:
@@ -200,4 +218,40 @@ def add_sink_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         default=None,
         help="name in the SMTP greeting (default: mailcatcher-gui)",
+    )
+
+
+def add_http_options(p: argparse.ArgumentParser) -> None:
+    """The HTTP API options ``gui`` and ``serve`` share (Mailpit's API and events)."""
+    g = p.add_argument_group("HTTP API (Mailpit-compatible)")
+    g.add_argument(
+        "--http",
+        metavar="HOST:PORT|none",
+        type=arg_http,
+        default=DEFAULT_HTTP,
+        help="listen for the HTTP API and its /api/events WebSocket; 'none' turns it off; "
+        "port 0 picks a free port (default: %(default)s)",
+    )
+    g.add_argument(
+        "--http-auth-file",
+        metavar="FILE",
+        help="require HTTP Basic auth with the users of this htpasswd file "
+        "(bcrypt hashes: htpasswd -B -c FILE USER)",
+    )
+    g.add_argument(
+        "--http-allow-insecure",
+        action="store_true",
+        help="allow --http on a non-loopback address without --http-auth-file "
+        "(anyone who can reach it can read, delete and send mail)",
+    )
+    g.add_argument(
+        "--http-cors",
+        metavar="ORIGIN",
+        type=arg_origin,
+        help="let web pages from ORIGIN (e.g. http://localhost:3000, or * for any) call the "
+        "API from a browser (default: no CORS; other sites are refused)",
+    )
+    g.add_argument("--http-tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate")
+    g.add_argument(
+        "--http-tls-key", metavar="FILE", help="PEM private key (default: inside --http-tls-cert)"
     )

@@ -13,14 +13,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mailcatcher_gui.core.options import db_path_from_args, sink_config_from_args
+from mailcatcher_gui.core.options import (
+    db_path_from_args,
+    http_config_from_args,
+    sink_config_from_args,
+)
 
-from .common import PROG, CliError, add_db, add_sink_options
+from .common import PROG, CliError, add_db, add_http_options, add_sink_options
 
 
 def add_gui_parser(sub: Any, db: str) -> None:
     gui = sub.add_parser("gui", help="open the window (the default)")
     add_sink_options(gui)
+    add_http_options(gui)
     add_db(gui, db)
     gui.add_argument("files", nargs="*", metavar="FILE", help=".eml files to open")
     gui.set_defaults(handler=cmd_gui)
@@ -34,6 +39,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         if not os.access(path, os.R_OK):
             raise CliError(f"cannot open {name}: permission denied")
     sink_config_from_args(args)  # fail here, with exit 2, rather than inside the window
+    http_config_from_args(args)
     args.db = str(db_path_from_args(args))
     # A runtime import by name: the command line stays free of Qt in the
     # import graph (import-linter); only ``gui`` pulls the app in.

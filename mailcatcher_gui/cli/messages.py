@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mailcatcher_gui.core.options import open_mailbox, open_store
 from mailcatcher_gui.core.units import format_size
 
+from .check import add_check_parser
 from .common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -126,6 +127,8 @@ def add_messages_parser(sub: Any, db: str) -> None:
     mode.add_argument("--force", action="store_true", help="replace an existing --mbox FILE")
     add_db(p, db)
     p.set_defaults(handler=_cmd_export)
+
+    add_check_parser(msub, db)  # ``messages check``: in cli/check.py
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -180,7 +180,7 @@ class Mailbox:
         self._max_messages = limit
         pruned = self._store.prune(limit)
         if pruned:
-            self._emit(MessagesDeleted(tuple(pruned)))
+            self._emit(MessagesDeleted(tuple(pruned), pruned=True))
         return pruned
 
     @property
@@ -250,7 +250,7 @@ class Mailbox:
 
     def _announce(self, result: _WriteResult) -> None:
         if result.pruned and result.announces_pruned:
-            self._emit(MessagesDeleted(tuple(sorted(result.pruned))))
+            self._emit(MessagesDeleted(tuple(sorted(result.pruned)), pruned=True))
         # Retention may prune a message of the very batch that added it (a
         # limit smaller than a burst); such a message is never announced.
         if result.summary.id not in result.pruned:

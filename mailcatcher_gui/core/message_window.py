@@ -7,7 +7,7 @@ the first time someone asks for it; the cache is trimmed around the rows in
 use. Row numbers are positions in the store's ordering, so the store is the
 single source of truth and the window can never drift from it for long:
 
-* Read/unread changes patch cached rows in place.
+* Read/unread and tag changes patch cached rows in place.
 * A user's delete removes exactly the known rows.
 * New mail is not inserted message by message: events are collected and
   one :meth:`MessageWindow.sync` turns a burst into one insertion at row 0.
@@ -358,6 +358,22 @@ class MessageWindow:
                 rows.append(r)
         for first, last in ranges(sorted(rows)):
             self._events.changed(first, last, read_only=True)
+
+    def tags_changed(self, updates: Sequence[tuple[int, tuple[str, ...]]]) -> bool:
+        """Patch the tags of cached rows in place; True: a search may now match
+        other rows (``tag:``, ``is:tagged``), so a :meth:`sync` re-counts."""
+        new = dict(updates)
+        rows = []
+        for r, s in self.rows.items():
+            if s is not None and s.id in new and s.tags != new[s.id]:
+                self.rows[r] = replace(s, tags=new[s.id])
+                rows.append(r)
+        for first, last in ranges(sorted(rows)):
+            self._events.changed(first, last, read_only=False)
+        if self.query is None:
+            return False
+        self._pending_unknown = True
+        return True
 
     def sync(self) -> SyncResult:
         """Apply the collected events in one structural change (two at most).

@@ -373,7 +373,10 @@ class MessagesAdded:
 
 @dataclass(frozen=True, slots=True)
 class MessagesDeleted:
+    """These ids are gone; ``pruned``: removed by retention, not by a user's delete."""
+
     ids: tuple[int, ...]
+    pruned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from . import paths
 
 if TYPE_CHECKING:
+    from .api.server import HttpConfig
     from .mailbox import Mailbox
     from .smtp import AuthMode, SinkConfig
     from .store import Store
@@ -37,6 +38,9 @@ DEFAULT_SMTP = "127.0.0.1:1025"
 DEFAULT_MAX_MESSAGES = 10_000
 #: Matches the sink's own default; 0 = unlimited.
 DEFAULT_MAX_SIZE = 50 * 1024 * 1024
+#: The HTTP API (``--http``): Mailpit's port, on loopback only; ``none`` turns it off.
+DEFAULT_HTTP = "127.0.0.1:8025"
+HTTP_OFF = "none"
 #: Accept AUTH with any credentials (but do not require it), so applications
 #: configured with a username and password work unchanged.
 DEFAULT_AUTH = "any"
@@ -147,6 +151,45 @@ def sink_config_from_args(args: Any, environ: Mapping[str, str] | None = None) -
         cert_dir=paths.cert_dir(),
         accept_rcpt=accept_rcpt,
         hostname=getattr(args, "hostname", None) or SinkConfig.hostname,
+    )
+
+
+def http_config_from_args(args: Any) -> HttpConfig | None:
+    """The HTTP API's configuration from ``--http`` and friends; None for ``--http none``.
+
+    Raises ``ConfigError`` for options that do not fit together or a bad
+    ``--http-cors`` origin (the auth file is read when the API starts).
+    """
+    from .api.security import parse_cors_origin
+    from .api.server import HttpConfig
+    from .smtp import parse_hostport
+
+    text = str(getattr(args, "http", None) or DEFAULT_HTTP).strip()
+    if text.lower() == HTTP_OFF:
+        return None
+    try:
+        host, port = parse_hostport(text)
+    except ValueError as exc:
+        raise ConfigError(f"--http: {exc}") from exc
+    cert = getattr(args, "http_tls_cert", None)
+    key = getattr(args, "http_tls_key", None)
+    if key and not cert:
+        raise ConfigError("--http-tls-key needs --http-tls-cert")
+    cors = getattr(args, "http_cors", None) or None
+    if cors is not None:
+        try:
+            cors = parse_cors_origin(cors)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    auth_file = getattr(args, "http_auth_file", None)
+    return HttpConfig(
+        host=host,
+        port=port,
+        auth_file=Path(auth_file).expanduser() if auth_file else None,
+        allow_insecure=bool(getattr(args, "http_allow_insecure", False)),
+        cors_origin=cors,
+        tls_cert=Path(cert).expanduser() if cert else None,
+        tls_key=Path(key).expanduser() if key else None,
     )
 
 

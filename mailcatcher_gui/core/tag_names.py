@@ -23,6 +23,7 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "clean_tag",
     "sort_tags",
+    "tag_query",
     "tags_from_header",
     "unique_tags",
 ]
@@ -65,3 +66,8 @@ def tags_from_header(value: str) -> tuple[str, ...]:
     if not value or value.isspace():
         return ()
     return unique_tags(value.split(",")[:MAX_HEADER_TAGS])
+
+
+def tag_query(tag: str) -> str:
+    """The search for messages tagged ``tag``: ``tag:urgent``, ``tag:"two words"``."""
+    return f'tag:"{tag}"' if " " in tag else f"tag:{tag}"

@@ -32,6 +32,7 @@ from ..core.models import (
     MessagesChanged,
     MessagesDeleted,
     MessageSummary,
+    TagsChanged,
 )
 
 
@@ -46,6 +47,8 @@ class MailboxBridge(QObject):
     messagesChanged = Signal(object, bool)
     #: every message is gone
     mailboxCleared = Signal()
+    #: tuple[tuple[int, tuple[str, ...]], ...]: ids whose tags changed, with their new tags
+    tagsChanged = Signal(object)
 
     # Internal hop: emitted on any thread, delivered queued on ours.
     _wake = Signal()
@@ -111,6 +114,8 @@ class MailboxBridge(QObject):
             self.messagesChanged.emit(event.ids, event.read)
         elif isinstance(event, MailboxCleared):
             self.mailboxCleared.emit()
+        elif isinstance(event, TagsChanged):
+            self.tagsChanged.emit(event.updates)
 
     def close(self) -> None:
         """Stop listening (idempotent); events already queued are still delivered."""

@@ -183,6 +183,29 @@ class Tones:
         return QColor(TRANSCRIPT_COLOURS[kind][1 if self.dark else 0])
 
 
+def tag_chip_colours(palette: QPalette, selected: bool = False) -> tuple[QColor, QColor]:
+    """(background, text) of a tag chip in the message list: a tint of the
+    highlight colour under the normal text, or of the highlighted text on a
+    selected row, so the chip reads in both schemes and on the selection."""
+    if selected:
+        return (
+            _mix(
+                palette.color(QPalette.ColorRole.Highlight),
+                palette.color(QPalette.ColorRole.HighlightedText),
+                0.25,
+            ),
+            palette.color(QPalette.ColorRole.HighlightedText),
+        )
+    return (
+        _mix(
+            palette.color(QPalette.ColorRole.Base),
+            palette.color(QPalette.ColorRole.Highlight),
+            0.2,
+        ),
+        palette.color(QPalette.ColorRole.Text),
+    )
+
+
 #: how far captions move from the text colour towards the window colour;
 #: 0.4 keeps 4.5:1 also on the slightly darker group boxes and dialogs
 #: (0.45 gave 4.44:1 on Fusion's light group box)

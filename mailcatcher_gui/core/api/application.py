@@ -21,8 +21,14 @@ __all__ = ["ROUTE_MODULES", "build_application"]
 # The families of endpoints, one module each (``add_routes(app)``). A module
 # listed here that does not exist yet is a bug, not something to skip.
 ROUTE_MODULES: tuple[str, ...] = (
+    "routes_app",
+    "routes_events",
     "routes_messages",
     "routes_message",
+    "routes_send",
+    "routes_tags",
+    "routes_openapi",
+    "routes_checks",
 )
 
 
@@ -35,7 +41,8 @@ def build_application(
     """The app for ``ctx``; ``middlewares`` (auth, CORS) run inside the error middleware."""
     app = web.Application(
         middlewares=[error_middleware, *middlewares],  # type: ignore[list-item]
-        client_max_size=max(1024, ctx.max_body),
+        # 0 (``--max-size 0``) means unlimited, as aiohttp's 0 does.
+        client_max_size=max(1024, ctx.max_body) if ctx.max_body else 0,
     )
     app[CONTEXT] = ctx
     for name in ROUTE_MODULES if route_modules is None else route_modules:

@@ -26,7 +26,6 @@ on the loop so the mailbox's event reaches listeners there.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from typing import Any
@@ -40,6 +39,7 @@ from ..mime.parse import headers_of, parse_message
 from ..mime.tree import MULTIPART, build_tree
 from ..models import OpenedMessage, ParsedMessage, StoredMessage
 from ..store import MessageNotFound
+from . import workers
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
 from .routes_messages import apply_timezone
@@ -54,8 +54,11 @@ _NOT_FOUND = "Message not found"
 
 
 def add_routes(app: web.Application) -> None:
+    workers.install(app)
     r = app.router
-    r.add_get("/api/v1/message/{id}", get_message)
+    # No HEAD: reading marks the message read, and a HEAD (a link checker,
+    # a preview) must not (Mailpit answers it 405 too).
+    r.add_get("/api/v1/message/{id}", get_message, allow_head=False)
     r.add_get("/api/v1/message/{id}/headers", get_headers)
     r.add_get("/api/v1/message/{id}/raw", get_raw)
     r.add_get("/api/v1/message/{id}/session", get_session)
@@ -83,7 +86,7 @@ async def resolve_id(request: web.Request) -> int:
         query = (request.query.get("query") or "").strip()
         if query:
             query = apply_timezone(query, request.query.get("tz"))
-        return await asyncio.to_thread(_latest, _context(request).mailbox, query)
+        return await workers.run(request, _latest, _context(request).mailbox, query)
     if _ID_RE.fullmatch(text) is None:
         raise ApiError(404, _NOT_FOUND)
     return int(text)
@@ -96,7 +99,7 @@ def _not_found(exc: MessageNotFound) -> ApiError:
 async def _opened(request: web.Request) -> tuple[int, OpenedMessage]:
     message_id = await resolve_id(request)
     try:
-        opened = await asyncio.to_thread(_context(request).mailbox.get, message_id)
+        opened = await workers.run(request, _context(request).mailbox.get, message_id)
     except MessageNotFound as exc:
         raise _not_found(exc) from None
     return message_id, opened
@@ -105,7 +108,7 @@ async def _opened(request: web.Request) -> tuple[int, OpenedMessage]:
 async def _stored(request: web.Request) -> StoredMessage:
     message_id = await resolve_id(request)
     try:
-        return await asyncio.to_thread(_context(request).mailbox.get_stored, message_id)
+        return await workers.run(request, _context(request).mailbox.get_stored, message_id)
     except MessageNotFound as exc:
         raise _not_found(exc) from None
 
@@ -116,7 +119,7 @@ async def _stored(request: web.Request) -> StoredMessage:
 async def get_message(request: web.Request) -> web.Response:
     ctx = _context(request)
     message_id, opened = await _opened(request)
-    body = await asyncio.to_thread(message_json, opened)
+    body = await workers.run(request, message_json, opened)
     if not opened.stored.summary.read and not ctx.read_only:
         # deleted meanwhile: the reader still gets what it read
         with contextlib.suppress(MessageNotFound):
@@ -131,7 +134,7 @@ def _headers(raw: bytes) -> dict[str, list[str]]:
 
 async def get_headers(request: web.Request) -> web.Response:
     stored = await _stored(request)
-    return web.json_response(await asyncio.to_thread(_headers, stored.raw))
+    return web.json_response(await workers.run(request, _headers, stored.raw))
 
 
 def session_json(stored: StoredMessage) -> dict[str, Any]:
@@ -205,7 +208,7 @@ def _find_part(raw: bytes, part_id: str) -> _PartFound | None:
 async def _part(request: web.Request) -> _PartFound:
     stored = await _stored(request)
     part_id = request.match_info["part"]
-    found = await asyncio.to_thread(_find_part, stored.raw, part_id)
+    found = await workers.run(request, _find_part, stored.raw, part_id)
     if found is None:
         raise ApiError(404, "Part not found")
     return found
@@ -233,7 +236,7 @@ async def get_part(request: web.Request) -> web.Response:
 
 async def get_thumbnail(request: web.Request) -> web.Response:
     found = await _part(request)
-    jpeg = await asyncio.to_thread(make_thumbnail, found.data, found.content_type)
+    jpeg = await workers.run(request, make_thumbnail, found.data, found.content_type)
     return web.Response(
         body=jpeg,
         headers={"Content-Type": "image/jpeg", "Content-Disposition": _disposition(found.filename)},
@@ -254,7 +257,7 @@ async def view_html(request: web.Request) -> web.Response:
     message_id, opened = await _opened(request)
     if not opened.parsed.html:
         raise ApiError(404, "This message does not contain a HTML part")
-    html = await asyncio.to_thread(link_inline_images, opened.parsed, message_id)
+    html = await workers.run(request, link_inline_images, opened.parsed, message_id)
     return web.Response(
         body=html.encode("utf-8", errors="replace"),
         content_type="text/html",

@@ -5,7 +5,7 @@
 Everything goes through ``MailboxProtocol`` (``list``/``count``/``ids``/
 ``mark_read``/``delete``/``clear``), so the same routes serve a local store
 and anything else that keeps the protocol. Store reads run in a worker
-thread (``asyncio.to_thread``): a search over 100,000 messages must not hold
+thread (``core.api.workers``): a search over 100,000 messages must not hold
 up the SMTP sessions sharing this loop.
 
 Behaviour follows Mailpit's handlers (``server/apiv1/messages.go``):
@@ -27,7 +27,6 @@ Behaviour follows Mailpit's handlers (``server/apiv1/messages.go``):
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from ..mailbox_protocol import MailboxProtocol
+from . import workers
 from .context import CONTEXT, ApiContext
 from .errors import ApiError
 from .shapes import json_ids, messages_summary_json
@@ -48,6 +48,7 @@ DEFAULT_LIMIT = 50
 
 
 def add_routes(app: web.Application) -> None:
+    workers.install(app)
     app.router.add_get("/api/v1/messages", list_messages)
     app.router.add_put("/api/v1/messages", set_read_status)
     app.router.add_delete("/api/v1/messages", delete_messages)
@@ -173,7 +174,14 @@ def _page(mailbox: MailboxProtocol, query: str | None, start: int, limit: int) -
         matched, matched_unread = total, unread
     else:
         matched = mailbox.count(query)
-        matched_unread = mailbox.count(f"{query} is:unread") if matched else 0
+        # The unread matches need a second count; skip it when the mailbox
+        # answers it already (nothing unread, or everything).
+        if not matched or not unread:
+            matched_unread = 0
+        elif unread == total:
+            matched_unread = matched
+        else:
+            matched_unread = mailbox.count(f"{query} is:unread")
     return messages_summary_json(
         rows,
         total=total,
@@ -188,7 +196,7 @@ def _page(mailbox: MailboxProtocol, query: str | None, start: int, limit: int) -
 async def list_messages(request: web.Request) -> web.Response:
     start, limit = read_start_limit(request)
     mailbox = _context(request).mailbox
-    body = await asyncio.to_thread(_page, mailbox, None, start, limit)
+    body = await workers.run(request, _page, mailbox, None, start, limit)
     return web.json_response(body)
 
 
@@ -196,18 +204,22 @@ async def search_messages(request: web.Request) -> web.Response:
     query = _search_query(request)
     start, limit = read_start_limit(request)
     mailbox = _context(request).mailbox
-    body = await asyncio.to_thread(_page, mailbox, query, start, limit)
+    body = await workers.run(request, _page, mailbox, query, start, limit)
     return web.json_response(body)
 
 
 async def _mark(
-    mailbox: MailboxProtocol, ids: Sequence[int] | None, query: str | None, read: bool
+    request: web.Request,
+    mailbox: MailboxProtocol,
+    ids: Sequence[int] | None,
+    query: str | None,
+    read: bool,
 ) -> None:
     # Which ids is a read (worker thread); the write itself runs on the loop,
     # so the mailbox's events reach their listeners (the WebSocket, the
     # window's bridge) on the loop thread, as every other write's do.
     if ids is None:
-        ids = await asyncio.to_thread(mailbox.ids, query)
+        ids = await workers.run(request, mailbox.ids, query)
     if ids:
         mailbox.mark_read(ids, read)
 
@@ -219,7 +231,8 @@ async def set_read_status(request: web.Request) -> web.Response:
     read = body.get("Read", False)
     if not isinstance(read, bool):
         raise ApiError(400, "'Read' must be true or false.")
-    search = body.get("Search") or ""
+    search = body.get("Search")
+    search = "" if search is None else search  # {} or 0 is a wrong type, not "no search"
     if not isinstance(search, str):
         raise ApiError(400, "'Search' must be a string.")
     search = search.strip()
@@ -227,11 +240,11 @@ async def set_read_status(request: web.Request) -> web.Response:
         raise ApiError(400, "You may specify either IDs or a search query, not both")
     if search:
         query = apply_timezone(search, request.query.get("tz"))
-        await _mark(mailbox, None, query, read)
+        await _mark(request, mailbox, None, query, read)
     elif "IDs" in body and body.get("IDs"):
-        await _mark(mailbox, ids, None, read)
+        await _mark(request, mailbox, ids, None, read)
     else:
-        await _mark(mailbox, None, None, read)
+        await _mark(request, mailbox, None, None, read)
     return _ok()
 
 
@@ -250,7 +263,7 @@ async def delete_messages(request: web.Request) -> web.Response:
 async def delete_search(request: web.Request) -> web.Response:
     mailbox = _writable(_context(request))
     query = _search_query(request)
-    ids = await asyncio.to_thread(mailbox.ids, query)
+    ids = await workers.run(request, mailbox.ids, query)
     if ids:
         mailbox.delete(ids)
     return _ok()

@@ -201,15 +201,21 @@ def headers_json(parsed: ParsedMessage) -> dict[str, list[str]]:
 
 # ---- List-Unsubscribe --------------------------------------------------------
 
-_LINK_RE = re.compile(r"<([^>]*)>")
+_LINK_RE = re.compile(r"<(.*?)>")
+_JOIN_RE = re.compile(r">(.*?)<", re.DOTALL)
+_COMMENT_RE = re.compile(r"\(.*?\)", re.DOTALL)
+_MAILTO_RE = re.compile(r"mailto:[a-zA-Z0-9]")
+_HTTP_RE = re.compile(r"https?://[a-zA-Z0-9]", re.IGNORECASE)
 
 
 def list_unsubscribe_json(parsed: ParsedMessage) -> JSON:
     """Mailpit's ``ListUnsubscribe``: the header, its links and what is wrong with them.
 
-    Mailpit (``tools.ListUnsubscribeParser``) keeps at most one ``mailto:``
-    and one ``http(s):`` link, each in angle brackets, and reports anything
-    else as an error sentence; ``HeaderPost`` is ``List-Unsubscribe-Post``.
+    The checks and their sentences follow Mailpit's
+    ``tools.ListUnsubscribeParser``: comments dropped, every link in angle
+    brackets, separated by commas, at most one ``mailto:`` and one
+    ``http(s)`` link, no spaces inside; ``HeaderPost`` is
+    ``List-Unsubscribe-Post``.
     """
     header = parsed.header("List-Unsubscribe") or ""
     result: JSON = {"Header": header, "Links": [], "Errors": "", "HeaderPost": ""}
@@ -217,38 +223,44 @@ def list_unsubscribe_json(parsed: ParsedMessage) -> JSON:
         return result
     links, errors = _parse_list_unsubscribe(header)
     result["Links"] = links
-    result["Errors"] = "; ".join(errors)
+    result["Errors"] = ", ".join(errors)
     result["HeaderPost"] = parsed.header("List-Unsubscribe-Post") or ""
     return result
 
 
 def _parse_list_unsubscribe(header: str) -> tuple[list[str], list[str]]:
+    value = header.strip()
+    value = _COMMENT_RE.sub("", value).strip()
+    if not _LINK_RE.search(value):
+        return [], [f'"{value}" no valid unsubscribe links found']
+    if not (value.startswith("<") and value.endswith(">")):
+        return [], [f'"{value}" should be enclosed in <>']
+    found = _LINK_RE.findall(value)
+    if len(found) > 2:
+        return [], [f'"{value}" should include a maximum of one email and one HTTP link']
+    for between in _JOIN_RE.findall(value):
+        if between.strip() != ",":
+            return [], [f'"{value}" <> should be split with a comma and optional spaces']
     links: list[str] = []
     errors: list[str] = []
-    found = _LINK_RE.findall(header)
-    leftover = _LINK_RE.sub("", header).replace(",", "").strip()
-    if leftover:
-        errors.append(f'"{leftover}" is not enclosed in <>')
-    if not found:
-        errors.append("no links found")
     have_mailto = have_http = False
-    for raw in found:
-        link = raw.strip()
-        lower = link.lower()
-        if lower.startswith("mailto:"):
+    for link in found:
+        if any(c.isspace() for c in link):
+            errors.append(f'"{link}" should not contain spaces')
+        elif _MAILTO_RE.match(link):
             if have_mailto:
-                errors.append(f'"{link}" multiple mailto links are not allowed')
-                continue
-            have_mailto = True
-            links.append(link)
-        elif lower.startswith(("http://", "https://")):
+                errors.append(f'"{link}" should only contain one mailto:')
+            else:
+                have_mailto = True
+                links.append(link)
+        elif _HTTP_RE.match(link):
             if have_http:
-                errors.append(f'"{link}" multiple HTTP links are not allowed')
-                continue
-            have_http = True
-            links.append(link)
+                errors.append(f'"{link}" should only contain one HTTP link')
+            else:
+                have_http = True
+                links.append(link)
         else:
-            errors.append(f'"{link}" is not a valid link')
+            errors.append(f'"{link}" should start with either http(s):// or mailto:')
     return links, errors
 
 

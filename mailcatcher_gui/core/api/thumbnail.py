@@ -8,8 +8,10 @@ JPEG of quality 70. Anything that is not an image, or that will not decode,
 gets a blank white thumbnail instead of an error, as there.
 
 Decoding an image is CPU work; callers run ``make_thumbnail`` in a worker
-thread. Pillow's decompression-bomb limit stays on: an image claiming
-billions of pixels becomes the blank thumbnail rather than a memory spike.
+thread. An image whose header claims more than ``MAX_PIXELS`` (after
+JPEG's cheap draft downscale) becomes the blank thumbnail before anything
+is decoded: a 20,000 x 20,000 PNG of a few hundred bytes must not cost
+1.6 GB of memory.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import warnings
 
 from PIL import Image, ImageOps
 
-__all__ = ["THUMB_HEIGHT", "THUMB_WIDTH", "blank_thumbnail", "make_thumbnail"]
+__all__ = ["MAX_PIXELS", "THUMB_HEIGHT", "THUMB_WIDTH", "blank_thumbnail", "make_thumbnail"]
 
 THUMB_WIDTH = 180
 THUMB_HEIGHT = 120
 _QUALITY = 70
+#: The largest image decoded for a thumbnail (about 160 MB as RGBA).
+MAX_PIXELS = 40_000_000
 _WHITE = (255, 255, 255)
 
 
@@ -38,7 +42,7 @@ def blank_thumbnail() -> bytes:
     return _encode(Image.new("RGB", (THUMB_WIDTH, THUMB_HEIGHT), _WHITE))
 
 
-def make_thumbnail(data: bytes, content_type: str) -> bytes:
+def make_thumbnail(data: bytes, content_type: str, *, max_pixels: int = MAX_PIXELS) -> bytes:
     """The thumbnail JPEG for a part's decoded bytes. Never raises."""
     if not content_type.lower().startswith("image/"):
         return blank_thumbnail()
@@ -47,14 +51,16 @@ def make_thumbnail(data: bytes, content_type: str) -> bytes:
             # A DecompressionBombWarning (a large but allowed image) is not an
             # error here; the hard limit (DecompressionBombError) still is.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return _thumbnail(data)
+            return _thumbnail(data, max_pixels)
     except Exception:  # noqa: BLE001 - a broken image gets the blank thumbnail, as in Mailpit
         return blank_thumbnail()
 
 
-def _thumbnail(data: bytes) -> bytes:
+def _thumbnail(data: bytes, max_pixels: int) -> bytes:
     with Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (THUMB_WIDTH * 2, THUMB_HEIGHT * 2))  # cheap JPEG downscale
+        if source.width * source.height > max_pixels:
+            return blank_thumbnail()
         image = ImageOps.exif_transpose(source) or source
         image = image.convert("RGBA")
     box = (THUMB_WIDTH, THUMB_HEIGHT)

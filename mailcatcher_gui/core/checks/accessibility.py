@@ -17,7 +17,8 @@ One finding per kind (code), with every occurrence counted and the first
   ``alt`` on its image and no ``aria-label``;
 - ``font-too-small``: an inline ``font-size`` under ``MIN_FONT_PX`` = 12 px
   (pt converted at 4/3; ``xx-small``/``x-small`` as 9/10 px; relative units
-  not judged). 12 px is the floor commonly advised for email body text;
+  not judged; 0 px and ``display:none`` are hiding, e.g. preheader text, not
+  small text). 12 px is the floor commonly advised for email body text;
   under ``TINY_FONT_PX`` = 10 px it is a warning, else a note;
 - ``low-contrast``: text colour and background both given inline (the
   element's ``color``/``<font color>`` and its own or nearest ancestor's
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from .contrast import contrast_ratio, parse_color
-from .cssscan import declarations
+from .cssscan import style_values
 from .htmlscan import Element, HtmlDoc
 from .inputs import CheckInput
 from .model import FamilyResult, Finding, Severity
@@ -80,6 +81,7 @@ class _Kind:
 class _Collector:
     def __init__(self) -> None:
         self.kinds: dict[str, _Kind] = {}
+        self.backgrounds: dict[int, str | None] = {}  # node -> nearest inline background
 
     def add(self, code: str, sev: Severity, el: Element, note: str = "") -> None:
         kind = self.kinds.setdefault(code, _Kind(sev))
@@ -103,13 +105,7 @@ def _px(value: str) -> float | None:
 
 def _style_value(attrs: dict[str, str | None], prop: str) -> str | None:
     style = attrs.get("style")
-    if not style:
-        return None
-    found = None
-    for name, value, _imp in declarations(style):
-        if name == prop:
-            found = value
-    return found
+    return style_values(style).get(prop) if style else None
 
 
 def _background(attrs: dict[str, str | None]) -> str | None:
@@ -121,18 +117,28 @@ def _background(attrs: dict[str, str | None]) -> str | None:
     return bg if bg is not None else attrs.get("bgcolor")
 
 
-def _inherited_background(node: LexborNode) -> str | None:
+def _inherited_background(node: LexborNode, memo: dict[int, str | None]) -> str | None:
+    """The nearest ancestor's inline background; ``memo`` (by node) keeps it linear."""
+    seen: list[int] = []
+    found: str | None = None
     cur = node.parent
     for _ in range(MAX_ANCESTORS):
         if cur is None:
-            return None
+            break
+        key = cur.mem_id
+        if key in memo:
+            found = memo[key]
+            break
+        seen.append(key)
         attrs = cur.attributes
-        if attrs:
-            bg = _background(attrs)
-            if bg is not None:
-                return bg
+        bg = _background(attrs) if attrs else None
+        if bg is not None:
+            found = bg
+            break
         cur = cur.parent
-    return None
+    for key in seen:
+        memo[key] = found
+    return found
 
 
 def _has_own_text(node: LexborNode) -> bool:
@@ -165,7 +171,7 @@ def _images(el: Element, out: _Collector) -> None:
 def _link(el: Element, out: _Collector) -> None:
     if not el.attrs.get("href") or el.attrs.get("aria-label"):
         return
-    text = " ".join((el.node.text(deep=True) or "").split()).lower().strip(" .:!>»→")
+    text = " ".join((el.node.text(deep=True) or "").split()).lower().strip(" .:!>»→…")
     if text in VAGUE_LINK_TEXTS:
         out.add("link-text-vague", Severity.WARNING, el, text)
     elif not text:
@@ -178,7 +184,8 @@ def _styles(el: Element, out: _Collector) -> None:
     size = _style_value(el.attrs, "font-size")
     if size is not None:
         px = _px(size)
-        if px is not None and px < MIN_FONT_PX:
+        hidden = (_style_value(el.attrs, "display") or "").lower().startswith("none")
+        if px is not None and 0 < px < MIN_FONT_PX and not hidden:
             sev = Severity.WARNING if px < TINY_FONT_PX else Severity.INFO
             out.add("font-too-small", sev, el, f"font-size: {size} ({px:.3g} px)")
     color = _style_value(el.attrs, "color")
@@ -189,7 +196,7 @@ def _styles(el: Element, out: _Collector) -> None:
         return
     bg_text = _background(el.attrs)
     if bg_text is None:
-        bg_text = _inherited_background(el.node)
+        bg_text = _inherited_background(el.node, out.backgrounds)
     bg = parse_color(bg_text)
     if bg is None:
         return
@@ -222,15 +229,15 @@ def _layout_tables(doc: HtmlDoc, out: _Collector) -> None:
 _TITLES = {
     "img-no-alt": ("{n} image{s} without alt text", "Add alt text saying what the image shows."),
     "img-decorative-alt": (
-        "{n} decorative image{s} (spacer, pixel or presentation) without alt=\"\"",
+        '{n} decorative image{s} (spacer, pixel or presentation) without alt=""',
         'Give decorative images alt="" so screen readers skip them.',
     ),
     "layout-table-no-role": (
-        "{n} layout table{s} without role=\"presentation\"",
+        '{n} layout table{s} without role="presentation"',
         'Add role="presentation" to tables used for layout.',
     ),
     "link-text-vague": (
-        "{n} link{s} with vague text (\"click here\", \"read more\")",
+        '{n} link{s} with vague text ("click here", "read more")',
         "Say where the link goes: links are often read out of context.",
     ),
     "link-no-text": (

@@ -36,23 +36,28 @@ from .features import (
     IMAGE_TYPES,
     INPUT_TYPE_SLUGS,
 )
-from .htmlscan import HtmlDoc
+from .htmlscan import MAX_NESTING, HtmlDoc
 from .inputs import CheckInput
 from .model import FamilyResult, Finding, Severity, worst
 
-__all__ = ["check_compatibility", "find_features"]
+__all__ = ["FeatureHits", "check_compatibility", "find_features"]
 
 FAMILY = "compatibility"
 MAX_OCCURRENCES = 20
+# <style> text analysed per message: tinycss2 reads about 1 MB/s, and real
+# mail has a few KB; beyond this a finding says the rest was not read.
+MAX_STYLESHEET_CHARS = 768 * 1024
 _AMP_TYPES = frozenset({"text/x-amp-html"})
 
 
-class _Hits:
+class FeatureHits:
     """slug -> (count, first occurrences [(where, line)])."""
 
     def __init__(self) -> None:
         self.count: dict[str, int] = {}
         self.where: dict[str, list[tuple[str, int | None]]] = {}
+        self.css_chars = 0  # characters of <style> blocks in the message
+        self.css_skipped = 0  # of which not analysed (over MAX_STYLESHEET_CHARS)
 
     def add(self, slug: str, where: str, line: int | None) -> None:
         n = self.count.get(slug, 0)
@@ -61,10 +66,10 @@ class _Hits:
             self.where.setdefault(slug, []).append((where, line))
 
 
-def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> _Hits:
+def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> FeatureHits:
     """Every caniemail feature the document uses (one pass over the elements)."""
     load()  # the property table needs the data's slugs
-    hits = _Hits()
+    hits = FeatureHits()
     cid_types: dict[str, str] = {}
     if inp is not None:
         for a in inp.opened.parsed.attachments:
@@ -108,9 +113,18 @@ def find_features(doc: HtmlDoc, inp: CheckInput | None = None) -> _Hits:
         if style:
             for sslug, where in scan_inline(style):
                 hits.add(sslug, f"<{tag} style> {where}", line)
+    budget = MAX_STYLESHEET_CHARS
     for block in doc.styles:
-        for sslug, where, rel in scan_stylesheet(block.css):
-            hits.add(sslug, f"<style> {where}", None if block.line is None else block.line + rel - 1)
+        css = block.css
+        hits.css_chars += len(css)
+        if len(css) > budget:
+            hits.css_skipped += len(css) - budget
+            css = css[:budget]
+        budget -= len(css)
+        for sslug, where, rel in scan_stylesheet(css):
+            hits.add(
+                sslug, f"<style> {where}", None if block.line is None else block.line + rel - 1
+            )
     if doc.comments:
         hits.count["html-comments"] = doc.comments
         hits.where["html-comments"] = [("<!-- -->", None)]
@@ -254,6 +268,30 @@ def check_compatibility(inp: CheckInput) -> FamilyResult:
     data = load()
     hits = find_features(doc, inp)
     findings: list[Finding] = []
+    if hits.css_skipped:
+        findings.append(
+            Finding(
+                FAMILY,
+                "css-not-fully-analysed",
+                Severity.INFO,
+                f"Only the first {MAX_STYLESHEET_CHARS // 1024} KB of {hits.css_chars // 1024} KB "
+                "of <style> CSS was analysed",
+                where="<style>",
+            )
+        )
+    if doc.too_deep:
+        findings.append(
+            Finding(
+                FAMILY,
+                "html-too-deep",
+                Severity.WARNING,
+                f"HTML nested {doc.too_deep} block elements deep: not analysed "
+                f"(over {MAX_NESTING})",
+                where="text/html",
+                line=None if inp.html_entity is None else inp.entity_line(inp.html_entity),
+                advice="Clients cut or flatten such nesting (Chromium at 512 levels).",
+            )
+        )
     warnings: list[dict[str, Any]] = []
     used: list[Feature] = []
     y = p = n = 0

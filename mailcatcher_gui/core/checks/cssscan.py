@@ -12,6 +12,7 @@ runs once per distinct string, keeping a 2 MB message linear and fast.
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from typing import Any
 
@@ -28,45 +29,50 @@ from .features import (
     property_slugs,
 )
 
-__all__ = ["Declaration", "SheetHit", "declarations", "scan_inline", "scan_stylesheet"]
+__all__ = ["SheetHit", "scan_inline", "scan_stylesheet", "style_values"]
 
 # (slug, where) for inline styles; (slug, where, 1-based line inside the CSS) for sheets.
 InlineHit = tuple[str, str]
 SheetHit = tuple[str, str, int]
-Declaration = tuple[str, str, bool]  # (lower-case property, value text, important)
 
+MAX_DEPTH = 16  # nesting of rules, blocks and functions followed (deeper is hostile)
 _NESTING_AT_RULES = frozenset({"media", "supports", "document", "-moz-document", "layer"})
 
 
 @lru_cache(maxsize=8192)
-def scan_inline(style: str) -> tuple[InlineHit, ...]:
-    """Features used by one ``style`` attribute value."""
-    out: list[InlineHit] = []
+def _inline(style: str) -> tuple[tuple[InlineHit, ...], dict[str, str]]:
+    """One tinycss2 parse of a ``style`` value: its features and its declarations."""
+    hits: list[InlineHit] = []
+    values: dict[str, str] = {}
     try:
         nodes = tinycss2.parse_blocks_contents(style, skip_whitespace=True, skip_comments=False)
     except Exception:  # noqa: BLE001 - tinycss2 does not raise on CSS, but never trust
-        return ()
-    for node in nodes:
-        if node.type == "declaration":
-            for slug, where in _declaration(node):
-                out.append((slug, where))
-        elif node.type == "comment":
-            out.append(("css-comments", "/* comment */"))
-    return tuple(out)
-
-
-@lru_cache(maxsize=8192)
-def declarations(style: str) -> tuple[Declaration, ...]:
-    """The declarations of one ``style`` attribute (for the accessibility checks)."""
+        return (), {}
     try:
-        nodes = tinycss2.parse_blocks_contents(style, skip_whitespace=True, skip_comments=True)
-    except Exception:  # noqa: BLE001
-        return ()
-    return tuple(
-        (n.lower_name, tinycss2.serialize(n.value).strip(), bool(n.important))
-        for n in nodes
-        if n.type == "declaration"
-    )
+        for node in nodes:
+            if node.type == "declaration":
+                hits.extend(_declaration(node))
+                values[node.lower_name] = _serialize(node.value)
+            elif node.type == "comment":
+                hits.append(("css-comments", "/* comment */"))
+    except Exception:  # noqa: BLE001 - keep what was read before the surprise
+        pass
+    return tuple(hits), values
+
+
+def scan_inline(style: str) -> tuple[InlineHit, ...]:
+    """Features used by one ``style`` attribute value."""
+    return _inline(style)[0]
+
+
+def style_values(style: str) -> dict[str, str]:
+    """Property -> value (the last declaration wins) of one ``style`` attribute.
+
+    Shared with ``scan_inline``'s cache: the CSS parser runs once per distinct
+    style string for both the compatibility and the accessibility checks.
+    Do not mutate the returned dict.
+    """
+    return _inline(style)[1]
 
 
 def scan_stylesheet(css: str) -> list[SheetHit]:
@@ -76,32 +82,36 @@ def scan_stylesheet(css: str) -> list[SheetHit]:
         rules = tinycss2.parse_stylesheet(css, skip_comments=False, skip_whitespace=True)
     except Exception:  # noqa: BLE001
         return out
-    _rules(rules, out, keyframes=False)
+    # keep what was read before any surprise
+    with contextlib.suppress(Exception):
+        _rules(rules, out, keyframes=False, depth=0)
     return out
 
 
-def _rules(rules: list[Any], out: list[SheetHit], keyframes: bool) -> None:
+def _rules(rules: list[Any], out: list[SheetHit], keyframes: bool, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
     for rule in rules:
         line = int(getattr(rule, "source_line", 1) or 1)
         kind = rule.type
         if kind == "comment":
             out.append(("css-comments", "/* comment */", line))
         elif kind == "at-rule":
-            _at_rule(rule, out, line)
+            _at_rule(rule, out, line, depth + 1)
         elif kind == "qualified-rule":
             if not keyframes:
                 _selectors(rule.prelude, out, line)
-            _block(rule.content, out, line)
+            _block(rule.content, out, line, depth + 1)
 
 
-def _at_rule(rule: Any, out: list[SheetHit], line: int) -> None:
+def _at_rule(rule: Any, out: list[SheetHit], line: int, depth: int) -> None:
     kw = rule.lower_at_keyword
     slug = AT_RULE_SLUGS.get(kw)
-    prelude = tinycss2.serialize(rule.prelude).strip()
+    prelude = _serialize(rule.prelude)
     if slug is not None:
         out.append((slug, f"@{kw} {_short(prelude)}".rstrip(), line))
     if kw == "media":
-        for feature in _media_features(rule.prelude):
+        for feature in _media_features(rule.prelude, 0):
             fslug = MEDIA_FEATURE_SLUGS.get(feature)
             if fslug is not None:
                 out.append((fslug, f"@media ({feature})", line))
@@ -109,30 +119,32 @@ def _at_rule(rule: Any, out: list[SheetHit], line: int) -> None:
         return
     if kw in _NESTING_AT_RULES:
         inner = tinycss2.parse_rule_list(rule.content, skip_comments=False, skip_whitespace=True)
-        _rules(inner, out, keyframes=False)
+        _rules(inner, out, keyframes=False, depth=depth + 1)
     elif kw.endswith("keyframes"):
         inner = tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True)
-        _rules(inner, out, keyframes=True)
+        _rules(inner, out, keyframes=True, depth=depth + 1)
     elif kw == "font-face":
         return  # its descriptors (src, font-family) are not properties
     else:
-        _block(rule.content, out, line)
+        _block(rule.content, out, line, depth + 1)
 
 
-def _media_features(prelude: list[Any]) -> list[str]:
+def _media_features(prelude: list[Any], depth: int) -> list[str]:
     found: list[str] = []
+    if depth > MAX_DEPTH:
+        return found
     for token in prelude:
         if token.type == "() block":
             for inner in token.content:
                 if inner.type == "ident":
                     found.append(inner.lower_value)
                     break
-            found.extend(_media_features(token.content))
+            found.extend(_media_features(token.content, depth + 1))
     return found
 
 
-def _block(content: list[Any] | None, out: list[SheetHit], line: int) -> None:
-    if content is None:
+def _block(content: list[Any] | None, out: list[SheetHit], line: int, depth: int) -> None:
+    if content is None or depth > MAX_DEPTH:
         return
     for node in tinycss2.parse_blocks_contents(content, skip_whitespace=True, skip_comments=False):
         nline = int(getattr(node, "source_line", line) or line)
@@ -142,17 +154,17 @@ def _block(content: list[Any] | None, out: list[SheetHit], line: int) -> None:
         elif node.type == "comment":
             out.append(("css-comments", "/* comment */", nline))
         elif node.type == "qualified-rule":
-            out.append(("css-nesting", _short(tinycss2.serialize(node.prelude).strip()), nline))
+            out.append(("css-nesting", _short(_serialize(node.prelude)), nline))
             _selectors(node.prelude, out, nline)
-            _block(node.content, out, nline)
+            _block(node.content, out, nline, depth + 1)
         elif node.type == "at-rule":
-            _at_rule(node, out, nline)
+            _at_rule(node, out, nline, depth + 1)
 
 
 def _declaration(node: Any) -> list[InlineHit]:
     name: str = node.lower_name
     hits: list[InlineHit] = [(slug, name) for slug in property_slugs(name)]
-    value_text = tinycss2.serialize(node.value).strip()
+    value_text = _serialize(node.value)
     label = f"{name}: {_short(value_text, 40)}"
     if node.important:
         hits.append(("css-important", f"{label} !important"))
@@ -161,11 +173,13 @@ def _declaration(node: Any) -> list[InlineHit]:
         slug = VALUE_SLUGS.get((name.removeprefix("-webkit-"), first_ident.lower_value))
         if slug is not None:
             hits.append((slug, label))
-    _values(node.value, hits, label)
+    _values(node.value, hits, label, 0)
     return hits
 
 
-def _values(tokens: list[Any], hits: list[InlineHit], label: str) -> None:
+def _values(tokens: list[Any], hits: list[InlineHit], label: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
     for t in tokens:
         kind = t.type
         if kind == "dimension":
@@ -182,11 +196,11 @@ def _values(tokens: list[Any], hits: list[InlineHit], label: str) -> None:
             slug = FUNCTION_SLUGS.get(t.lower_name)
             if slug is not None:
                 hits.append((slug, label))
-            _values(t.arguments, hits, label)
+            _values(t.arguments, hits, label, depth + 1)
 
 
 def _selectors(prelude: list[Any], out: list[SheetHit], line: int) -> None:
-    text = _short(tinycss2.serialize(prelude).strip())
+    text = _short(_serialize(prelude))
     found: set[str] = set()
     have_compound = False
     compound = 0
@@ -253,6 +267,13 @@ def _selectors(prelude: list[Any], out: list[SheetHit], line: int) -> None:
         i += 1
     for slug in sorted(found):
         out.append((slug, text, line))
+
+
+def _serialize(nodes: list[Any]) -> str:
+    try:
+        return str(tinycss2.serialize(nodes)).strip()
+    except RecursionError:
+        return ""
 
 
 def _short(text: str, n: int = 60) -> str:

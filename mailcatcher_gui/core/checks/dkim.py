@@ -14,38 +14,43 @@ and says *why* a signature failed in words that point at the cause:
 
 Keys come from ``CheckOptions.dkim_keys`` first (a TXT record text or a PEM
 public key), then DNS when ``resolve_dns`` allows it (dnspython, short
-timeout; a machine without DNS fails fast and says so once). Each signature
-records which source it used.
+timeout; a machine without DNS fails fast and says so once): see
+``dkim_keys``. Each signature records which source it used.
 
 Alignment (DMARC "relaxed"): ``d=`` aligns with the From domain when both
 have the same organisational domain. We approximate the Public Suffix List
 with "the last two labels", or three when the last two are a common
-multi-label suffix (``co.uk``, ``com.au`` ...; see ``MULTI_LABEL_SUFFIXES``).
+multi-label suffix (``co.uk``, ``com.au`` ...; ``dkim_keys.MULTI_LABEL_SUFFIXES``).
 That is right for the domains people test with and wrong only for exotic
 suffixes, where it errs towards "not aligned".
 
 ``data["signatures"]`` is read by the bulk-sender check (branch checks-local):
 a list of ``{"domain", "selector", "result" ("pass"/"fail"/"no-key"/"error"),
 "reason", "aligned", "key_source" ("dns"/"user"/None), "signed_headers",
-"body_hash" ("pass"/"fail"/None), "header_hash" ("pass"/"fail"/None)}``.
+"body_hash" ("pass"/"fail"/None), "header_hash" ("pass"/"fail"/None)}``;
+``data["arc"]`` is ``{"result": "pass"/"fail"/"none"/"no-key", "reason", "sets":
+[...], "missing_keys" (with "no-key")}``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
-from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
 import dkim  # type: ignore[import-untyped]  # dkimpy ships no types
-import dns.exception
 import dns.resolver
 
+from .dkim_keys import (
+    DNS_TIMEOUT,
+    MULTI_LABEL_SUFFIXES,
+    KeyLookup,
+    key_record_from_user,
+    organisational_domain,
+)
 from .model import CheckOptions, FamilyResult, Finding, Severity, worst
 
 __all__ = [
@@ -56,23 +61,7 @@ __all__ = [
 ]
 
 FAMILY = "authentication"
-DNS_TIMEOUT = 3.0  # seconds per lookup; a checks run must not hang on a dead resolver
-
-# Common public suffixes of more than one label (a small stand-in for the Public Suffix List).
-MULTI_LABEL_SUFFIXES = frozenset(
-    {
-        "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "ltd.uk", "plc.uk", "net.uk",
-        "com.au", "net.au", "org.au", "edu.au", "gov.au",
-        "co.nz", "org.nz", "net.nz", "govt.nz",
-        "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp",
-        "co.kr", "or.kr",
-        "com.br", "net.br", "org.br", "gov.br",
-        "com.cn", "net.cn", "org.cn", "gov.cn",
-        "com.mx", "com.ar", "com.co", "com.tr", "com.tw", "com.hk", "com.sg", "com.my",
-        "co.in", "net.in", "org.in", "co.za", "org.za", "co.il", "co.id", "co.th",
-        "com.pl", "com.ua", "com.ru", "com.es", "com.pt", "com.gr", "com.eg", "com.sa",
-    }
-)  # fmt: skip
+MAX_SIGNATURES = 20  # each costs a parse of the whole message; more is hostile, not real
 
 # Headers whose absence from h= lets someone change what the reader sees.
 _WORTH_SIGNING = ("subject", "date", "to", "message-id", "reply-to", "content-type")
@@ -80,90 +69,6 @@ _WORTH_SIGNING = ("subject", "date", "to", "message-id", "reply-to", "content-ty
 _QUIET = logging.getLogger("mailcatcher_gui.checks.dkimpy")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
-
-
-def organisational_domain(domain: str) -> str:
-    """``mail.example.co.uk`` → ``example.co.uk`` (see the module docstring for the rule)."""
-    labels = [label for label in domain.strip().strip(".").lower().split(".") if label]
-    if len(labels) <= 2:
-        return ".".join(labels)
-    keep = 3 if ".".join(labels[-2:]) in MULTI_LABEL_SUFFIXES else 2
-    return ".".join(labels[-keep:])
-
-
-def key_record_from_user(value: bytes | str) -> bytes:
-    """A user-given key as a DKIM TXT record: a record passes through, a PEM key is wrapped.
-
-    ``-----BEGIN PUBLIC KEY-----`` (SubjectPublicKeyInfo) and ``-----BEGIN RSA
-    PUBLIC KEY-----`` (PKCS#1) are RSA keys dkimpy reads as they are; an
-    Ed25519 SubjectPublicKeyInfo becomes ``k=ed25519`` with the raw 32 bytes.
-    """
-    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-    text = text.strip()
-    if "-----BEGIN" not in text:
-        return re.sub(r"\s+", " ", text).encode("ascii", "replace")
-    body = "".join(line.strip() for line in text.splitlines() if line and "-----" not in line)
-    try:
-        der = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        return b"v=DKIM1; k=rsa; p="  # dkimpy then says the key does not parse
-    ed_prefix = bytes.fromhex("302a300506032b6570032100")
-    if der.startswith(ed_prefix) and len(der) == len(ed_prefix) + 32:
-        raw = base64.b64encode(der[len(ed_prefix) :]).decode("ascii")
-        return f"v=DKIM1; k=ed25519; p={raw}".encode("ascii")
-    return f"v=DKIM1; k=rsa; p={body}".encode("ascii")
-
-
-@dataclass
-class _KeyLookup:
-    """The ``dnsfunc`` dkimpy calls: user keys first, then DNS; remembers what it did."""
-
-    options: CheckOptions
-    sources: dict[str, str | None] = field(default_factory=dict)  # name → "user"/"dns"/None
-    misses: dict[str, str] = field(default_factory=dict)  # name → why no key was found
-    dns_broken: str | None = None  # set once DNS itself failed: don't wait again
-
-    def __call__(self, name: bytes | str, timeout: float = DNS_TIMEOUT) -> bytes | None:
-        qname = (name.decode("ascii", "replace") if isinstance(name, bytes) else name).lower()
-        qname = qname.rstrip(".")
-        user = {k.lower().rstrip("."): v for k, v in self.options.dkim_keys.items()}
-        if qname in user:
-            self.sources[qname] = "user"
-            return key_record_from_user(user[qname])
-        self.sources[qname] = None
-        if not self.options.resolve_dns:
-            self.misses[qname] = "DNS lookups are turned off and no key was given for it"
-            return None
-        if self.dns_broken is not None:
-            self.misses[qname] = f"DNS is not available here ({self.dns_broken})"
-            return None
-        record = self._from_dns(qname)
-        if record is not None:
-            self.sources[qname] = "dns"
-        return record
-
-    def _from_dns(self, qname: str) -> bytes | None:
-        resolver = dns.resolver.Resolver()
-        resolver.timeout = resolver.lifetime = DNS_TIMEOUT
-        try:
-            answer = resolver.resolve(qname + ".", "TXT")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            self.misses[qname] = "DNS has no TXT record for it"
-            return None
-        except dns.exception.Timeout:
-            self.dns_broken = f"lookup timed out after {DNS_TIMEOUT:g} s"
-        except dns.resolver.NoNameservers:
-            self.dns_broken = "no name server answered"
-        except (dns.exception.DNSException, OSError) as exc:
-            self.dns_broken = f"lookup failed: {exc}"
-        if self.dns_broken is not None:
-            self.misses[qname] = f"DNS is not available here ({self.dns_broken})"
-            return None
-        for rdata in answer:
-            strings = getattr(rdata, "strings", ())
-            return b"".join(strings)
-        self.misses[qname] = "DNS has no TXT record for it"
-        return None
 
 
 def _from_domain(raw: bytes) -> str:
@@ -186,10 +91,63 @@ def _signature_count(checker: dkim.DKIM) -> int:
     return sum(1 for name, _value in checker.headers if name.lower() == b"dkim-signature")
 
 
-def _verify_one(raw: bytes, idx: int, lookup: _KeyLookup, from_org: str) -> dict[str, Any]:
-    """One DKIM-Signature's verdict as the ``data["signatures"]`` entry."""
-    checker = dkim.DKIM(raw, logger=_QUIET, timeout=int(DNS_TIMEOUT))
-    entry: dict[str, Any] = {
+def _header_lines(raw: bytes, name: bytes) -> list[int]:
+    """1-based raw-message lines where header ``name`` starts (header section only)."""
+    end = raw.find(b"\n\n")
+    crlf = raw.find(b"\r\n\r\n")
+    if crlf >= 0 and (end < 0 or crlf < end):
+        end = crlf
+    head = raw if end < 0 else raw[:end]
+    prefix = name.lower() + b":"
+    return [
+        i + 1
+        for i, line in enumerate(head.split(b"\n"))
+        if line.lower().replace(b" ", b"").replace(b"\t", b"").startswith(prefix)
+    ]
+
+
+def _signature_headers(raw: bytes) -> int:
+    """How many DKIM-Signature headers there are, by the standard library's lenient parser."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        return len(headers.get_all("DKIM-Signature") or [])
+    except Exception:  # nothing readable: nothing to verify
+        return 0
+
+
+def _name_unnamed(signatures: list[dict[str, Any]], raw: bytes, from_org: str) -> None:
+    """Give entries dkimpy could not read the d= and s= their header text shows, if any."""
+    if all(entry["domain"] for entry in signatures):
+        return
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        values = [str(v) for v in headers.get_all("DKIM-Signature") or []]
+    except Exception:  # nothing more to learn
+        return
+    for entry, value in zip(signatures, values, strict=False):
+        if entry["domain"]:
+            continue
+        tags = dict(re.findall(r"(?:^|;)\s*([a-z]+)\s*=\s*([^;]*)", value, re.IGNORECASE))
+        entry["domain"] = re.sub(r"\s+", "", tags.get("d", "")).lower()
+        entry["selector"] = re.sub(r"\s+", "", tags.get("s", ""))
+        entry["aligned"] = bool(from_org and entry["domain"]) and (
+            organisational_domain(entry["domain"]) == from_org
+        )
+
+
+def _unreadable(exc: BaseException) -> dict[str, Any]:
+    """The entry for a signature in a header section dkimpy cannot read (as a verifier would)."""
+    if isinstance(exc, IndexError):
+        detail = "a folded (indented) line comes before the first header"
+    else:
+        detail = str(exc)[:200] or type(exc).__name__
+    entry = _blank_entry()
+    entry["reason"] = f"the header section is malformed, so no verifier can check it: {detail}"
+    return entry
+
+
+def _blank_entry() -> dict[str, Any]:
+    return {
         "domain": "",
         "selector": "",
         "result": "error",
@@ -200,6 +158,21 @@ def _verify_one(raw: bytes, idx: int, lookup: _KeyLookup, from_org: str) -> dict
         "body_hash": None,
         "header_hash": None,
     }
+
+
+def _verify_one(raw: bytes, idx: int, lookup: KeyLookup, from_org: str) -> dict[str, Any]:
+    """One DKIM-Signature's verdict as the ``data["signatures"]`` entry (never raises)."""
+    try:
+        return _verify(raw, idx, lookup, from_org)
+    except Exception as exc:  # dkimpy on hostile input: an "error" verdict, not a crash
+        entry = _blank_entry()
+        entry["reason"] = f"the signature could not be checked: {type(exc).__name__}: {exc}"
+        return entry
+
+
+def _verify(raw: bytes, idx: int, lookup: KeyLookup, from_org: str) -> dict[str, Any]:
+    checker = dkim.DKIM(raw, logger=_QUIET, timeout=int(DNS_TIMEOUT))
+    entry = _blank_entry()
     try:
         prep = checker.verify_headerprep(idx)
     except dkim.DKIMException as exc:
@@ -262,20 +235,21 @@ def _source_words(source: str | None) -> str:
     return {"dns": "key from DNS", "user": "key you gave"}.get(source or "", "no key")
 
 
-def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
-    where = f"DKIM-Signature d={entry['domain']} s={entry['selector']}"
+def _signature_finding(entry: dict[str, Any], from_domain: str, line: int | None) -> Finding:
+    where = f"DKIM-Signature d={entry['domain'] or '?'} s={entry['selector'] or '?'}"
     source = _source_words(entry["key_source"])
-    signed = ", ".join(entry["signed_headers"])
-    unsigned = [h for h in _WORTH_SIGNING if h not in entry["signed_headers"]]
-    detail = f"{entry['reason']}. Signed headers: {signed or '(none)'}."
-    if unsigned:
-        detail += f" Not signed: {', '.join(unsigned)}."
-    align = (
-        f"d={entry['domain']} aligns with the From domain {from_domain}"
-        if entry["aligned"]
-        else f"d={entry['domain']} does not align with the From domain {from_domain or '(none)'}"
-    )
-    detail += f" {align} (relaxed alignment)."
+    detail = f"{entry['reason']}."
+    if entry["signed_headers"]:
+        unsigned = [h for h in _WORTH_SIGNING if h not in entry["signed_headers"]]
+        detail += f" Signed headers: {', '.join(entry['signed_headers'])}."
+        if unsigned:
+            detail += f" Not signed: {', '.join(unsigned)}."
+    if entry["domain"]:
+        verb = "aligns" if entry["aligned"] else "does not align"
+        detail += (
+            f" d={entry['domain']} {verb} with the From domain {from_domain or '(none)'}"
+            " (relaxed alignment)."
+        )
     result = entry["result"]
     if result == "pass":
         severity = Severity.OK if entry["aligned"] else Severity.WARNING
@@ -299,7 +273,12 @@ def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
         )
     else:
         severity, title = Severity.ERROR, f"DKIM signature could not be checked: {entry['reason']}"
-        advice = "Fix the DKIM-Signature header or the key record."
+        advice = (
+            "Fix how the message's header section is written: every header must be "
+            "'Name: value', continuation lines must follow a header."
+            if "header section is malformed" in entry["reason"]
+            else "Fix the DKIM-Signature header or the key record."
+        )
     return Finding(
         family=FAMILY,
         code=f"dkim-{result}",
@@ -307,14 +286,17 @@ def _signature_finding(entry: dict[str, Any], from_domain: str) -> Finding:
         title=title,
         detail=detail,
         where=where,
+        line=line,
         advice=advice,
         data=dict(entry),
     )
 
 
-def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None]:
+def _arc(raw: bytes, lookup: KeyLookup) -> tuple[dict[str, Any], Finding | None]:
+    asked_before = len(lookup.queried)
     cv, sets, reason = dkim.arc_verify(raw, logger=_QUIET, dnsfunc=lookup)
     result = _text(cv) if cv is not None else "fail"
+    missing = sorted({q for q in lookup.queried[asked_before:] if lookup.sources.get(q) is None})
     described = [
         {
             "instance": s.get("instance"),
@@ -326,9 +308,23 @@ def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None
         }
         for s in sets
     ]
-    data = {"result": result, "reason": _text(reason), "sets": described}
+    data: dict[str, Any] = {"result": result, "reason": _text(reason), "sets": described}
     if result == "none":
         return data, None
+    if result != "pass" and missing:
+        data.update(result="no-key", missing_keys=missing)
+        why = "; ".join(f"{q}: {lookup.misses.get(q, 'no key record')}" for q in missing)
+        return data, Finding(
+            family=FAMILY,
+            code="arc-no-key",
+            severity=Severity.INFO,
+            title=f"ARC chain not verified: no key found for {', '.join(missing)}",
+            detail=why,
+            where="ARC-Seal",
+            advice="Give the sealer's public key with --dkim-key (or in Settings) "
+            "or allow DNS lookups.",
+            data=data,
+        )
     severity = Severity.OK if result == "pass" else Severity.WARNING
     return data, Finding(
         family=FAMILY,
@@ -342,22 +338,43 @@ def _arc(raw: bytes, lookup: _KeyLookup) -> tuple[dict[str, Any], Finding | None
     )
 
 
-def check_authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
-    """Verify each DKIM signature and the ARC chain (blocking: DNS; run it off the loop)."""
+def check_authentication(
+    raw: bytes, options: CheckOptions, *, resolver: dns.resolver.Resolver | None = None
+) -> FamilyResult:
+    """Verify each DKIM signature and the ARC chain (blocking: DNS; run it off the loop).
+
+    ``resolver`` replaces the system's DNS resolver (tests point it at a
+    name server of their own); keys the user gave are used first either way.
+    """
     from_domain = _from_domain(raw)
     from_org = organisational_domain(from_domain) if from_domain else ""
-    lookup = _KeyLookup(options)
+    lookup = KeyLookup(options, resolver=resolver)
+    arc_data: dict[str, Any] = {"result": "none", "reason": "", "sets": []}
+    arc_finding: Finding | None = None
     try:
         count = _signature_count(dkim.DKIM(raw, logger=_QUIET))
-    except dkim.DKIMException as exc:
-        finding = Finding(FAMILY, "dkim-unreadable", Severity.ERROR, f"Headers unreadable: {exc}")
-        return FamilyResult(FAMILY, Severity.ERROR, "the headers could not be parsed", (finding,))
-    signatures = [_verify_one(raw, i, lookup, from_org) for i in range(count)]
-    findings = [_signature_finding(entry, from_domain) for entry in signatures]
-    try:
-        arc_data, arc_finding = _arc(raw, lookup)
-    except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
-        arc_data, arc_finding = {"result": "fail", "reason": str(exc), "sets": []}, None
+    except Exception as exc:  # dkimpy's header parser trips on some broken messages
+        signatures = [_unreadable(exc) for _ in range(_signature_headers(raw))]
+    else:
+        signatures = [
+            _verify_one(raw, i, lookup, from_org) for i in range(min(count, MAX_SIGNATURES))
+        ]
+        for _ in range(count - MAX_SIGNATURES):
+            entry = _blank_entry()
+            entry["reason"] = (
+                f"not checked: only the first {MAX_SIGNATURES} signatures are verified"
+            )
+            signatures.append(entry)
+        try:
+            arc_data, arc_finding = _arc(raw, lookup)
+        except Exception as exc:  # dkimpy on a hostile ARC set: say so, never crash
+            arc_data = {"result": "fail", "reason": f"{type(exc).__name__}: {exc}", "sets": []}
+    _name_unnamed(signatures, raw, from_org)
+    lines = _header_lines(raw, b"dkim-signature")
+    findings = [
+        _signature_finding(entry, from_domain, lines[i] if i < len(lines) else None)
+        for i, entry in enumerate(signatures)
+    ]
     if arc_finding is not None:
         findings.append(arc_finding)
     if not signatures:
@@ -387,7 +404,10 @@ def _summary(signatures: list[dict[str, Any]], arc: dict[str, Any]) -> str:
         parts = []
         for entry in signatures:
             aligned = ", aligned" if entry["aligned"] else ", not aligned"
-            parts.append(f"{entry['result']} ({entry['domain']}{aligned})")
+            if entry["domain"]:
+                parts.append(f"{entry['result']} ({entry['domain']}{aligned})")
+            else:
+                parts.append(entry["result"])
         text = "DKIM " + "; ".join(parts)
     if arc.get("result") not in (None, "none"):
         text += f"; ARC {arc['result']}"

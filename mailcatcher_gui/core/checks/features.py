@@ -25,16 +25,51 @@ __all__ = [
     "PSEUDO_SLUGS",
     "UNIT_SLUGS",
     "property_slugs",
+    "set_known_slugs",
 ]
 
 ELEMENT_SLUGS: dict[str, str] = {
     **{
         t: f"html-{t}"
-        for t in (
-            "abbr acronym address audio base bdi blockquote code del dfn dialog div form hr "
-            "img link marquee meter object p picture pre progress rp rt ruby select small span "
-            "strike strong style svg table textarea video wbr"
-        ).split()
+        for t in [
+            "abbr",
+            "acronym",
+            "address",
+            "audio",
+            "base",
+            "bdi",
+            "blockquote",
+            "code",
+            "del",
+            "dfn",
+            "dialog",
+            "div",
+            "form",
+            "hr",
+            "img",
+            "link",
+            "marquee",
+            "meter",
+            "object",
+            "p",
+            "picture",
+            "pre",
+            "progress",
+            "rp",
+            "rt",
+            "ruby",
+            "select",
+            "small",
+            "span",
+            "strike",
+            "strong",
+            "style",
+            "svg",
+            "table",
+            "textarea",
+            "video",
+            "wbr",
+        ]
     },
     **{f"h{i}": "html-h1-h6" for i in range(1, 7)},
     **{t: "html-lists" for t in ("ul", "ol", "dl")},
@@ -43,10 +78,21 @@ ELEMENT_SLUGS: dict[str, str] = {
     "script": "html-script",  # not in caniemail: Mailpit's own test, unsupported everywhere
     **{
         t: "html-semantics"
-        for t in (
-            "article aside details figcaption figure footer header main mark nav section "
-            "summary time"
-        ).split()
+        for t in [
+            "article",
+            "aside",
+            "details",
+            "figcaption",
+            "figure",
+            "footer",
+            "header",
+            "main",
+            "mark",
+            "nav",
+            "section",
+            "summary",
+            "time",
+        ]
     },
 }
 
@@ -256,24 +302,48 @@ _PSEUDO_ELEMENTS = frozenset({"after", "before", "first-letter", "first-line"})
 PSEUDO_SLUGS: dict[str, str] = {
     **{
         name: f"css-pseudo-class-{name}"
-        for name in (
-            "active checked default first-child first-of-type focus-visible focus-within "
-            "focus has hover lang last-child last-of-type link not nth-child nth-last-child "
-            "nth-last-of-type nth-of-type only-child only-of-type target visited"
-        ).split()
+        for name in [
+            "active",
+            "checked",
+            "default",
+            "first-child",
+            "first-of-type",
+            "focus-visible",
+            "focus-within",
+            "focus",
+            "has",
+            "hover",
+            "lang",
+            "last-child",
+            "last-of-type",
+            "link",
+            "not",
+            "nth-child",
+            "nth-last-child",
+            "nth-last-of-type",
+            "nth-of-type",
+            "only-child",
+            "only-of-type",
+            "target",
+            "visited",
+        ]
     },
     **{name: f"css-pseudo-element-{name}" for name in _PSEUDO_ELEMENTS},
     "marker": "css-pseudo-element-marker",
     "placeholder": "css-pseudo-element-placeholder",
 }
 
-_KNOWN_PROPERTY_SLUGS: set[str] = set()
+_KNOWN_PROPERTY_SLUGS: frozenset[str] = frozenset()
 
 
 def set_known_slugs(slugs: set[str]) -> None:
-    """Tell ``property_slugs`` which ``css-<name>`` slugs the data has (done at load)."""
-    _KNOWN_PROPERTY_SLUGS.clear()
-    _KNOWN_PROPERTY_SLUGS.update(s for s in slugs if s.startswith("css-"))
+    """Tell ``property_slugs`` which ``css-<name>`` slugs the data has (done at load).
+
+    Replaced in one assignment, so a check running on another thread never
+    sees a half-filled set.
+    """
+    global _KNOWN_PROPERTY_SLUGS
+    _KNOWN_PROPERTY_SLUGS = frozenset(s for s in slugs if s.startswith("css-"))
 
 
 def property_slugs(name: str) -> tuple[str, ...]:

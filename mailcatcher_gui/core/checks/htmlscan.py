@@ -28,9 +28,40 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 if TYPE_CHECKING:
     from .inputs import HtmlLocator
 
-__all__ = ["Element", "HtmlDoc", "StyleBlock", "scan_html"]
+__all__ = ["MAX_NESTING", "Element", "HtmlDoc", "StyleBlock", "scan_html"]
 
-_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<([a-zA-Z][a-zA-Z0-9:_-]*)", re.S)
+_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9:_-]*)", re.S)
+# Start tags for which an HTML5 parser walks the stack of open elements (the
+# "p in button scope" check): nesting thousands of them is quadratic work.
+_SCOPED = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "header",
+        "hgroup",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "search",
+        "section",
+        "summary",
+        "ul",
+    ]
+)
+MAX_NESTING = 2000
 _RAWTEXT = frozenset({"script", "style", "textarea", "title", "xmp"})
 _DOCTYPE = re.compile(r"\s*<!doctype\s+html\s*>", re.I)
 _BODY_TAG = re.compile(r"<body[\s>/]|</body\s*>", re.I)
@@ -79,10 +110,22 @@ class HtmlDoc:
     has_body_tag: bool
     nodes: int  # elements that count for the score (Mailpit's "Nodes")
     locator: HtmlLocator | None = None
+    too_deep: int = 0  # the nesting depth when it was too deep to parse, else 0
+    _text: str | None = None
 
     def by_tag(self, *tags: str) -> Iterator[Element]:
         wanted = set(tags)
         return (e for e in self.elements if e.tag in wanted)
+
+    def visible_text(self) -> str:
+        """The body's text, whitespace collapsed (lexbor's C text extraction: fast)."""
+        cached = self._text
+        if cached is None:
+            body = next(self.by_tag("body"), None)
+            node = body.node if body is not None else None
+            raw = node.text(deep=True, separator=" ") if node is not None else ""
+            cached = self._text = " ".join(raw.split())
+        return cached
 
     def root_lang(self) -> str | None:
         for e in self.elements:
@@ -91,21 +134,30 @@ class HtmlDoc:
         return None
 
 
-def _source_tags(html: str) -> dict[str, list[int]]:
-    """Offsets of every start tag in ``html``, per lower-case tag name (linear scan)."""
+def _source_tags(html: str) -> tuple[dict[str, list[int]], int]:
+    """Offsets of every start tag in ``html`` per lower-case tag name, and the deepest
+    nesting of ``_SCOPED`` elements (one linear scan)."""
     out: dict[str, list[int]] = {}
     pos = 0
     search = _TAG.search
     n = len(html)
+    depth = deepest = 0
     while pos < n:
         m = search(html, pos)
         if m is None:
             break
         pos = m.end()
-        name = m.group(1)
+        name = m.group(2)
         if name is None:
             continue
         lname = name.lower()
+        if m.group(1):
+            if lname in _SCOPED and depth:
+                depth -= 1
+            continue
+        if lname in _SCOPED:
+            depth += 1
+            deepest = max(deepest, depth)
         out.setdefault(lname, []).append(m.start())
         if lname in _RAWTEXT:
             pat = _END_TAGS.get(lname)
@@ -113,17 +165,24 @@ def _source_tags(html: str) -> dict[str, list[int]]:
                 pat = _END_TAGS[lname] = re.compile(f"</{lname}", re.I)
             end = pat.search(html, pos)
             pos = end.start() if end is not None else n
-    return out
+    return out, deepest
 
 
 def scan_html(html: str, locator: HtmlLocator | None = None) -> HtmlDoc:
-    """Parse ``html`` and list its elements. Never raises on any text."""
-    try:
-        parser = LexborHTMLParser(html)
-        root = parser.root
-        nodes = list(root.traverse(include_text=False)) if root is not None else []
-    except Exception:  # noqa: BLE001 - a parser failure leaves an empty document
-        nodes = []
+    """Parse ``html`` and list its elements. Never raises on any text.
+
+    HTML nested deeper than ``MAX_NESTING`` block elements is not parsed
+    (``HtmlDoc.too_deep``): an HTML5 parser spends time quadratic in the
+    depth on it (seconds for a few hundred KB), and no real message needs it.
+    """
+    source, deepest = _source_tags(html)
+    nodes: list[LexborNode] = []
+    if deepest <= MAX_NESTING:
+        try:
+            root = LexborHTMLParser(html).root
+            nodes = list(root.traverse(include_text=False)) if root is not None else []
+        except Exception:  # noqa: BLE001 - a parser failure leaves an empty document
+            nodes = []
     elements: list[Element] = []
     comments = 0
     for node in nodes:
@@ -133,7 +192,7 @@ def scan_html(html: str, locator: HtmlLocator | None = None) -> HtmlDoc:
                 comments += 1
             continue
         elements.append(Element(tag.lower(), dict(node.attributes), node))
-    _assign_positions(html, elements, locator)
+    _assign_positions(source, elements, locator)
     styles = [
         StyleBlock(e.node.text(deep=True), e.line)
         for e in elements
@@ -153,11 +212,13 @@ def scan_html(html: str, locator: HtmlLocator | None = None) -> HtmlDoc:
         has_body_tag=has_body_tag,
         nodes=max(counted, 1),
         locator=locator,
+        too_deep=deepest if deepest > MAX_NESTING else 0,
     )
 
 
-def _assign_positions(html: str, elements: list[Element], locator: HtmlLocator | None) -> None:
-    source = _source_tags(html)
+def _assign_positions(
+    source: dict[str, list[int]], elements: list[Element], locator: HtmlLocator | None
+) -> None:
     parsed = Counter(e.tag for e in elements)
     taken: Counter[str] = Counter()
     for e in elements:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import binascii
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -73,12 +73,10 @@ class HtmlLocator:
     """Offset in the decoded HTML text -> line in the raw message (see module doc)."""
 
     def __init__(self, raw_lines: LineIndex, html: str, entity: Entity | None, fixed: int | None):
-        self._raw = raw_lines
         self._fixed = fixed
-        self._entity = entity
         self._html_lines = LineIndex(html) if entity is not None else None
         self._base = raw_lines.line(entity.body_start) if entity is not None else 0
-        self._qp: list[list[tuple[int, int]]] | None = None
+        self._qp: list[tuple[list[int], list[int]]] | None = None
         if entity is not None and entity.cte == QP:
             self._qp = _qp_segments(entity.payload())
 
@@ -88,22 +86,23 @@ class HtmlLocator:
         hline = self._html_lines.line(offset)  # 1-based line in the decoded HTML
         if self._qp is None:
             return self._base + hline - 1
+        if not self._qp:
+            return self._base
         if hline - 1 >= len(self._qp):
-            return self._base + (self._qp[-1][0][0] if self._qp else 0)
+            return self._base + self._qp[-1][0][0]
         column = offset - self._html_lines.line_start(hline)
-        segments = self._qp[hline - 1]
-        raw_idx = segments[0][0]
-        for idx, cumulative in segments:
-            raw_idx = idx
-            if column < cumulative:
-                break
-        return self._base + raw_idx
+        raw_lines, ends = self._qp[hline - 1]
+        # the first raw line whose decoded end lies past the column (bisect: a
+        # minified page is one logical line of thousands of soft-broken lines)
+        k = min(bisect_right(ends, column), len(raw_lines) - 1)
+        return self._base + raw_lines[k]
 
 
-def _qp_segments(payload: bytes) -> list[list[tuple[int, int]]]:
-    """For each decoded (logical) line: [(raw line index, decoded bytes up to its end)]."""
-    out: list[list[tuple[int, int]]] = []
-    current: list[tuple[int, int]] = []
+def _qp_segments(payload: bytes) -> list[tuple[list[int], list[int]]]:
+    """Per decoded (logical) line: (raw line indexes, decoded bytes up to each one's end)."""
+    out: list[tuple[list[int], list[int]]] = []
+    idxs: list[int] = []
+    ends: list[int] = []
     total = 0
     for i, line in enumerate(payload.split(b"\n")):
         seg = line.rstrip(b"\r")
@@ -112,12 +111,13 @@ def _qp_segments(payload: bytes) -> list[list[tuple[int, int]]]:
             total += len(binascii.a2b_qp(seg[:-1] if soft else seg))
         except (binascii.Error, ValueError):
             total += len(seg)
-        current.append((i, total))
+        idxs.append(i)
+        ends.append(total)
         if not soft:
-            out.append(current)
-            current, total = [], 0
-    if current:
-        out.append(current)
+            out.append((idxs, ends))
+            idxs, ends, total = [], [], 0
+    if idxs:
+        out.append((idxs, ends))
     return out
 
 
@@ -130,7 +130,6 @@ class CheckInput:
     html_index: int | None
     text_index: int | None
     lines: LineIndex
-    _extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def build(cls, opened: OpenedMessage) -> CheckInput:
@@ -160,12 +159,16 @@ class CheckInput:
         return [self.lines.line(a) for _n, f, a, _b in self.tree.root.fields if f == lname]
 
     def entity_line(self, entity: Entity) -> int | None:
-        """First line of ``entity`` (or of its outermost ancestor in the raw bytes)."""
+        """Line of ``entity``'s Content-Type (else its first line), or of its outermost
+        ancestor in the raw bytes when it is inside a decoded embedded message."""
         e: Entity | None = entity
         while e is not None and e.buf is not self.tree.root.buf:
             e = self.tree.entities[e.parent] if e.parent >= 0 else None
         if e is None:
             return None
+        for _n, fname, a, _b in e.fields:
+            if fname == "content-type":
+                return self.lines.line(a)
         return self.lines.line(e.start)
 
     def part_line(self, part_id: str) -> int | None:
@@ -186,7 +189,7 @@ class CheckInput:
             return HtmlLocator(self.lines, html, None, self.entity_line(e))
         if e.cte == IDENTITY or e.cte == QP:
             return HtmlLocator(self.lines, html, e, None)
-        return HtmlLocator(self.lines, html, None, self.lines.line(e.start))
+        return HtmlLocator(self.lines, html, None, self.entity_line(e))
 
     @cached_property
     def doc(self) -> HtmlDoc | None:

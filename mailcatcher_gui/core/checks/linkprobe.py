@@ -118,7 +118,10 @@ def _phrase(code: int) -> str:
 
 
 def _literal_refusal(url: str, policy: Policy) -> str | None:
-    host = (urlsplit(url).hostname or "").strip("[]")
+    try:
+        host = (urlsplit(url).hostname or "").strip("[]")
+    except ValueError:
+        return None  # unparseable: the client refuses it with its own error
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
@@ -164,7 +167,7 @@ async def probe_url(
         except TimeoutError:
             return _failed(probe, f"timed out after {timeout:g} s")
         except aiohttp.ClientConnectorError as exc:
-            host = (urlsplit(current).hostname or "").rstrip(".").lower()
+            host = (exc.host or "").rstrip(".").lower()
             if resolver is not None and host in resolver.refusals:
                 return _refused(probe, resolver.refusals[host])
             return _failed(probe, _plain(exc))
@@ -173,8 +176,12 @@ async def probe_url(
         probe.method, probe.final_url = method, current
         if follow and 300 <= status < 400 and location:
             probe.hops.append((current, status))
-            nxt = urljoin(current, location)
-            if urlsplit(nxt).scheme.lower() not in ("http", "https"):
+            try:
+                nxt = urljoin(current, location)
+                scheme = urlsplit(nxt).scheme.lower()
+            except ValueError:
+                return _failed(probe, f"redirects to an invalid URL: {location[:200]}")
+            if scheme not in ("http", "https"):
                 probe.status_code, probe.status = status, f"redirects to {nxt} (not checked)"
                 return probe
             current = nxt

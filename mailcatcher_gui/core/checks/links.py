@@ -22,6 +22,8 @@ this machine fetch URLs a stranger chose (and tell them the mail was read).
 from __future__ import annotations
 
 import asyncio
+import bisect
+import html as html_text
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from ... import __version__
 from ..models import OpenedMessage
+from .htmlscan import MAX_NESTING
+from .htmlscan import _source_tags as _html_tags  # the compatibility scan's depth measure
 from .linkprobe import GuardedResolver, Probe, address_refusal, probe_url
 from .model import CheckOptions, FamilyResult, Finding, Severity, worst
 
@@ -40,6 +44,7 @@ __all__ = ["LinkRef", "check_links", "extract_links"]
 
 FAMILY = "links"
 USER_AGENT = f"mailcatcher-gui/{__version__} (link check)"
+MAX_CHECKED = 1000  # distinct http(s) URLs asked per message; the rest are listed, not asked
 
 # Plain-text URLs: Mailpit's character set, then trailing punctuation trimmed.
 _TEXT_URL = re.compile(r"\bhttps?://[-\w@:%_+'!.~#?,&/=;*()\[\]$]+", re.IGNORECASE)
@@ -59,13 +64,39 @@ class LinkRef:
 
     @property
     def scheme(self) -> str:
-        return urlsplit(self.url).scheme.lower()
+        return _scheme(self.url)
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "kind": self.kind, "where": self.where, "line": self.line}
 
 
+def _scheme(url: str) -> str:
+    """The URL's scheme in lower case; "" for a relative or unparseable one."""
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # "http://[::1" and friends
+        return ""
+
+
+def _join(base: str | None, written: str) -> str:
+    if not base:
+        return written
+    try:
+        return urljoin(base, written)
+    except ValueError:  # a broken <base href> or URL: keep what was written
+        return written
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
+_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.IGNORECASE)
+CSS_PARSE_LIMIT = 64 * 1024  # larger CSS: url() found by pattern (tinycss2 reads ~1 MB/s)
+
+
 def _css_urls(text: str) -> list[str]:
+    if len(text) > CSS_PARSE_LIMIT:
+        bare = _CSS_COMMENT.sub(" ", text)
+        urls = (next((g for g in m.groups() if g), "") for m in _CSS_URL.finditer(bare))
+        return [u.strip() for u in urls if u.strip()]
     found: list[str] = []
 
     def walk(tokens: list[Any]) -> None:
@@ -94,9 +125,8 @@ def _srcset_urls(value: str) -> list[str]:
     return urls
 
 
-def _html_links(html: str) -> list[tuple[str, str, str]]:
+def _html_links(tree: LexborHTMLParser) -> list[tuple[str, str, str]]:
     """(written URL, kind, where) for every URL in the HTML, in document order."""
-    tree = LexborHTMLParser(html)
     out: list[tuple[str, str, str]] = []
     for node in tree.css("*"):
         tag = (node.tag or "").lower()
@@ -119,59 +149,118 @@ def _html_links(html: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _base_href(html: str) -> str | None:
-    node = LexborHTMLParser(html).css_first("base[href]")
+_ATTR_URL = re.compile(
+    r"""\s(href|src|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE
+)
+
+
+def _flat_html_links(html: str) -> list[tuple[str, str, str]]:
+    """URL attributes found without parsing, for HTML nested too deeply to parse.
+
+    An HTML5 parser spends time quadratic in the nesting depth; past
+    ``MAX_NESTING`` (as the compatibility check) the URLs still get listed.
+    """
+    out = []
+    for m in _ATTR_URL.finditer(html):
+        value = html_text.unescape(next((g for g in m.groups()[1:] if g is not None), ""))
+        out.append((value, "html", f"{m.group(1).lower()}= (HTML too deeply nested to parse)"))
+    return out
+
+
+def _base_href(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("base[href]")
     href = node.attributes.get("href") if node is not None else None
     return href.strip() if href else None
 
 
 def _text_links(text: str) -> list[str]:
     urls = [m.group(1).replace("\n", "").replace("\r", "") for m in _ANGLE_URL.finditer(text)]
+    seen = set(urls)
     for match in _TEXT_URL.finditer(text):
         url = match.group(0).rstrip(_TRAILING)
         if url.count("(") < url.count(")"):
             url = url.rstrip(")")
-        if url not in urls:
+        if url not in seen:
+            seen.add(url)
             urls.append(url)
     return urls
 
 
-def _line_of(raw: bytes, written: str) -> int | None:
-    needle = written.encode("utf-8", "replace")
-    at = raw.find(needle) if needle else -1
-    return raw.count(b"\n", 0, at) + 1 if at >= 0 else None
+class _Locator:
+    """Finds the raw-message line of URLs met in document order, in linear time overall.
+
+    Each search starts where the previous hit was (URLs appear in the order
+    the parse meets them), so hits cost one pass over the message in total.
+    A URL that is not there verbatim (quoted-printable, base64 parts) costs
+    a full scan, so after ``MAX_MISSES`` of those the rest get no line:
+    a 2 MB message with thousands of links stays fast.
+    """
+
+    MAX_MISSES = 16
+
+    def __init__(self, raw: bytes, newlines: list[int]) -> None:
+        self._raw = raw
+        self._newlines = newlines
+        self._cursor = 0
+        self._misses = 0
+
+    def line(self, written: str) -> int | None:
+        needle = written.encode("utf-8", "replace")
+        if not needle or self._misses >= self.MAX_MISSES:
+            return None
+        at = self._raw.find(needle, self._cursor)
+        if at < 0 and self._cursor:
+            at = self._raw.find(needle, 0, self._cursor + len(needle))
+        if at < 0:
+            self._misses += 1
+            return None
+        self._cursor = at
+        return bisect.bisect_left(self._newlines, at) + 1
+
+
+def _newline_offsets(raw: bytes) -> list[int]:
+    return [m.start() for m in re.finditer(b"\n", raw)]
 
 
 def extract_links(opened: OpenedMessage) -> list[LinkRef]:
     """Every URL occurrence in ``opened`` (HTML, text body, List-Unsubscribe), network-free."""
     raw = opened.stored.raw
+    newlines = _newline_offsets(raw)
     parsed = opened.parsed
     refs: list[LinkRef] = []
+    locate = _Locator(raw, newlines)
     for header in parsed.headers:
         if header.name.lower() == "list-unsubscribe":
             for url in re.findall(r"<([^>]+)>", header.value):
                 url = url.strip()
                 refs.append(
                     LinkRef(
-                        url, "list-unsubscribe", "List-Unsubscribe header", _line_of(raw, url), url
+                        url, "list-unsubscribe", "List-Unsubscribe header", locate.line(url), url
                     )
                 )
     if parsed.html:
-        base = _base_href(parsed.html)
-        for written, kind, where in _html_links(parsed.html):
+        _tags, deepest = _html_tags(parsed.html)
+        if deepest > MAX_NESTING:
+            base, found = None, _flat_html_links(parsed.html)
+        else:
+            tree = LexborHTMLParser(parsed.html)
+            base, found = _base_href(tree), _html_links(tree)
+        locate = _Locator(raw, newlines)
+        for written, kind, where in found:
             written = written.strip()
             if not written or written.startswith("#"):
                 continue  # an anchor inside the message itself
-            url = urljoin(base, written) if base else written
-            refs.append(LinkRef(url, kind, where, _line_of(raw, written), written))
+            url = _join(base, written)
+            refs.append(LinkRef(url, kind, where, locate.line(written), written))
     if parsed.text:
+        locate = _Locator(raw, newlines)
         for url in _text_links(parsed.text):
-            refs.append(LinkRef(url, "text", "text body", _line_of(raw, url), url))
+            refs.append(LinkRef(url, "text", "text body", locate.line(url), url))
     return refs
 
 
 def _is_relative(url: str) -> bool:
-    return not urlsplit(url).scheme and not url.startswith("//")
+    return not _scheme(url) and not url.startswith("//") and ":" not in url.split("/", 1)[0]
 
 
 def _link_entry(url: str, refs: list[LinkRef], probe: Probe | None) -> dict[str, Any]:
@@ -223,10 +312,14 @@ def _probe_finding(url: str, refs: list[LinkRef], probe: Probe) -> Finding:
             "Fix or remove the link before sending.", data,
         )  # fmt: skip
     if 300 <= probe.status_code < 400:
+        advice = (
+            "The chain leaves the web (mailto:, an app link ...); nothing more to check."
+            if probe.hops
+            else "Redirects not followed; check again with follow to see where it ends."
+        )
         return Finding(
             FAMILY, "link-redirect", Severity.INFO,
-            f"{url}: {probe.status_code} {probe.status}", detail, url, first.line,
-            "Redirects not followed; check again with follow to see where it ends.", data,
+            f"{url}: {probe.status_code} {probe.status}", detail, url, first.line, advice, data,
         )  # fmt: skip
     title = f"{url}: {probe.status_code} {probe.status}"
     if probe.hops:
@@ -248,6 +341,22 @@ def _local_findings(opened: OpenedMessage, by_url: dict[str, list[LinkRef]]) -> 
                         url, first.line, "Attach the image with that Content-ID, or fix it.",
                     )
                 )  # fmt: skip
+        elif first.scheme == "" and url.lower().startswith(("http://", "https://")):
+            findings.append(
+                Finding(
+                    FAMILY, "link-invalid", Severity.ERROR, f"{url}: not a valid URL",
+                    f"Found in: {first.where}.", url, first.line,
+                    "Fix the URL (brackets, spaces or the port are malformed).",
+                )
+            )  # fmt: skip
+        elif first.scheme == "javascript":
+            findings.append(
+                Finding(
+                    FAMILY, "link-javascript", Severity.WARNING, f"{url[:80]}: javascript: URL",
+                    f"Found in: {first.where}. Mail clients remove scripts; the link does nothing.",
+                    url, first.line, "Link to a web page instead.",
+                )
+            )  # fmt: skip
         elif _is_relative(url) and first.kind not in ("text", "list-unsubscribe"):
             findings.append(
                 Finding(
@@ -269,8 +378,18 @@ async def check_links(
     for ref in refs:
         by_url.setdefault(ref.url, []).append(ref)
     web = [u for u, rs in by_url.items() if rs[0].scheme in ("http", "https")]
+    skipped = web[MAX_CHECKED:]
+    web = web[:MAX_CHECKED]
     probes = await _probe_all(web, options, follow)
     findings = _local_findings(opened, by_url)
+    if skipped:
+        findings.append(
+            Finding(
+                FAMILY, "links-too-many", Severity.INFO,
+                f"{len(skipped)} more URLs not checked (at most {MAX_CHECKED} per message)",
+                f"The first not checked: {skipped[0]}", advice="",
+            )
+        )  # fmt: skip
     findings.extend(_probe_finding(u, by_url[u], probes[u]) for u in web)
     links = [_link_entry(u, rs, probes.get(u)) for u, rs in by_url.items()]
     mailpit_links: list[dict[str, Any]] = [

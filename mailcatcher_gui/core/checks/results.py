@@ -10,7 +10,7 @@ __all__ = ["family_result", "problem_summary"]
 
 
 def problem_summary(findings: Sequence[Finding], ok_text: str) -> str:
-    """"2 errors, 1 warning: <first title>" or ``ok_text`` when nothing is wrong."""
+    """ "2 errors, 1 warning: <first title>" or ``ok_text`` when nothing is wrong."""
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
     if not errors and not warnings:

@@ -70,24 +70,8 @@ def _authentication(raw: bytes, options: CheckOptions) -> FamilyResult:
     return result
 
 
-def _links(opened: OpenedMessage) -> FamilyResult:
-    data: dict[str, Any] = {}
-    try:
-        module: Any = importlib.import_module(f"{__package__}.links")
-    except ImportError:
-        module = None
-    extract = getattr(module, "extract_links", None)
-    if extract is not None:
-        try:
-            refs = list(extract(opened))
-            data["count"] = len(refs)
-            data["urls"] = [str(getattr(r, "url", r)) for r in refs[:500]]
-        except Exception as exc:  # noqa: BLE001
-            data["error"] = f"{type(exc).__name__}: {exc}"
-    summary = LINKS_HOW
-    if "count" in data:
-        summary = f"{data['count']} link(s) found. {LINKS_HOW}"
-    return FamilyResult("links", Severity.SKIPPED, summary, data=data)
+def _links() -> FamilyResult:
+    return FamilyResult("links", Severity.SKIPPED, LINKS_HOW)
 
 
 def _spam(options: CheckOptions) -> FamilyResult:
@@ -111,7 +95,7 @@ def run_local_checks(opened: OpenedMessage, options: CheckOptions) -> ChecksRepo
     raw = opened.stored.raw
     results: dict[str, FamilyResult] = {
         "compatibility": _guard("compatibility", lambda: check_compatibility(inp)),
-        "links": _guard("links", lambda: _links(opened)),
+        "links": _links(),
         "spam": _spam(options),
         "authentication": _guard("authentication", lambda: _authentication(raw, options)),
         "headers": _guard("headers", lambda: check_headers(inp)),

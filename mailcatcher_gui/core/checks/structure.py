@@ -16,7 +16,6 @@ from __future__ import annotations
 from ..mime.charset import resolve
 from ..mime.decode import decode_payload
 from ..mime.entity import LEAF
-from ..mime.htmltext import html_to_text
 from .inputs import CheckInput
 from .model import Finding, Severity
 from .sniff import contradicts, sniff
@@ -27,7 +26,6 @@ FAMILY = "headers"
 SHORT_RATIO = 0.2
 SHORT_MIN_CHARS = 400
 MAX_DEFECTS = 20
-_TEXT_LIMIT = 500_000
 
 
 def structure_findings(inp: CheckInput) -> list[Finding]:
@@ -85,7 +83,7 @@ def _alternative(inp: CheckInput, out: list[Finding]) -> None:
             )
         )
         return
-    html_len = len(html_to_text(parsed.html, _TEXT_LIMIT))
+    html_len = len(inp.doc.visible_text()) if inp.doc is not None else 0
     if html_len >= SHORT_MIN_CHARS and text_len < SHORT_RATIO * html_len:
         out.append(
             Finding(

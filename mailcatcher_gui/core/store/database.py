@@ -40,10 +40,10 @@ that have ended are closed when the next reader connection is opened.
 
 Layout: ``messages`` (the summary row the list shows), ``raw`` (the bytes,
 so listing never touches a blob), ``messages_fts`` (FTS5, rowid = message
-id) and ``message_tags`` (``core.store.tags``). ``add`` writes the first
-three for every message (the tags only for a message that came with some),
-and prunes, in one transaction. The schema and its upgrades are in ``core.store.migrations``; the
-search language in ``core.store.search``.
+id) and ``message_tags`` (``core.store.tags``, the ``StoreTags`` half of the
+``Store``). ``add`` writes them (tags only if a message came with some), and
+prunes, in one transaction. The schema and its upgrades are in
+``core.store.migrations``; the search language in ``core.store.search``.
 """
 
 from __future__ import annotations
@@ -105,10 +105,7 @@ SORT_KEYS: dict[str, str] = {
 
 
 class Store(StoreTags):
-    """Captured messages in one SQLite file. Thread-safe; see the module docstring.
-
-    The tag operations (``tag_counts``, ``set_tags`` ...) are ``StoreTags``'s.
-    """
+    """Captured messages in one SQLite file. Thread-safe; see the module docstring."""
 
     def __init__(
         self,
@@ -284,10 +281,7 @@ class Store(StoreTags):
                 INSERT_FTS, [(i, *p.fts_row) for i, p in zip(ids, prepared, strict=True)]
             )
             conn.execute(COUNT_ADDED, (len(prepared), len(prepared)))  # new mail is unread
-            tagged = [
-                (i, p.listed.tags) for i, p in zip(ids, prepared, strict=True) if p.listed.tags
-            ]
-            tags = insert_new_tags(conn, tagged) if tagged else {}
+            tags = insert_new_tags(conn, ids, [p.listed.tags for p in prepared])
             pruned = self._prune(conn, max_messages) if max_messages > 0 else []
         return [p.summary(i, tags.get(i)) for i, p in zip(ids, prepared, strict=True)], pruned
 

@@ -78,7 +78,9 @@ class Prepared:
             _sort_key(from_ or envelope_from),
             _sort_key(", ".join(to or cc or envelope_to)),
             _sort_key(subject),
-            _addresses_json(_clean_addresses(summary.reply_to_addrs)),
+            _addresses_json(_clean_addresses(summary.reply_to_addrs))
+            if summary.reply_to_addrs
+            else "[]",
             _bcc_json(envelope_to, to_addrs, cc_addrs),
             int(summary.inline),
         )

@@ -87,14 +87,21 @@ def tags_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, tuple[str, ..
 
 
 def insert_new_tags(
-    conn: sqlite3.Connection, rows: Sequence[tuple[int, tuple[str, ...]]]
+    conn: sqlite3.Connection, ids: Sequence[int], tags: Sequence[tuple[str, ...]]
 ) -> dict[int, tuple[str, ...]]:
-    """Tag just-inserted messages (``X-Tags`` at ingest); their tags in the spelling in use."""
-    spelling = _spellings(conn, (t for _, tags in rows for t in tags))
+    """Tag just-inserted messages (``X-Tags`` at ingest; ``tags[i]`` for ``ids[i]``).
+
+    Returns the tagged ids with their tags in the spelling in use; nothing
+    is read or written when no message has a tag (the usual case).
+    """
+    rows = [(i, t) for i, t in zip(ids, tags, strict=True) if t]
+    if not rows:
+        return {}
+    spelling = _spellings(conn, (t for _, names in rows for t in names))
     out: dict[int, tuple[str, ...]] = {}
     params: list[tuple[int, str]] = []
-    for message_id, tags in rows:
-        final = sort_tags(spelling[t.casefold()] for t in tags)
+    for message_id, names in rows:
+        final = sort_tags(spelling[t.casefold()] for t in names)
         out[message_id] = final
         params.extend((message_id, t) for t in final)
     conn.executemany("INSERT OR IGNORE INTO message_tags (message_id, tag) VALUES (?, ?)", params)

@@ -241,6 +241,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         when=When.SELECTION,
     ),
     ActionSpec(
+        "add_tag",
+        "Add &Tag…",
+        "tags.add_tag_interactive",
+        list_keys=("T",),
+        tip="Tag the selected messages (T)",
+        when=When.SELECTION,
+    ),
+    ActionSpec(
         "delete",
         "&Delete",
         "messages.delete_selected",
@@ -315,6 +323,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             None,
             "mark_read",
             "mark_unread",
+            "add_tag",
             None,
             "delete",
             "clear",

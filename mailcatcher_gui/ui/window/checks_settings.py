@@ -145,9 +145,7 @@ class ChecksSettingsBox(QGroupBox):
         self.dkim_dns.setChecked(prefs.dkim_dns)
         self.dkim_keys = QPlainTextEdit(prefs.dkim_keys)
         self.dkim_keys.setObjectName("dkimKeys")
-        self.dkim_keys.setPlaceholderText(
-            "selector._domainkey.example.com=/path/to/public-key.pem (one per line)"
-        )
+        self.dkim_keys.setPlaceholderText("selector._domainkey.example.com=/path/to/key.pem")
         self.dkim_keys.setToolTip(
             "One SELECTOR._domainkey.DOMAIN=FILE per line; the file holds the public key "
             "(PEM) or its DNS TXT record"

@@ -11,7 +11,8 @@ unit-tested without Qt. This module adds what only a Qt model has:
 * the two coalescing timers (a burst is applied every ``coalesce_ms``, or
   ``burst_coalesce_ms`` while mail keeps coming; one re-count after it);
 * presentation: display strings computed once per message (cached by id,
-  not per cell per repaint), bold unread rows, the paper-clip icon, tooltips.
+  not per cell per repaint), bold unread rows, the paper-clip icon, tooltips,
+  the tags (``TagsRole``, drawn as chips by ``tag_chips.SubjectDelegate``).
 
 The view owns selection-by-id; the model offers ``id_at`` and ``row_of_id``.
 """
@@ -78,6 +79,8 @@ SORT_KEYS = {
 IdRole = Qt.ItemDataRole.UserRole + 1
 #: Role carrying the whole ``MessageSummary`` of a row.
 SummaryRole = Qt.ItemDataRole.UserRole + 2
+#: Role carrying a row's tags (tuple[str, ...]; drawn by ``tag_chips.SubjectDelegate``).
+TagsRole = Qt.ItemDataRole.UserRole + 3
 
 
 # ---- display formatting --------------------------------------------------------
@@ -124,6 +127,7 @@ _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
 _ID = int(IdRole)
 _SUMMARY = int(SummaryRole)
+_TAGS = int(TagsRole)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _COL_ATTACHMENT = int(Column.ATTACHMENT)
@@ -356,7 +360,11 @@ class MessageListModel(QAbstractTableModel):
         if role == _TOOLTIP:
             return self._tooltip(s, Column(col))
         if role == _ACCESSIBLE:
+            if col == _COL_SUBJECT and s.tags:
+                return f"{self._texts_of(s)[col]}, tagged {', '.join(s.tags)}"
             return self._texts_of(s)[col] or ("has attachments" if s.attachments else "")
+        if role == _TAGS:
+            return s.tags
         if role == _ID:
             return s.id
         if role == _SUMMARY:
@@ -436,6 +444,10 @@ class MessageListModel(QAbstractTableModel):
     def on_messages_changed(self, ids: Sequence[int], read: bool) -> None:
         self._window.messages_changed(ids, read)
 
+    def on_tags_changed(self, updates: Sequence[tuple[int, tuple[str, ...]]]) -> None:
+        if self._window.tags_changed(updates):
+            self.schedule_sync()
+
     def on_mailbox_cleared(self) -> None:
         self.refresh()
 
@@ -480,7 +492,8 @@ class MessageListModel(QAbstractTableModel):
         if col is Column.TO:
             return "\n".join(s.to) if s.to else "\n".join(s.envelope_to)
         if col is Column.SUBJECT:
-            return s.subject or None
+            tags = f"Tags: {', '.join(s.tags)}" if s.tags else ""
+            return "\n".join(t for t in (s.subject, tags) if t) or None
         if col is Column.RECEIVED:
             return s.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         return f"{s.size:,} bytes"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core import options
+from ...core.api.server import HttpConfig, HttpPortInUse, HttpStartError
 from ...core.smtp import PortInUse, SinkConfig, SinkStartError
 from ...core.smtp.auth import AuthMode, AuthSetting
 from .settings import Preferences
@@ -143,4 +144,61 @@ def describe_sink_error(exc: SinkStartError) -> str:
     if isinstance(exc, PortInUse):
         host = f"[{exc.host}]" if ":" in exc.host else exc.host
         return f"port {exc.port} on {host} is already in use (is another mail catcher running?)"
+    return str(exc)
+
+
+# ---- the HTTP API ----------------------------------------------------------------------
+
+
+def initial_http(args: Any, prefs: Preferences) -> tuple[HttpConfig, bool]:
+    """The HTTP API's configuration for this session and whether it runs.
+
+    ``--http`` typed on the command line wins (``none`` turns the API off for
+    the session); otherwise the saved address and on/off apply. The other
+    ``--http-*`` options (login file, CORS, TLS) only exist on the command
+    line and are kept whatever the address. ``ValueError``
+    (``core.options.ConfigError``) for bad option values.
+    """
+    typed = getattr(args, "http", None)
+    from_args = options.http_config_from_args(args)
+    if typed is not None and typed != options.DEFAULT_HTTP:
+        if from_args is not None:
+            return from_args, True
+        base = options.http_config_from_args(_with_http(args, options.DEFAULT_HTTP))
+        assert base is not None
+        return base, False
+    base = from_args or options.http_config_from_args(_with_http(args, options.DEFAULT_HTTP))
+    assert base is not None
+    host = prefs.http_host.strip() or "127.0.0.1"
+    return replace(base, host=host, port=prefs.http_port), prefs.http_enabled
+
+
+def _with_http(args: Any, value: str) -> Any:
+    import argparse
+
+    copy = argparse.Namespace(**vars(args)) if hasattr(args, "__dict__") else argparse.Namespace()
+    copy.http = value
+    return copy
+
+
+def http_config_for(base: HttpConfig, prefs: Preferences) -> HttpConfig | None:
+    """``base`` at the address the Settings dialog chose; None when the API is off."""
+    if not prefs.http_enabled:
+        return None
+    return replace(base, host=prefs.http_host.strip() or "127.0.0.1", port=prefs.http_port)
+
+
+def prefs_for_http(prefs: Preferences, config: HttpConfig, enabled: bool) -> Preferences:
+    """``prefs`` showing the HTTP API that runs (command-line overrides included)."""
+    return replace(prefs, http_enabled=enabled, http_host=config.host, http_port=config.port)
+
+
+def describe_http_error(exc: HttpStartError) -> str:
+    """The API's start error, minus advice that only makes sense on the command line."""
+    if isinstance(exc, HttpPortInUse):
+        host = f"[{exc.host}]" if ":" in exc.host else exc.host
+        return (
+            f"port {exc.port} on {host} is already in use "
+            "(is Mailpit or another mail catcher running?)"
+        )
     return str(exc)

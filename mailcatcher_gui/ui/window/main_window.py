@@ -55,6 +55,7 @@ from .settings import AppSettings, Preferences, SettingsDialog, SettingsFlow
 from .sidebar import Sidebar
 from .state import restore_window_state, save_window_state
 from .status_panel import StatusPanel
+from .tag_commands import TagCommands
 from .tray import BurstNotifier, TrayIcon
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,8 @@ class MainWindow(QMainWindow):
         self.files = FileJobs(mailbox, self)
         self.messages = MessageCommands(mailbox, message_list, lambda: self._shown_id, self)
         self.messages.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
+        self.tags = TagCommands(mailbox, message_list, self)
+        self.tags.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
         self.actions_by_name = build_actions(self, self, message_list)
         self.compose_commands.changed.connect(self._update_action_state)
         self.compose_commands.status.connect(lambda t, ms: self.statusBar().showMessage(t, ms))
@@ -175,6 +178,8 @@ class MainWindow(QMainWindow):
         bridge.messagesDeleted.connect(model.on_messages_deleted)
         bridge.messagesChanged.connect(model.on_messages_changed)
         bridge.mailboxCleared.connect(model.on_mailbox_cleared)
+        bridge.tagsChanged.connect(model.on_tags_changed)
+        bridge.tagsChanged.connect(lambda _updates: self._schedule_counts())
         bridge.messagesAdded.connect(self._on_added)
         bridge.messagesDeleted.connect(self._on_deleted)
         bridge.messagesChanged.connect(lambda *_: self._schedule_counts())
@@ -460,12 +465,15 @@ class MainWindow(QMainWindow):
         try:
             total = self.mailbox.count()
             unread = self.mailbox.unread_count()
+            tags = self.mailbox.tags()
         except Exception:  # noqa: BLE001 - the status bar must not take the window down
             log.exception("counting messages failed")
             return
         self.total_count, self.unread_count = total, unread
         self.status_panel.set_counts(total, unread)
         self.sidebar.set_counts(total, unread)
+        self.sidebar.set_tags(tags)
+        self.search.set_tag_names(list(tags))
         self.tray.set_unread(unread)
         self._update_title()
         self._update_action_state()
@@ -496,6 +504,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         for a in self.context_actions():
             menu.addSeparator() if a is None else menu.addAction(a)
+        menu.insertMenu(self.actions_by_name["delete"], self.tags.menu(menu))
         menu.exec(pos)
         menu.deleteLater()
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from .list_model import Column
+from .tag_chips import SubjectDelegate
 
 #: Subject never gets narrower than this while other columns can give way (px)
 SUBJECT_MIN = 240
@@ -69,6 +70,8 @@ class MessageTable(QTableView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setCornerButtonEnabled(False)
         self.setTabKeyNavigation(False)
+        self.subject_delegate = SubjectDelegate(self)
+        self.setItemDelegateForColumn(int(Column.SUBJECT), self.subject_delegate)
         vh = self.verticalHeader()
         vh.hide()
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

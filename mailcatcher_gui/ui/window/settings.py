@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from ...core import paths
 from ...core.smtp.auth import AuthSetting
 from .checks_settings import ChecksSettingsBox
+from .http_settings import HttpApiGroup
 
 SETTINGS_FILENAME = "settings.ini"
 
@@ -66,6 +67,9 @@ class Preferences:
     allow_remote_default: bool = False
     notifications: bool = True
     theme: str = "system"
+    http_enabled: bool = True  # the Mailpit-compatible HTTP API (--http)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8025
     # the inspection checks (ui/window/checks_settings.py)
     spamassassin: str = ""  # HOST:PORT of spamd; empty: no spam check
     checks_auto_links: bool = False  # check links whenever a message opens
@@ -85,8 +89,13 @@ class Preferences:
         "max_size_mb",
     )
 
+    HTTP_FIELDS = ("http_enabled", "http_host", "http_port")
+
     def listener_differs(self, other: Preferences) -> bool:
         return any(getattr(self, f) != getattr(other, f) for f in self.LISTENER_FIELDS)
+
+    def http_differs(self, other: Preferences) -> bool:
+        return any(getattr(self, f) != getattr(other, f) for f in self.HTTP_FIELDS)
 
 
 class AppSettings:
@@ -301,8 +310,11 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
 
+        self.http_group = HttpApiGroup(prefs, self)
+
         layout = QVBoxLayout(self)
         layout.addWidget(smtp)
+        layout.addWidget(self.http_group)
         layout.addWidget(general)
         layout.addWidget(self.checks)
         layout.addWidget(self.error)
@@ -320,7 +332,7 @@ class SettingsDialog(QDialog):
             auth = AuthSetting(kind, self.auth_user.text().strip(), self.auth_password.text()).text
         else:
             auth = kind
-        return Preferences(
+        prefs = Preferences(
             smtp_host=self.smtp_host.text().strip() or "127.0.0.1",
             smtp_port=self.smtp_port.value(),
             smtps_enabled=self.smtps_enabled.isChecked(),
@@ -335,6 +347,7 @@ class SettingsDialog(QDialog):
             theme=self.theme.currentData(),
             **self.checks.values(),  # type: ignore[arg-type]
         )
+        return self.http_group.apply_to(prefs)
 
     def validate(self) -> str | None:
         """A message for the first problem, or None."""
@@ -356,7 +369,7 @@ class SettingsDialog(QDialog):
                 return f"The TLS {label} file {value!r} does not exist."
         if any(c.isspace() for c in p.smtp_host):
             return "The listen address must not contain spaces."
-        return self.checks.problem()
+        return self.http_group.validate(p) or self.checks.problem()
 
     def accept(self) -> None:
         if self.waiting:
@@ -366,11 +379,13 @@ class SettingsDialog(QDialog):
             self.show_error(problem)
             return
         prefs = self.preferences()
-        if self.wait_for_listener and prefs.listener_differs(self._original):
+        if self.wait_for_listener and (
+            prefs.listener_differs(self._original) or prefs.http_differs(self._original)
+        ):
             self.waiting = True
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
             self.error.setProperty("busy", True)
-            self.error.setText("Starting the SMTP listener…")
+            self.error.setText("Starting the listeners…")
             self.error.show()
             self._grow_to_fit()
             self.chosen.emit(prefs)
@@ -445,7 +460,7 @@ class SettingsFlow(QObject):
         elif error:
             box = QMessageBox(
                 QMessageBox.Icon.Warning,
-                "Could not change the SMTP listener",
+                "Could not change the listener",
                 f"{error}. Still listening on the previous address.",
                 QMessageBox.StandardButton.Ok,
                 self.window,

@@ -1,8 +1,9 @@
-"""The status bar's permanent part: where the catcher listens, and the counts.
+"""The status bar's permanent part: where the catcher listens, the HTTP API, and the counts.
 
 Permanent widgets, so temporary messages ("Deleted 3 messages") never hide
 where the catcher listens. The panel is told what to show (``set_listeners``,
-``set_sink_error``, ``set_counts``); it owns no state of the sink.
+``set_sink_error``, ``set_http``, ``set_counts``); it owns no state of the
+sink or the API.
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ class StatusPanel(QObject):
         self.port_button.hide()
         self.count_label = QLabel(parent)
         self.count_label.setObjectName("countLabel")
+        self.http_label = QLabel(parent)
+        self.http_label.setObjectName("httpLabel")
+        self.http_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.http_label.hide()
         statusbar.addPermanentWidget(self.listener_label)
         statusbar.addPermanentWidget(self.port_button)
+        statusbar.addPermanentWidget(self.http_label)
         statusbar.addPermanentWidget(self.count_label)
         self._listeners: list[tuple[str, str, int]] = []
 
@@ -82,6 +88,27 @@ class StatusPanel(QObject):
         self.listener_label.setToolTip(message)
         self.port_button.show()
         return f"Not receiving mail: {message}. Choose another port in Settings (Ctrl+,)."
+
+    def set_http(self, url: str | None, error: str | None = None) -> None:
+        """Where the HTTP API answers (``url``), why it does not (``error``), or neither (off)."""
+        self.http_label.setProperty("error", bool(error))
+        _repolish(self.http_label)
+        if error:
+            self.http_label.setText("⚠ HTTP API off: " + html.escape(error))
+            self.http_label.setToolTip(
+                f"The HTTP API is not running: {error}. Mail is still caught; "
+                "choose another address for the HTTP API in Settings (Ctrl+,)."
+            )
+            self.http_label.show()
+        elif url:
+            self.http_label.setText("API " + html.escape(url))
+            self.http_label.setToolTip(
+                "The Mailpit-compatible HTTP API and its /api/events WebSocket"
+            )
+            self.http_label.show()
+        else:
+            self.http_label.clear()
+            self.http_label.hide()
 
     def set_counts(self, total: int, unread: int) -> None:
         if not total:

@@ -150,6 +150,33 @@ def test_a_clean_message_reports_no_problems(qtbot):
     assert compat is None or compat.verdict.rank < Severity.WARNING.rank
 
 
+def test_verdict_dots_take_the_themes_tones_and_follow_a_switch(qtbot, qapp):
+    from mailcatcher_gui.ui.theme import apply_theme, tones
+    from mailcatcher_gui.ui.viewer.tabs.checks_tab import severity_colour
+
+    def dot(item):
+        return item.icon(0).pixmap(12, 12).toImage().pixelColor(6, 6).rgb()
+
+    view = make_view(qtbot)
+    view.show_message(newsletter())
+    wait_report(qtbot, view)
+    tab = view.checks_tab
+    families = tab.report.families
+    try:
+        apply_theme(qapp, "light")
+        light = {f.family: severity_colour(f.verdict, tones()).rgb() for f in families}
+        for f in families:
+            assert dot(tab.family_item(f.family)) == light[f.family], f.family
+        apply_theme(qapp, "dark")
+        qtbot.wait(10)
+        dark = {f.family: severity_colour(f.verdict, tones()).rgb() for f in families}
+        assert dark != light
+        for f in families:
+            assert dot(tab.family_item(f.family)) == dark[f.family], f.family
+    finally:
+        apply_theme(qapp, "light")
+
+
 # ---- jumping to the source -------------------------------------------------------------
 
 
@@ -201,8 +228,15 @@ def test_the_detail_link_jumps_too_and_a_line_less_finding_does_not(qtbot):
     assert view.tabs.currentWidget() is view.source_tab
     view.tabs.setCurrentWidget(tab)
     family_row = tab.family_item("compatibility")
-    tab.tree.itemDoubleClicked.emit(family_row, 0)  # a family row has no line
+    tab.tree.setCurrentItem(family_row)
+    qtbot.keyClick(tab.tree, Qt.Key.Key_Return)  # a family row has no line
     assert jumps == [finding.line] and view.tabs.currentWidget() is tab
+    item, _finding = _finding_with_line(view)
+    item.parent().setExpanded(True)
+    tab.tree.setCurrentItem(item)
+    qtbot.keyClick(tab.tree, Qt.Key.Key_Return)  # Enter on a finding jumps
+    assert jumps == [finding.line, finding.line]
+    assert view.tabs.currentWidget() is view.source_tab
 
 
 def test_go_to_line_counts_lf_lines_like_the_checks():

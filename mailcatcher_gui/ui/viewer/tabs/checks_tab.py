@@ -5,8 +5,9 @@ passed, blue for information, amber for warnings, red for errors, grey for
 checks not run) and its one-line summary. Its children are the findings:
 what was found, where (an element, a CSS property, a header, a URL) and the
 line of the raw message. Selecting a finding shows its explanation and what
-to do about it below; clicking its line (or double-clicking the row, or the
-"Go to line" link) asks the viewer to show that line in the Source tab.
+to do about it below; clicking its line (or activating the row: a
+double-click or Enter, or the "Go to line" link) asks the viewer to show
+that line in the Source tab.
 
 The tab only displays: running the checks is ``ui.viewer.checks_jobs``'
 job, and the buttons ("Check links", "Check spam score") emit signals.
@@ -168,7 +169,8 @@ class ChecksTab(QWidget):
         header.setSectionResizeMode(_LINE, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(lambda *_: self._show_detail())
         self.tree.itemClicked.connect(self._clicked)
-        self.tree.itemDoubleClicked.connect(lambda item, _col: self._jump(item))
+        # Double-click, or Enter on the keyboard
+        self.tree.itemActivated.connect(lambda item, _col: self._jump(item))
 
         self.detail = QTextBrowser(self)
         self.detail.setObjectName("checksDetail")

@@ -482,6 +482,19 @@ def test_check_spam_button_scores_with_a_real_spamd(qtbot):
         assert view.checks_tab.spam_button.text() == "Check spam score"
 
 
+def test_a_check_that_fails_is_shown_in_the_tab_not_raised(qtbot, caplog):
+    def broken(opened, options):
+        raise RuntimeError("the checks broke")
+
+    view = make_view(qtbot, functions=CheckFunctions(broken, {}))
+    view.show_message(newsletter())
+    qtbot.waitUntil(lambda: "failed" in view.checks_tab.status.text())
+    assert view.checks_tab.status.text() == "The checks failed: RuntimeError: the checks broke"
+    assert view.checks_tab.report is None
+    assert not view.checks_tab.links_button.isEnabled()
+    assert any("the checks broke" in r.getMessage() for r in caplog.records)
+
+
 def test_the_checks_process_starts_ahead_and_serves_the_first_message(qtbot):
     jobs = ChecksJobs(settings=CheckSettings(options=NO_NET))
     reports = []

@@ -91,6 +91,12 @@ class ChecksProcess:
         self._shut_down = False
 
     @property
+    def pid(self) -> int | None:
+        """The child's process id (None when none runs)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
     def running(self) -> bool:
         proc = self._proc
         return proc is not None and proc.poll() is None

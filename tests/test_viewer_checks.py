@@ -513,6 +513,33 @@ def test_the_checks_process_starts_ahead_and_serves_the_first_message(qtbot):
     assert not ChecksJobs(CheckFunctions(run_local_checks, {})).prestart()  # threads: nothing
 
 
+def test_every_corpus_message_gets_a_report_in_the_tab(qtbot, corpus):
+    """Hostile and malformed mail included: the checks process answers for each
+    message and the tab shows every family, never an error."""
+    from mailcatcher_gui.core.mailio.local import open_local_message
+    from mailcatcher_gui.ui.viewer.tabs.checks_tab import ChecksTab
+
+    jobs = ChecksJobs(settings=CheckSettings(options=NO_NET))
+    tab = ChecksTab()
+    qtbot.addWidget(tab)
+    failures: list[str] = []
+    jobs.failed.connect(lambda key, family, message: failures.append(message))
+    try:
+        for path in corpus:
+            opened = open_local_message(path)
+            key = message_key(opened)
+            assert jobs.run_local(opened)
+            qtbot.waitUntil(
+                lambda key=key: jobs.elapsed_s(key) is not None or bool(failures), timeout=60000
+            )
+            assert not failures, (path, failures)
+            report = jobs.report(key)
+            tab.show_report(report, set(), jobs.elapsed_s(key))
+            assert tab.tree.topLevelItemCount() == len(report.families) >= 6, path
+    finally:
+        jobs.shutdown()
+
+
 def test_jobs_refuse_an_unknown_family_and_stop_cleanly(qtbot):
     jobs = ChecksJobs(settings=CheckSettings(options=NO_NET))
     with pytest.raises(ValueError):

@@ -130,6 +130,17 @@ def test_checks_tab_fills_for_a_message(qtbot):
     tab.tree.setCurrentItem(item)
     assert "What to do" in tab.detail.toPlainText()
     assert view.tabs.tabText(view.tabs.indexOf(tab)) == "Checks"
+    # the worst verdict's dot is on the tab itself
+    from mailcatcher_gui.ui.theme import tones
+    from mailcatcher_gui.ui.viewer.tabs.checks_tab import severity_colour, worst_verdict
+
+    icon = view.tabs.tabIcon(view.tabs.indexOf(tab))
+    worst = worst_verdict(report)
+    assert worst is not None and worst.rank >= Severity.WARNING.rank
+    pixel = icon.pixmap(12, 12).toImage().pixelColor(6, 6)
+    assert pixel.rgb() == severity_colour(worst, tones()).rgb()
+    view.clear()
+    assert view.tabs.tabIcon(view.tabs.indexOf(tab)).isNull()
 
 
 def test_a_clean_message_reports_no_problems(qtbot):

@@ -22,7 +22,7 @@ from collections.abc import Hashable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from ...core.checks.model import ChecksReport
@@ -113,6 +113,8 @@ class MessageView(QWidget):
             (self.checks_tab, "Checks"),
         ):
             self.tabs.addTab(widget, title)
+        # The worst verdict's dot on the tab: problems show before the tab is opened.
+        self.checks_tab.verdictChanged.connect(self._show_checks_verdict)
 
         content = QWidget(self)
         content_layout = QVBoxLayout(content)
@@ -325,6 +327,9 @@ class MessageView(QWidget):
         else:
             self.checks_tab.show_pending()
             self.checks_tab.set_running(self.checks.running(key))
+
+    def _show_checks_verdict(self, icon: QIcon) -> None:
+        self.tabs.setTabIcon(self.tabs.indexOf(self.checks_tab), icon)
 
     def _checks_changed(self, key: Hashable, report: ChecksReport) -> None:
         if key != self._checks_key or self._shut_down:

@@ -77,6 +77,12 @@ def dot_icon(colour: QColor, size: int = 12) -> QIcon:
     return QIcon(pixmap)
 
 
+def worst_verdict(report: ChecksReport) -> Severity | None:
+    """The worst verdict of the families that ran (None: none ran)."""
+    ran = [f.verdict for f in report.families if f.verdict is not Severity.SKIPPED]
+    return max(ran, key=lambda s: s.rank) if ran else None
+
+
 def finding_html(finding: Finding, t: Tones) -> str:
     """The detail pane's text for one finding (escaped: findings quote the message)."""
 
@@ -135,6 +141,8 @@ class ChecksTab(QWidget):
     jumpToLine = Signal(int)
     #: the user asked for a networked family: "links" or "spam"
     checkRequested = Signal(str)
+    #: the dot of the report's worst verdict (a QIcon; empty: no report), for the tab bar
+    verdictChanged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -209,6 +217,7 @@ class ChecksTab(QWidget):
         self._report = None
         self.tree.clear()
         self.detail.clear()
+        self.verdictChanged.emit(QIcon())
         self.set_running({"local"})
 
     def show_report(self, report: ChecksReport, running: set[str], elapsed_s: float | None) -> None:
@@ -239,6 +248,7 @@ class ChecksTab(QWidget):
         self.tree.clear()
         self.detail.clear()
         self.status.setText("No message")
+        self.verdictChanged.emit(QIcon())
         self._update_buttons()
 
     # ---- what the user does --------------------------------------------------------
@@ -312,6 +322,10 @@ class ChecksTab(QWidget):
                 top.setExpanded(result.family in expanded)
         finally:
             self.tree.setUpdatesEnabled(True)
+        verdict = worst_verdict(report)
+        self.verdictChanged.emit(
+            QIcon() if verdict is None else dot_icon(severity_colour(verdict, t))
+        )
 
     def _add_finding(self, parent: QTreeWidgetItem, finding: Finding, t: Tones) -> None:
         line = "" if finding.line is None else str(finding.line)

@@ -48,6 +48,8 @@ def test_checks_problem_fires_and_stays_quiet(tmp_path):
     assert checks_problem("127.0.0.1:783", f"k1._domainkey.example.com={key}") is None
     assert checks_problem("spamd.local:7830", "") is None
     assert checks_problem("[::1]:783", "") is None
+    assert checks_problem("unix:/run/spamd.sock", "") is None
+    assert "needs a path" in (checks_problem("unix:", "") or "")
     assert "HOST:PORT" in (checks_problem("127.0.0.1", "") or "")
     assert "HOST:PORT" in (checks_problem("127.0.0.1:99999", "") or "")
     assert "does not exist" in (

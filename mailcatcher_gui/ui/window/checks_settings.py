@@ -66,10 +66,15 @@ def parse_dkim_keys(text: str) -> tuple[list[tuple[str, Path]], list[str]]:
 def checks_problem(spamassassin: str, dkim_keys: str) -> str | None:
     """What is wrong with the dialog's check settings (the first problem), or None."""
     spamd = spamassassin.strip()
-    if spamd:
+    if spamd.startswith("unix:"):  # spamd's Unix socket, as the CLI's --spamassassin takes
+        if len(spamd) == len("unix:"):
+            return "SpamAssassin's Unix socket needs a path: unix:/PATH."
+    elif spamd:
         match = _HOST_PORT.match(spamd)
         if match is None or not 0 < int(match.group(2)) < 65536:
-            return f"SpamAssassin must be HOST:PORT (e.g. 127.0.0.1:783), not {spamd!r}."
+            return (
+                f"SpamAssassin must be HOST:PORT (e.g. 127.0.0.1:783) or unix:/PATH, not {spamd!r}."
+            )
     entries, problems = parse_dkim_keys(dkim_keys)
     if problems:
         return problems[0] + "."
@@ -124,7 +129,7 @@ class ChecksSettingsBox(QGroupBox):
         super().__init__("Checks", parent)
         self.setObjectName("checksSettings")
         self.spamassassin = QLineEdit(prefs.spamassassin)
-        self.spamassassin.setPlaceholderText("HOST:PORT of spamd, e.g. 127.0.0.1:783")
+        self.spamassassin.setPlaceholderText("spamd's HOST:PORT (e.g. 127.0.0.1:783) or unix:/PATH")
         self.spamassassin.setToolTip(
             "The spam score comes from SpamAssassin's spamd; empty: no spam check"
         )

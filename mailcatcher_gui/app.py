@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from . import __version__
 from .core.api import ApiContext
 from .core.api.context import CONTEXT
+from .core.api.routes_checks import CHECK_OPTIONS_KEY
 from .core.api.server import HttpConfig
 from .core.api.service import ApiService
 from .core.mailbox import Mailbox
@@ -163,7 +164,8 @@ class GuiApp:
         if http is not None:
             self.prefs = prefs_for_http(self.prefs, http, self._http_on)
         self.window = build_main_window(mailbox, self.bridge, settings, prefs=self.prefs, view=view)
-        apply_check_settings(self.window.view, self.prefs)  # CheckOptions from preferences
+        #: what the checks may do (Settings): the viewer's Checks tab and the API's check endpoints
+        self.check_options = apply_check_settings(self.window.view, self.prefs).options
         self.window.close_requests_quit = True
         # The user's quit (Ctrl+Q, File > Quit, the close button, the tray)
         # asks about unsent compose content first; signals and the test hook
@@ -259,6 +261,7 @@ class GuiApp:
             smtp_listeners=tuple(self.sink.listeners) if self.sink is not None else (),
             max_body=self.config.max_size,
             allow_remote_content=self.prefs.allow_remote_default,
+            extras={CHECK_OPTIONS_KEY: self.check_options},
         )
 
     async def start_http(self) -> bool:
@@ -321,7 +324,9 @@ class GuiApp:
         self.settings.set_preferences(prefs)
         # The composition root may set core state; widgets never do.
         self.mailbox.set_retention(prefs.retention)
-        apply_check_settings(self.window.view, prefs)
+        self.check_options = apply_check_settings(self.window.view, prefs).options
+        if self.api.running is not None:
+            self.api.running.app[CONTEXT].extras[CHECK_OPTIONS_KEY] = self.check_options
         self.window.show_preferences(prefs)
 
     async def _change_listener(

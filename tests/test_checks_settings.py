@@ -134,3 +134,44 @@ def test_the_app_hands_check_settings_to_the_viewer(qapp, mailbox, tmp_path):
         assert not view.checks.settings.auto_links
     finally:
         gui.close()
+
+
+@pytest.mark.gui
+@pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
+def test_the_windows_http_api_checks_with_the_settings_too(qapp, mailbox, store, tmp_path):
+    """The window's API answers sa-check with the spamd from Settings, and a
+    Settings change reaches the running API without a restart."""
+    from dataclasses import replace
+
+    import aiohttp
+    from gui_helpers import fill_store, run_app, wait_for
+    from smtp_helpers import free_port
+
+    from mailcatcher_gui.core.api.server import HttpConfig
+
+    fill_store(store, 1)
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    settings = AppSettings.at(tmp_path / "config" / "settings.ini")
+    settings.set_preferences(Preferences(spamassassin=dead))
+    view = MessageView(web_engine=False)
+    config = SinkConfig(smtp=(HOST, 0), cert_dir=shared_cert_dir(), auth=AuthMode("any"))
+    gui = build_gui(qapp, mailbox, config, settings, view=view, http=HttpConfig(port=0))
+    assert gui.check_options.spamassassin == dead
+
+    async def scenario():
+        await wait_for(lambda: gui.api.running is not None)
+        url = f"{gui.api.running.url}/api/v1/message/{mailbox.ids()[0]}/sa-check"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as reply:
+                assert reply.status == 200
+                body = await reply.json()
+                assert body["Error"].startswith(f"cannot reach spamd at {dead}")
+            gui.apply_preferences(replace(gui.prefs, spamassassin=""))
+            async with session.get(url) as reply:
+                assert reply.status == 400
+                assert await reply.json() == {"Error": "no SpamAssassin service defined"}
+
+    try:
+        run_app(qapp, gui, scenario)
+    finally:
+        gui.close()

@@ -111,15 +111,18 @@ def check_settings(prefs: Preferences) -> CheckSettings:
 PRESTART_MS = 2000
 
 
-def apply_check_settings(view: QWidget, prefs: Preferences) -> None:
+def apply_check_settings(view: QWidget, prefs: Preferences) -> CheckSettings:
     """Hand ``prefs``' check settings to the viewer, if it runs checks, and
-    have it start the checks' process a moment later (a no-op once running)."""
+    have it start the checks' process a moment later (a no-op once running).
+    Returns the settings (the app gives their options to the HTTP API too)."""
+    settings = check_settings(prefs)
     configure = getattr(view, "set_check_settings", None)
     if callable(configure):
-        configure(check_settings(prefs))
+        configure(settings)
     prestart = getattr(view, "prestart_checks", None)
     if callable(prestart):
         QTimer.singleShot(PRESTART_MS, view, prestart)
+    return settings
 
 
 class ChecksSettingsBox(QGroupBox):

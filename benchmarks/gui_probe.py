@@ -169,6 +169,7 @@ def run_burst(
     client: str,
     large_bytes: int,
     open_last: bool = False,
+    open_all_checks: bool = False,
     keep_all: bool = False,
     idle_s: float = 2.0,
     stall_stacks: bool = False,
@@ -187,6 +188,8 @@ def run_burst(
     extra = ["--expect", str(count)]
     if open_last:
         extra.append("--open-last")
+    if open_all_checks:
+        extra.append("--open-all-checks")
     if keep_all:
         extra += ["--max-messages", "0"]
     if stall_stacks:
@@ -215,6 +218,10 @@ def run_burst(
     ticks = result.pop("ticks", [])
     lateness = [late for t, late in ticks if load["start_monotonic"] <= t <= done_at]
     idle = [late for t, late in ticks if idle_from <= t <= idle_to]
+    if open_all_checks and result.get("checks_from"):
+        # Target 6: the ticks while messages were opened and checked, one by one.
+        lo, hi = result["checks_from"], result["checks_to"]
+        result["checks_lateness_s"] = [late for t, late in ticks if lo <= t <= hi]
     # The window process's CPU time for the burst (all its threads), like serve's.
     load["server_cpu_s"] = result.get("cpu_s")
     load["server_thread_cpu_s"] = result.get("thread_cpu_s") or {}
@@ -533,6 +540,10 @@ class _Instruments:
         )
         if self.opts.open_last and self.last_id is not None:
             self._open_last()
+        if self.opts.open_all_checks:
+            from .checks_probe import open_all_with_checks
+
+            self.result.update(open_all_with_checks(self))
         self.finish()
 
     def _open_last(self) -> None:
@@ -593,6 +604,7 @@ def probe_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--t0", type=float, default=None, help="parent's monotonic spawn time")
     ap.add_argument("--expect", type=int, default=0, help="burst: messages to wait for")
     ap.add_argument("--open-last", action="store_true")
+    ap.add_argument("--open-all-checks", action="store_true", help="target 7 (checks_probe)")
     ap.add_argument("--searches", action="store_true")
     ap.add_argument("--search-repeats", type=int, default=20)
     ap.add_argument("--max-messages", type=int, default=None)

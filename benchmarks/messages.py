@@ -2,7 +2,10 @@
 
 Three shapes, as in the issue: a ~2 KB plain-text message, a ~100 KB
 multipart message (text + HTML + one binary attachment) and one very large
-message with a single big attachment (25 MB decoded by default). Each is
+message with a single big attachment (25 MB decoded by default). A fourth,
+``newsletter``, is what the inspection checks are measured on: a table
+layout with a style sheet, inline styles, images (some without alt text),
+tracking links and List-Unsubscribe, of any size (``newsletter(nbytes)``). Each is
 returned *already on the wire*: CRLF line endings, dot-stuffed, terminated by
 ``CRLF.CRLF``, so the load generator spends no time per message on encoding.
 A per-message counter is spliced into the Subject and Message-ID so every
@@ -14,7 +17,7 @@ from __future__ import annotations
 import base64
 import random
 
-KINDS = ("small", "multipart", "large")
+KINDS = ("small", "multipart", "large", "newsletter")
 
 _WORDS = (
     "invoice",
@@ -139,6 +142,88 @@ def _multipart(attachment_bytes: int, seed: int, subject: str) -> str:
     )
 
 
+_NEWSLETTER_CSS = (
+    "<style>\r\n"
+    "body { margin: 0; padding: 0; background-color: #f4f4f4; font-family: Arial; }\r\n"
+    ".wrapper { max-width: 600px; margin: 0 auto; display: flex; }\r\n"
+    ".story h2 { color: #222222; font-size: 20px; line-height: 26px; }\r\n"
+    ".story p { color: #555555; font-size: 14px; position: relative; }\r\n"
+    ".button { background: linear-gradient(#0a66c2, #004182); border-radius: 4px; }\r\n"
+    "@media (max-width: 480px) { .wrapper { width: 320px !important; } }\r\n"
+    "</style>\r\n"
+)
+
+
+def _newsletter_story(i: int, rnd: random.Random) -> str:
+    """One article block: a headline, an image (every third without alt), text, links."""
+    words = " ".join(rnd.choice(_WORDS) for _ in range(60))
+    alt = "" if i % 3 == 0 else f' alt="Story {i}"'
+    return (
+        f'<tr><td class="story" style="padding: 16px 24px; background-color: #ffffff;">\r\n'
+        f'<img src="https://cdn.example.com/img/story-{i}.jpg" width="552" height="200"{alt}'
+        f' style="display: block; border: 0;">\r\n'
+        f'<h2 style="margin: 12px 0 4px 0;">Story {i}: {rnd.choice(_WORDS)} '
+        f"{rnd.choice(_WORDS)}</h2>\r\n"
+        f'<p style="margin: 0 0 12px 0;">{words}</p>\r\n'
+        f'<a class="button" href="https://news.example.com/r/{i}?utm_source=newsletter"'
+        f' style="color: #ffffff; padding: 8px 16px; text-decoration: none;">Read more</a>'
+        f' <a href="https://news.example.com/s/{i}">click here</a>\r\n'
+        "</td></tr>\r\n"
+    )
+
+
+def newsletter(nbytes: int, seed: int = 5) -> str:
+    """A newsletter of about ``nbytes`` (multipart/alternative: text + HTML), CRLF lines.
+
+    Contains no "%" besides the two per-message counters (see ``MessageFactory``).
+    """
+    rnd = random.Random(seed)
+    boundary = "==bench-news-5d1e=="
+    head = _headers(
+        "The weekly newsletter", f'Content-Type: multipart/alternative; boundary="{boundary}"'
+    )
+    head += (
+        "List-Unsubscribe: <https://news.example.com/unsubscribe?u=bob>, "
+        "<mailto:unsubscribe@news.example.com>\r\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    )
+    text = _lorem(2000, seed=seed)
+    top = (
+        '<!DOCTYPE html>\r\n<html lang="en"><head><meta charset="utf-8">\r\n'
+        "<title>The weekly newsletter</title>\r\n" + _NEWSLETTER_CSS + "</head>\r\n"
+        '<body><table class="wrapper" role="presentation" cellpadding="0" cellspacing="0"'
+        ' width="600">\r\n'
+    )
+    bottom = (
+        '<tr><td style="padding: 24px; font-size: 12px; color: #999999;">'
+        '<a href="https://news.example.com/unsubscribe?u=bob">Unsubscribe</a></td></tr>\r\n'
+        "</table></body></html>"
+    )
+    stories: list[str] = []
+    size = len(head) + len(text) + len(top) + len(bottom) + 400
+    i = 0
+    while size < nbytes:
+        i += 1
+        stories.append(_newsletter_story(i, rnd))
+        size += len(stories[-1])
+    html = top + "".join(stories) + bottom
+    return (
+        head
+        + "\r\n"
+        + f"--{boundary}\r\n"
+        + "Content-Type: text/plain; charset=utf-8\r\n"
+        + "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        + text
+        + "\r\n"
+        + f"--{boundary}\r\n"
+        + "Content-Type: text/html; charset=utf-8\r\n"
+        + "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        + html
+        + "\r\n"
+        + f"--{boundary}--\r\n"
+    )
+
+
 def dot_stuff(message: str | bytes) -> bytes:
     """CRLF-terminated, dot-stuffed DATA payload ending in ``.CRLF``."""
     data = message.encode("utf-8") if isinstance(message, str) else message
@@ -162,6 +247,8 @@ class MessageFactory:
             # The attachment itself is large_bytes (decoded); base64 makes the message
             # ~1.37x that on the wire (25 MB -> ~34 MB, under the sink's 50 MiB default).
             text = _multipart(large_bytes, seed=11, subject="Big attachment")
+        elif kind == "newsletter":
+            text = newsletter(100 * 1000)
         else:
             raise ValueError(f"unknown message kind {kind!r}; expected one of {KINDS}")
         self.kind = kind

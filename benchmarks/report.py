@@ -25,6 +25,7 @@ TARGET_TITLES = {
     "4": "Large message (single big attachment)",
     "5": "Cold start of the window (empty store)",
     "6": "HTTP API: ingest with a WebSocket subscriber, event latency",
+    "7": "Inspection checks (network-free) and the window while they run",
 }
 
 

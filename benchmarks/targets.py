@@ -1,4 +1,6 @@
-"""The targets of the "Benchmarks" issue (6: the HTTP API's events), each making ``Check`` rows.
+"""The targets of the "Benchmarks" issue, each making ``Check`` rows; target 6
+is the HTTP API's events (``http_events``), target 7 the inspection checks'
+(``checks_bench``).
 
 Every throughput figure is a ratio against a reference measured in the same
 run (the bare aiosmtpd Sink, or the same server on an empty store), over
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import api_bench, gui_probe, http_events, procs, rules_load, scale
+from . import api_bench, checks_bench, gui_probe, http_events, procs, rules_load, scale
 from .report import FAIL, NOT_RUN, PASS, Check, not_run
 from .stats import median, summarize_ms
 
@@ -198,6 +200,7 @@ class Bench:
         self._guard("4", self.target4)
         self._guard("5", self.target5)
         self._guard("6", self.target6)
+        self._guard("7", self.target7)
         return self.checks
 
     # ---- target 1 ----------------------------------------------------------
@@ -732,6 +735,12 @@ class Bench:
     def target6(self) -> None:
         """HTTP API events: ingest with a WebSocket subscriber, and the events' latency."""
         http_events.run(self)
+
+    # ---- target 7 ----------------------------------------------------------
+
+    def target7(self) -> None:
+        """Inspection checks: 100 KB / 2 MB HTML, linearity, UI stall while checking."""
+        checks_bench.run(self)
 
 
 # ---- small helpers -------------------------------------------------------------

@@ -41,6 +41,7 @@ from . import __version__
 from .core.api import ApiContext
 from .core.api.context import CONTEXT
 from .core.api.relay import last_relay_transport
+from .core.api.routes_checks import CHECK_OPTIONS_KEY
 from .core.api.server import HttpConfig
 from .core.api.service import ApiService
 from .core.mailbox import Mailbox
@@ -60,6 +61,7 @@ from .ui.crash_report import (
 from .ui.main_thread_gc import MainThreadCollector
 from .ui.theme import app_icon, apply_theme, follow_system_scheme
 from .ui.window.catcher_switcher import CatcherSwitcher
+from .ui.window.checks_settings import apply_check_settings
 from .ui.window.factory import build_main_window
 from .ui.window.listener_prefs import (
     describe_http_error,
@@ -179,6 +181,8 @@ class GuiApp:
         self.window = build_main_window(
             self.shown, self.bridge, settings, prefs=self.prefs, view=view
         )
+        #: what the checks may do (Settings): the viewer's Checks tab and the API's check endpoints
+        self.check_options = apply_check_settings(self.window.view, self.prefs).options
         self.window.close_requests_quit = True
         # The user's quit (Ctrl+Q, File > Quit, the close button, the tray)
         # asks about unsent compose content first; signals and the test hook
@@ -299,7 +303,7 @@ class GuiApp:
             max_body=self.config.max_size,
             allow_remote_content=self.prefs.allow_remote_default,
             relay_transport=last_relay_transport(self.profiles, self.mailbox),
-            extras={"rules": self.rules},
+            extras={"rules": self.rules, CHECK_OPTIONS_KEY: self.check_options},
         )
 
     def _api_url(self) -> str | None:
@@ -365,6 +369,9 @@ class GuiApp:
         self.settings.set_preferences(prefs)
         # The composition root may set core state; widgets never do.
         self.mailbox.set_retention(prefs.retention)
+        self.check_options = apply_check_settings(self.window.view, prefs).options
+        if self.api.running is not None:
+            self.api.running.app[CONTEXT].extras[CHECK_OPTIONS_KEY] = self.check_options
         self.window.show_preferences(prefs)
 
     async def _change_listener(

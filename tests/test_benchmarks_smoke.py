@@ -34,7 +34,7 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=360,
     )
     # 0 = all passed, 1 = some target missed (a figure, not a harness failure).
     assert proc.returncode in (0, 1), proc.stdout + "\n" + proc.stderr[-4000:]
@@ -47,7 +47,7 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
     assert data["meta"]["quick"] is True
 
     targets = {t["id"]: t for t in data["targets"]}
-    assert sorted(targets) == ["1", "2", "3", "4", "5", "6"]
+    assert sorted(targets) == ["1", "2", "3", "4", "5", "6", "7"]
     for tid, target in targets.items():
         assert target["checks"], f"target {tid} has no checks"
         for check in target["checks"]:
@@ -76,6 +76,11 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
     assert any("ingest" in c["name"] for c in measured("3")), targets["3"]
     api_rows = [c for c in measured("3") if c["name"].startswith("API p95")]
     assert len(api_rows) >= 3, targets["3"]  # list, searches, one message
+    # The checks' own cost needs no GUI either: 100 KB, 2 MB and the 1x/10x ratio.
+    t7 = {c["name"][:2]: c for c in measured("7")}
+    assert {"7a", "7b", "7c"} <= set(t7), targets["7"]
+    assert data["runs"]["checks_local"]["2MB"]["bytes"] > 1_900_000
+    assert data["runs"]["checks_local"]["100KB"]["findings"] > 0
 
     # Target 6 (the HTTP API's events) needs no GUI either: both rows measured, and
     # the subscriber got an event for every message the load generator saw stored.
@@ -95,12 +100,15 @@ def test_quick_benchmark_runs_and_reports_every_target(tmp_path):
         assert run["stored"] == run["requested"], run
 
     if _gui_available():
-        for tid in ("2", "4", "5"):
+        for tid in ("2", "4", "5", "7"):
             assert measured(tid), f"GUI target {tid} was not measured: {targets[tid]}"
         assert (
             runs["gui_burst"][0]["probe"]["messages_seen"]
             == runs["gui_burst"][0]["load"]["messages"]
         )
+        # Every newsletter opened in the window got its checks shown.
+        window = runs["checks_window"]
+        assert window["opened"] == 5 and not window["missed"], window
 
 
 def test_api_latency_rows_measure_real_requests(tmp_path):

@@ -174,6 +174,10 @@ class Tones:
     caution_border: QColor
     #: behind a narrow (phone/tablet) HTML preview
     canvas: QColor
+    #: a check that passed (the Checks tab's green dot)
+    success: QColor
+    #: worth knowing, nothing to fix (the Checks tab's blue dot)
+    info: QColor
 
     def transcript(self, kind: str) -> QColor:
         return QColor(TRANSCRIPT_COLOURS[kind][1 if self.dark else 0])
@@ -237,6 +241,8 @@ def tones(palette: QPalette | None = None) -> Tones:
             caution_fg=QColor("#f3d67a"),
             caution_border=QColor("#6b5a1e"),
             canvas=QColor("#0f1012"),
+            success=QColor(TRANSCRIPT_COLOURS["server"][1]),
+            info=QColor(TRANSCRIPT_COLOURS["client"][1]),
         )
     return Tones(
         dark=False,
@@ -250,6 +256,8 @@ def tones(palette: QPalette | None = None) -> Tones:
         caution_fg=QColor("#5c4b00"),
         caution_border=QColor("#e8d9a0"),
         canvas=QColor("#d9dce1"),
+        success=QColor(TRANSCRIPT_COLOURS["server"][0]),
+        info=QColor(TRANSCRIPT_COLOURS["client"][0]),
     )
 
 

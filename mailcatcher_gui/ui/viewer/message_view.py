@@ -1,5 +1,5 @@
 """The message viewer: a header strip over HTML / Text / Headers / Source /
-Structure / Attachments / Session tabs.
+Structure / Attachments / Session / Checks tabs.
 
 It renders an ``OpenedMessage`` and nothing else: it never talks to the
 mailbox, so the main window decides what to show (a stored message or a
@@ -10,19 +10,27 @@ imports fine without it.
 An attached message (``message/rfc822``: forwarded mail, bounces) opens in
 a ``MessageWindow`` of its own, a second viewer with every tab, from the
 Attachments tab's "Open" or the Structure tab's "Open Message".
+
+The Checks tab's work runs in ``ChecksJobs`` (worker threads, a cache per
+message): opening a message starts its network-free checks; the networked
+ones run on the tab's buttons or, when Settings say so, on opening too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from ...core.checks.model import ChecksReport
 from ...core.models import OpenedMessage, RuleEvent
 from ..theme import css, mute, themed_style_sheet
+from .checks_jobs import NETWORK_FAMILIES, CheckFunctions, CheckSettings, ChecksJobs, message_key
 from .tabs.attachments_tab import AttachmentsTab
+from .tabs.checks_tab import ChecksTab
 from .tabs.dialogs import ViewerDialogs
 from .tabs.embedded import embedded_opened
 from .tabs.header_strip import HeaderStrip
@@ -54,9 +62,12 @@ class MessageView(QWidget):
         allow_remote_default: bool = False,
         dialogs: ViewerDialogs | None = None,
         web_engine: bool = True,
+        check_settings: CheckSettings | None = None,
+        check_functions: CheckFunctions | None = None,
     ) -> None:
         """``dialogs`` replaces every prompt (tests, embedding); ``web_engine``
-        False forces the QTextBrowser HTML fallback."""
+        False forces the QTextBrowser HTML fallback; ``check_functions``
+        replaces ``core/checks``' entry points (default: the real ones)."""
         super().__init__(parent)
         self.dialogs = dialogs if dialogs is not None else ViewerDialogs()
         self._opened: OpenedMessage | None = None
@@ -76,6 +87,14 @@ class MessageView(QWidget):
         self.attachments_tab = AttachmentsTab(self.dialogs, self)
         self.structure_tab = StructureTab(self.attachments_tab.save_bytes, self)
         self.session_tab = SessionTab(self)
+        self.checks_tab = ChecksTab(self)
+        self._check_functions = check_functions
+        self.checks = ChecksJobs(check_functions, check_settings, self)
+        self._checks_key: Hashable | None = None
+        self.checks.reportChanged.connect(self._checks_changed)
+        self.checks.failed.connect(self._checks_failed)
+        self.checks_tab.checkRequested.connect(self.run_network_check)
+        self.checks_tab.jumpToLine.connect(self.show_source_line)
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
@@ -91,8 +110,11 @@ class MessageView(QWidget):
             (self.structure_tab, "Structure"),
             (self.attachments_tab, "Attachments"),
             (self.session_tab, "Session"),
+            (self.checks_tab, "Checks"),
         ):
             self.tabs.addTab(widget, title)
+        # The worst verdict's dot on the tab: problems show before the tab is opened.
+        self.checks_tab.verdictChanged.connect(self._show_checks_verdict)
 
         content = QWidget(self)
         content_layout = QVBoxLayout(content)
@@ -160,6 +182,7 @@ class MessageView(QWidget):
         self.structure_tab.show_parsed(parsed, opened.stored.raw)
         self.attachments_tab.show_attachments(parsed.attachments)
         self.session_tab.show_opened(opened)
+        self._start_checks(opened)
         n = len(parsed.attachments)
         self.tabs.setTabText(
             self.tabs.indexOf(self.attachments_tab), f"Attachments ({n})" if n else "Attachments"
@@ -193,6 +216,8 @@ class MessageView(QWidget):
             dialogs=self.dialogs,
             web_engine=self._web_engine,
             allow_remote_default=self._allow_remote_default,
+            check_settings=self.checks.settings,
+            check_functions=self._check_functions,
         )
         self.windows.append(window)
         window.closed.connect(lambda w=window: self._forget_window(w))
@@ -234,6 +259,8 @@ class MessageView(QWidget):
         self.structure_tab.clear()
         self.attachments_tab.clear()
         self.session_tab.clear()
+        self._checks_key = None
+        self.checks_tab.clear()
         self.tabs.setTabText(self.tabs.indexOf(self.attachments_tab), "Attachments")
         self.notice.hide()
         self.stack.setCurrentIndex(0)
@@ -255,8 +282,67 @@ class MessageView(QWidget):
         for window in list(self.windows):
             window.close()
         self.windows.clear()
+        self.checks.shutdown()
         self.html_tab.shutdown()
         self.attachments_tab.shutdown()
+
+    # ---- checks -----------------------------------------------------------------------
+
+    def set_check_settings(self, settings: CheckSettings) -> None:
+        """Settings changed (the app built them from preferences): new options
+        re-run the checks of the message on screen, here and in attached-message windows."""
+        if self.checks.set_settings(settings) and self._opened is not None and not self._shut_down:
+            self._start_checks(self._opened)
+        for window in self.windows:
+            window.view.set_check_settings(settings)
+
+    def prestart_checks(self) -> None:
+        """Start the checks' process before the first message needs it."""
+        if not self._shut_down:
+            self.checks.prestart()
+
+    def run_network_check(self, family: str) -> bool:
+        """Run a networked family ("links", "spam") for the message on screen."""
+        if self._opened is None or self._shut_down:
+            return False
+        started = self.checks.run_network(self._opened, family)
+        if started:
+            self.checks_tab.set_running(self.checks.running(message_key(self._opened)))
+        return started
+
+    def show_source_line(self, line: int) -> bool:
+        """Switch to the Source tab with 1-based ``line`` of the raw message selected."""
+        self.tabs.setCurrentWidget(self.source_tab)
+        return self.source_tab.go_to_line(line)
+
+    def _start_checks(self, opened: OpenedMessage) -> None:
+        key = message_key(opened)
+        self._checks_key = key
+        self.checks.run_local(opened)
+        settings = self.checks.settings
+        for family in NETWORK_FAMILIES:
+            if settings.automatic(family) and not self.checks.has_network_result(key, family):
+                self.checks.run_network(opened, family)
+        report = self.checks.report(key)
+        if report is not None:
+            self.checks_tab.show_report(
+                report, self.checks.running(key), self.checks.elapsed_s(key)
+            )
+        else:
+            self.checks_tab.show_pending()
+            self.checks_tab.set_running(self.checks.running(key))
+
+    def _show_checks_verdict(self, icon: QIcon) -> None:
+        self.tabs.setTabIcon(self.tabs.indexOf(self.checks_tab), icon)
+
+    def _checks_changed(self, key: Hashable, report: ChecksReport) -> None:
+        if key != self._checks_key or self._shut_down:
+            return  # a message no longer shown: cached, not displayed
+        self.checks_tab.show_report(report, self.checks.running(key), self.checks.elapsed_s(key))
+
+    def _checks_failed(self, key: Hashable, family: str, message: str) -> None:
+        if key == self._checks_key and not self._shut_down:
+            self.checks_tab.show_error(family, message)
 
 
 class MessageWindow(QWidget):
@@ -276,6 +362,8 @@ class MessageWindow(QWidget):
         dialogs: ViewerDialogs | None = None,
         web_engine: bool = True,
         allow_remote_default: bool = False,
+        check_settings: CheckSettings | None = None,
+        check_functions: CheckFunctions | None = None,
     ) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -286,6 +374,8 @@ class MessageWindow(QWidget):
             dialogs=dialogs,
             web_engine=web_engine,
             allow_remote_default=allow_remote_default,
+            check_settings=check_settings,
+            check_functions=check_functions,
         )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

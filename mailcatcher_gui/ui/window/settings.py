@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from ...core import paths
 from ...core.smtp.auth import AuthSetting
 from ...core.smtp.config import parse_listeners
+from .checks_settings import ChecksSettingsBox
 from .http_settings import HttpApiGroup
 
 SETTINGS_FILENAME = "settings.ini"
@@ -72,6 +73,13 @@ class Preferences:
     http_port: int = 8025
     #: further plain SMTP listeners, "HOST:PORT[=MAILBOX]" separated by commas
     extra_listeners: str = ""
+    # the inspection checks (ui/window/checks_settings.py)
+    spamassassin: str = ""  # HOST:PORT of spamd; empty: no spam check
+    checks_auto_links: bool = False  # check links whenever a message opens
+    checks_auto_spam: bool = False  # ask spamd whenever a message opens
+    allow_local_links: bool = False  # link checks may request loopback/private addresses
+    dkim_dns: bool = True  # look up DKIM keys not listed below in DNS
+    dkim_keys: str = ""  # "SELECTOR._domainkey.DOMAIN=FILE" lines
 
     LISTENER_FIELDS = (
         "smtp_host",
@@ -300,6 +308,8 @@ class SettingsDialog(QDialog):
         gform.addRow("Notifications", self.notifications)
         gform.addRow("Appearance", self.theme)
 
+        self.checks = ChecksSettingsBox(prefs)
+
         self.error = QLabel()
         self.error.setObjectName("formError")
         self.error.setWordWrap(True)
@@ -318,6 +328,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(smtp)
         layout.addWidget(self.http_group)
         layout.addWidget(general)
+        layout.addWidget(self.checks)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
@@ -347,6 +358,7 @@ class SettingsDialog(QDialog):
             allow_remote_default=self.allow_remote.isChecked(),
             notifications=self.notifications.isChecked(),
             theme=self.theme.currentData(),
+            **self.checks.values(),  # type: ignore[arg-type]
         )
         return self.http_group.apply_to(prefs)
 
@@ -380,7 +392,7 @@ class SettingsDialog(QDialog):
         used = [port for port in ports if port]
         if len(used) != len(set(used)):
             return "Two listeners cannot share a port."
-        return self.http_group.validate(p)
+        return self.http_group.validate(p) or self.checks.problem()
 
     def accept(self) -> None:
         if self.waiting:

@@ -7,7 +7,7 @@ first ``PREVIEW_BYTES`` are shown until the user asks for all of it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -27,6 +27,31 @@ PREVIEW_BYTES = 256 * 1024
 def decode_source(raw: bytes) -> str:
     """Bytes -> displayable text: undecodable bytes become U+FFFD, NULs become ␀."""
     return raw.decode("utf-8", errors="replace").replace("\x00", "\u2400")
+
+
+def line_start(raw: bytes, line: int) -> int | None:
+    """Byte offset where 1-based ``line`` of ``raw`` starts (None: no such line)."""
+    if line < 1:
+        return None
+    pos = 0
+    for _ in range(line - 1):
+        nl = raw.find(b"\n", pos)
+        if nl < 0:
+            return None
+        pos = nl + 1
+    if pos > len(raw) or (pos == len(raw) and line > 1):
+        return None
+    return pos
+
+
+def editor_block(raw: bytes, start: int) -> int:
+    """The editor's block number of the line starting at byte ``start``.
+
+    Qt breaks paragraphs at LF, CRLF *and* a bare CR: each bare CR before
+    ``start`` adds a block the byte count does not see.
+    """
+    head = raw[:start]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
 
 
 class SourceTab(QWidget):
@@ -86,6 +111,24 @@ class SourceTab(QWidget):
         self.info.setText(format_size(len(self._raw)))
         self.show_all_button.hide()
         self._truncated = False
+
+    def go_to_line(self, line: int) -> bool:
+        """Scroll to and select 1-based ``line`` of the raw message (lines end
+        at LF, as the checks count them). A line past the shown slice of a big
+        message shows all of it first. False when the message has no such line."""
+        start = line_start(self._raw, line)
+        if start is None:
+            return False
+        if self._truncated and start >= PREVIEW_BYTES:
+            self.show_all()
+        block = self.editor.document().findBlockByNumber(editor_block(self._raw, start))
+        if not block.isValid():
+            return False
+        cursor = QTextCursor(block)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        self.editor.setTextCursor(cursor)
+        self.editor.centerCursor()
+        return True
 
     def clear(self) -> None:
         self._raw = b""

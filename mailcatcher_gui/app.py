@@ -1,40 +1,29 @@
-"""GUI composition root: build the objects, run them on one loop, tear down.
+"""GUI composition root: build the window's objects and own their lifecycles.
 
-``run_gui(args)`` is what ``mailcatcher-gui`` (``cli._cmd_gui``) calls. It
-
-1. refuses politely when there is no display (exit 2, one line) instead of
-   letting Qt abort;
-2. prepares QtWebEngine before ``QApplication`` exists (URL scheme, shared
-   GL contexts, no Chromium sandbox when running as root);
-3. opens the store and mailbox, builds a ``GuiApp`` (window + bridge + sink
-   and HTTP API lifecycles) and runs it on a qasync loop: the aiosmtpd sink,
-   the aiohttp API and the Qt widgets share the main thread, so a captured
-   message reaches the window without any cross-thread hop;
-4. shuts down in a fixed order -- HTTP API, sink, jobs, viewer (Chromium),
-   widgets, loop, mailbox, application -- so the process exits 0 every time.
-
-``GuiApp`` is also what tests build (``build_gui``) on a temporary store,
-with their own qasync loop.
+``GuiApp`` wires the mailbox (behind a ``MailboxSwitch``, so a shared
+catcher can be shown instead), the Qt bridge, the window, compose, the SMTP
+sink with its live rules, the HTTP API and the checks' settings, and is the
+one owner of the preferences (``apply_preferences``). ``build_gui`` is what
+``launch.run_gui`` (the process) and the tests call; ``await gui.run()``
+runs it on a qasync loop, where the aiosmtpd sink, the aiohttp API and the
+Qt widgets share the main thread, so a captured message reaches the window
+without any cross-thread hop. ``close`` tears down in a fixed order -- HTTP
+API, sink, jobs, viewer (Chromium), widgets -- so the process exits 0.
 
 Test hook: ``MAILCATCHER_GUI_QUIT_AFTER_MS=<ms>`` makes the app quit by
-itself after that long, through the normal quit path (used by the
-clean-shutdown test and handy for smoke runs).
+itself after that long, through the normal quit path (``ui/startup.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import os
-import signal
-import sys
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from . import __version__
@@ -49,17 +38,13 @@ from .core.mailbox_switch import MailboxSwitch
 from .core.rules import Outbox, RuleSet
 from .core.sending import ProfileStore
 from .core.smtp import RunningSink, SinkConfig, SinkStartError, start_sink
-from .crash import crash_log_path, disable_faulthandler, enable_faulthandler
 from .ui.bridge import MailboxBridge
 from .ui.compose.composer import Composer
 from .ui.compose.profiles_dialog import PasswordPrompt, SinkEndpoint, connect_host
-from .ui.crash_report import (
-    CrashReporter,
-    install_qt_message_handler,
-    remove_qt_message_handler,
+from .ui.startup import (
+    add_signal_handlers,
 )
-from .ui.main_thread_gc import MainThreadCollector
-from .ui.theme import app_icon, apply_theme, follow_system_scheme
+from .ui.theme import apply_theme
 from .ui.window.catcher_switcher import CatcherSwitcher
 from .ui.window.checks_settings import apply_check_settings
 from .ui.window.factory import build_main_window
@@ -67,8 +52,6 @@ from .ui.window.listener_prefs import (
     describe_http_error,
     describe_sink_error,
     http_config_for,
-    initial_config,
-    initial_http,
     listener_config,
     prefs_for_config,
     prefs_for_http,
@@ -77,9 +60,6 @@ from .ui.window.settings import AppSettings, Preferences
 
 log = logging.getLogger(__name__)
 
-QUIT_AFTER_ENV = "MAILCATCHER_GUI_QUIT_AFTER_MS"
-EXIT_NO_DISPLAY = 2
-
 
 def rules_path(config: SinkConfig) -> Path:
     """The rules file the editor saves: the one given, else rules.toml in the config folder."""
@@ -87,50 +67,6 @@ def rules_path(config: SinkConfig) -> Path:
     from .core.rules import RULES_FILENAME
 
     return config.rules_file or paths.config_dir() / RULES_FILENAME
-
-
-# ---- environment checks -------------------------------------------------------------
-
-
-def missing_display(
-    environ: Mapping[str, str] | None = None, platform: str | None = None
-) -> str | None:
-    """A one-line explanation when no window can be shown, else None.
-
-    Only X11/Wayland systems can lack a display; ``QT_QPA_PLATFORM`` (e.g.
-    ``offscreen``) means the caller chose a platform deliberately.
-    """
-    env = os.environ if environ is None else environ
-    plat = sys.platform if platform is None else platform
-    if plat in ("win32", "cygwin", "darwin"):
-        return None
-    if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
-        return None
-    return (
-        "mailcatcher-gui: no display available (neither DISPLAY nor WAYLAND_DISPLAY is set); "
-        "run 'mailcatcher-gui serve' for the headless SMTP sink"
-    )
-
-
-def prepare_webengine(environ: dict[str, str] | None = None) -> bool:
-    """Everything QtWebEngine needs before ``QApplication``; False if it is missing.
-
-    Chromium refuses to start its sandbox as root (containers, CI); rather
-    than crash, the sandbox is disabled there -- with a warning, because the
-    viewer renders untrusted HTML. Non-root users keep it.
-    """
-    env = os.environ if environ is None else environ
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and not env.get("QTWEBENGINE_DISABLE_SANDBOX"):
-        env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
-        log.warning("running as root: the Chromium sandbox of the HTML viewer is disabled")
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    try:
-        from .ui.web.schemes import register_url_schemes
-    except ImportError as exc:
-        log.warning("QtWebEngine is not available (%s); HTML shows in a simplified view", exc)
-        return False
-    register_url_schemes()
-    return True
 
 
 # ---- the application object -----------------------------------------------------------
@@ -436,7 +372,7 @@ class GuiApp:
         if self._quit_requested:
             self._quit_event.set()
         loop = asyncio.get_running_loop()
-        handled = _add_signal_handlers(loop, self._on_signal) if handle_signals else []
+        handled = add_signal_handlers(loop, self._on_signal) if handle_signals else []
         if show:
             self.window.show()
         try:
@@ -505,140 +441,3 @@ def build_gui(
         http=http,
         http_on=http_on,
     )
-
-
-# ---- entry point ------------------------------------------------------------------------
-
-
-def _configure_qapp() -> QApplication:
-    existing = QApplication.instance()
-    qapp = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
-    qapp.setApplicationName("mailcatcher-gui")
-    qapp.setOrganizationName("mailcatcher-gui")
-    qapp.setApplicationDisplayName("mailcatcher-gui")
-    qapp.setDesktopFileName("mailcatcher-gui")
-    qapp.setWindowIcon(app_icon())
-    # The window's close button asks GuiApp.run to finish; Qt must not end
-    # the loop underneath it.
-    qapp.setQuitOnLastWindowClosed(False)
-    return qapp
-
-
-def _add_signal_handlers(
-    loop: asyncio.AbstractEventLoop, callback: Callable[[int], None]
-) -> list[int]:
-    """SIGINT/SIGTERM -> ``callback(signum)`` on the loop; the signals handled."""
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, callback, int(sig))
-        except (NotImplementedError, RuntimeError, ValueError) as exc:  # not main thread/OS
-            log.debug("cannot handle signal %s: %s", sig, exc)
-        else:
-            handled.append(int(sig))
-    return handled
-
-
-def _install_quit_timer(gui: GuiApp) -> list[QTimer]:
-    """The ``MAILCATCHER_GUI_QUIT_AFTER_MS`` test hook."""
-    timers: list[QTimer] = []
-    delay = os.environ.get(QUIT_AFTER_ENV, "").strip()
-    if delay.isdigit():
-        quit_timer = QTimer()
-        quit_timer.setSingleShot(True)
-        quit_timer.timeout.connect(gui.request_quit)
-        quit_timer.start(int(delay))
-        timers.append(quit_timer)
-    return timers
-
-
-def run_gui(args: Any) -> int:
-    """Open the window (``mailcatcher-gui [gui]``); returns the exit status."""
-    problem = missing_display()
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_NO_DISPLAY
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.WARNING, format="mailcatcher-gui: %(levelname)s: %(message)s"
-        )
-
-    from .core import paths
-    from .core.store.database import Store, StoreError
-
-    # Crashes must not vanish: hard crashes and uncaught exceptions go to
-    # the crash log, Qt's messages into logging, slot errors into a dialog.
-    crash_path = crash_log_path()
-    fault_file = enable_faulthandler(crash_path)
-    install_qt_message_handler()
-    prepare_webengine()
-    qapp = _configure_qapp()
-    gui: GuiApp | None = None
-    reporter = CrashReporter(crash_path, QApplication.activeWindow)
-    reporter.install()
-    settings = AppSettings.open_default()
-    prefs = settings.preferences()
-    apply_theme(qapp, prefs.theme)
-    follow_system_scheme(qapp, lambda: settings.preferences().theme)
-    try:
-        config, retention = initial_config(args, prefs)
-        http, http_on = initial_http(args, prefs)
-        store = Store(args.db)
-    except (ValueError, StoreError) as exc:
-        print(f"mailcatcher-gui: error: {exc}", file=sys.stderr)
-        _uninstall_crash_handling(reporter, fault_file)
-        return 1 if isinstance(exc, StoreError) else 2
-
-    from mailcatcher_gui.ui.event_loop import QtAsyncLoop
-
-    mailbox = Mailbox(store, max_messages=retention)
-    timers: list[QTimer] = []
-    code = 1
-    # Cycles holding Qt objects must die on this thread, never on the mailbox
-    # writer's (see ui/main_thread_gc.py).
-    collector = MainThreadCollector()
-    collector.start()
-    try:
-        gui = build_gui(
-            qapp,
-            mailbox,
-            config,
-            settings,
-            profiles=ProfileStore(paths.config_dir()),
-            http=http,
-            http_on=http_on,
-        )
-        files = list(getattr(args, "files", None) or [])
-        if files:
-            gui.window.open_file(files[0])
-            if len(files) > 1:
-                gui.window.statusBar().showMessage(
-                    f"Showing {Path(files[0]).name}; {len(files) - 1} more file(s) given — "
-                    "use File ▸ Import to store them all.",
-                    10000,
-                )
-        remote = (getattr(args, "remote", None), getattr(args, "remote_user", None))
-        problem = gui.catchers.connect_on_start(*remote)
-        if problem:
-            print(f"mailcatcher-gui: error: {problem}", file=sys.stderr)
-        else:
-            timers = _install_quit_timer(gui)
-            with asyncio.Runner(loop_factory=lambda: QtAsyncLoop(qapp)) as runner:
-                code = runner.run(gui.run(handle_signals=True))
-    finally:
-        for t in timers:
-            t.stop()
-        if gui is not None:
-            gui.close()
-        mailbox.close()
-        _uninstall_crash_handling(reporter, fault_file)
-    del gui, timers
-    gc.collect()  # the writer thread is gone: this is the last collection, here
-    collector.stop()
-    return code
-
-
-def _uninstall_crash_handling(reporter: CrashReporter, fault_file: IO[str] | None) -> None:
-    reporter.uninstall()
-    remove_qt_message_handler()
-    disable_faulthandler(fault_file)

@@ -36,7 +36,7 @@ def test_import_linter_contracts_hold():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "core is Qt-free KEPT" in result.stdout
-    assert "layers: entry points (cli, then app) -> ui -> core KEPT" in result.stdout
+    assert "layers: entry points (cli, launch, then app) -> ui -> core KEPT" in result.stdout
     assert "the pytest plugin is Qt-free KEPT" in result.stdout
     assert "Contracts: 3 kept, 0 broken." in result.stdout
 

@@ -66,7 +66,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     # A runtime import by name: the command line stays free of Qt in the
     # import graph (import-linter); only ``gui`` pulls the app in.
     try:
-        run_gui = importlib.import_module("mailcatcher_gui.app").run_gui
+        run_gui = importlib.import_module("mailcatcher_gui.launch").run_gui
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top in {"PySide6", "shiboken6", "qasync"}:

@@ -99,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # The app's own pre-QApplication steps (shared GL contexts, custom URL
     # schemes): pytest-qt creates the QApplication lazily in the first test
     # that needs it, so this is the last moment to do them.
-    from mailcatcher_gui.app import prepare_webengine
+    from mailcatcher_gui.ui.startup import prepare_webengine
 
     prepare_webengine()
 

@@ -21,16 +21,12 @@ from PySide6.QtCore import QPoint
 from smtp_helpers import HOST, client_context, free_port, make_message, shared_cert_dir
 from viewer_support import WEB_ENV_LOG_IGNORE
 
-from mailcatcher_gui.app import (
-    EXIT_NO_DISPLAY,
-    build_gui,
-    initial_config,
-    listener_config,
-    missing_display,
-)
+from mailcatcher_gui.app import build_gui
 from mailcatcher_gui.core.smtp import PortInUse, SinkConfig
 from mailcatcher_gui.core.smtp.auth import AuthMode
+from mailcatcher_gui.ui.startup import EXIT_NO_DISPLAY, missing_display
 from mailcatcher_gui.ui.viewer.message_view import MessageView
+from mailcatcher_gui.ui.window.listener_prefs import initial_config, listener_config
 from mailcatcher_gui.ui.window.settings import AppSettings, Preferences
 
 pytestmark = [

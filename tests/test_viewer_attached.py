@@ -173,7 +173,7 @@ def test_attached_message_opens_from_the_attachments_tab_with_every_tab(qtbot, v
     assert window.windowTitle() == "Original invoice — attached message"
     inner = window.view
     assert inner.opened is not None and inner.opened.stored.raw.startswith(b"From: Carl")
-    assert inner.tabs.count() == view.tabs.count() == 7
+    assert inner.tabs.count() == view.tabs.count() == 8  # with the Checks tab
     strip = inner.header_strip
     assert strip.subject.text() == "Original invoice"
     assert strip.from_.text() == "Carl <carl@example.com>"

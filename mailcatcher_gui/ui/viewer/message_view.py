@@ -102,15 +102,17 @@ class MessageView(QWidget):
         # viewer: seven tabs would otherwise set its minimum width.
         self.tabs.tabBar().setUsesScrollButtons(True)
         self.tabs.tabBar().setExpanding(False)
+        # Checks third: with eight tabs the row scrolls in a narrow pane, and
+        # the verdict dot must be seen without scrolling.
         for widget, title in (
             (self.html_tab, "HTML"),
             (self.text_tab, "Text"),
+            (self.checks_tab, "Checks"),
             (self.headers_tab, "Headers"),
             (self.source_tab, "Source"),
             (self.structure_tab, "Structure"),
             (self.attachments_tab, "Attachments"),
             (self.session_tab, "Session"),
-            (self.checks_tab, "Checks"),
         ):
             self.tabs.addTab(widget, title)
         # The worst verdict's dot on the tab: problems show before the tab is opened.

@@ -19,6 +19,7 @@ import re
 from urllib.parse import quote, unquote
 
 from ..models import ParsedMessage
+from ..render import policy as render_policy
 from ..render.policy import neutralize_resource_hints
 
 __all__ = ["content_security_policy", "link_inline_images", "part_path"]
@@ -54,24 +55,7 @@ def link_inline_images(parsed: ParsedMessage, message_id: int) -> str:
 
 
 def content_security_policy(*, allow_remote: bool) -> str:
-    """The policy ``/view/{ID}.html`` is served with (see module doc)."""
+    """The policy ``/view/{ID}.html`` is served with (see module doc): the viewer's
+    policy (``core.render.policy``) with this server's own sources."""
     loadable = "'self' data:" + (" http: https:" if allow_remote else "")
-    return "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'none'",
-            "object-src 'none'",
-            "frame-src 'none'",
-            "child-src 'none'",
-            "worker-src 'none'",
-            "connect-src 'none'",
-            "manifest-src 'none'",
-            "form-action 'none'",
-            "base-uri 'none'",
-            "frame-ancestors 'self'",
-            f"img-src {loadable}",
-            f"style-src 'unsafe-inline' {loadable}",
-            f"font-src {loadable}",
-            f"media-src {loadable}",
-        ]
-    )
+    return render_policy.content_security_policy(loadable, frame_ancestors="'self'")

@@ -161,9 +161,18 @@ def rewrite_cid_references(html: str, token: str) -> str:
 # ---- Content-Security-Policy --------------------------------------------------
 
 
-def content_security_policy() -> str:
-    """The policy every served message document gets (see module doc)."""
-    loadable = f"{SCHEME}: data: http: https:"
+def content_security_policy(
+    loadable: str = f"{SCHEME}: data: http: https:", *, frame_ancestors: str | None = None
+) -> str:
+    """The policy every served message document gets (see module doc).
+
+    ``loadable`` is where images, styles, fonts and media may come from;
+    everything that runs or connects is refused whatever it is. The viewer
+    uses the default (its scheme, and remote URLs that its request
+    interceptor then decides on); the HTTP API's ``/view/{ID}.html`` passes
+    its own sources and ``frame_ancestors``.
+    """
+    extra = [f"frame-ancestors {frame_ancestors}"] if frame_ancestors else []
     return "; ".join(
         [
             "default-src 'none'",
@@ -176,6 +185,7 @@ def content_security_policy() -> str:
             "manifest-src 'none'",
             "form-action 'none'",
             "base-uri 'none'",
+            *extra,
             f"img-src {loadable}",
             f"style-src 'unsafe-inline' {loadable}",
             f"font-src {loadable}",

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from .listeners import Listeners
 from .mailbox_protocol import Listener, MailboxProtocol
 from .mime.parse import parse_message
 from .mime.summary import summarize
@@ -151,7 +152,7 @@ class Mailbox:
     def __init__(self, store: Store, *, max_messages: int = 0) -> None:
         self._store = store
         self._max_messages = max(0, int(max_messages))
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[MailboxEvent] = Listeners(log, "mailbox listener")
         self._queue: queue.SimpleQueue[tuple[Capture, _Waiter] | None] = queue.SimpleQueue()
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="mailbox-writer", daemon=True)
@@ -200,20 +201,11 @@ class Mailbox:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Register ``listener``; returns a function that unregisters it."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def _emit(self, event: MailboxEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not lose the message or stop others
-                log.exception("mailbox listener failed on %r", type(event).__name__)
+        # a broken listener must not lose the message or stop others (core.listeners)
+        self._listeners.emit(event)
 
     # ---- writes -------------------------------------------------------
 

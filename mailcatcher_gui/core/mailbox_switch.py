@@ -15,10 +15,11 @@ The switch does not own its targets: the composition root closes them.
 
 from __future__ import annotations
 
-import builtins
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
+from .listeners import Listeners
 from .mailbox_protocol import Listener, MailboxProtocol
 from .models import (
     Capture,
@@ -32,6 +33,8 @@ from .models import (
 
 __all__ = ["MailboxSwitch"]
 
+log = logging.getLogger(__name__)
+
 
 class MailboxSwitch:
     """Forwards ``MailboxProtocol`` to ``current``; see the module docstring."""
@@ -39,7 +42,7 @@ class MailboxSwitch:
     def __init__(self, initial: MailboxProtocol) -> None:
         self._lock = threading.Lock()
         self._current = initial
-        self._listeners: builtins.list[Listener] = []
+        self._listeners: Listeners[MailboxEvent] = Listeners(log, "mailbox listener")
         self._unsubscribe = initial.subscribe(self._forward(initial))
 
     @property
@@ -67,21 +70,10 @@ class MailboxSwitch:
         return listener
 
     def _emit(self, event: MailboxEvent) -> None:
-        with self._lock:
-            listeners = builtins.list(self._listeners)
-        for listener in listeners:
-            listener(event)
+        self._listeners.emit(event)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     # ---- MailboxProtocol, forwarded ------------------------------------------------------------
 

@@ -225,6 +225,34 @@ class MessageSummary:
     #: the mailbox it was routed to ("" = the default mailbox, "Inbox")
     mailbox: str = ""
 
+    @classmethod
+    def from_facts(
+        cls, facts: Summary, *, id: int, received_at: datetime, size: int, read: bool
+    ) -> MessageSummary:
+        """The row of a message that is not in a store (a file, an attachment, a remote
+        catcher's unlisted one): ``facts`` from ``core.mime.summary``, no envelope."""
+        return cls(
+            id=id,
+            received_at=received_at,
+            envelope_from="",
+            envelope_to=(),
+            from_=facts.from_,
+            to=facts.to,
+            cc=facts.cc,
+            subject=facts.subject,
+            message_id=facts.message_id,
+            size=size,
+            has_html=facts.has_html,
+            has_text=facts.has_text,
+            attachments=facts.attachments,
+            read=read,
+            snippet=facts.snippet,
+            from_addrs=facts.from_addrs,
+            to_addrs=facts.to_addrs,
+            cc_addrs=facts.cc_addrs,
+            tags=facts.tags,
+        )
+
     def __post_init__(self) -> None:
         _complete_addresses(self)
 

@@ -35,23 +35,8 @@ def unstored_message(raw: bytes, *, received_at: datetime, source: str) -> Opene
     are to the viewer; ``source`` says which ("file", "attachment NAME"),
     ``received_at`` stands in for a receive time they do not have.
     """
-    s = summarize(raw)
-    summary = MessageSummary(
-        id=0,
-        received_at=received_at,
-        envelope_from="",
-        envelope_to=(),
-        from_=s.from_,
-        to=s.to,
-        cc=s.cc,
-        subject=s.subject,
-        message_id=s.message_id,
-        size=len(raw),
-        has_html=s.has_html,
-        has_text=s.has_text,
-        attachments=s.attachments,
-        read=True,
-        snippet=s.snippet,
+    summary = MessageSummary.from_facts(
+        summarize(raw), id=0, received_at=received_at, size=len(raw), read=True
     )
     stored = StoredMessage(
         summary=summary,

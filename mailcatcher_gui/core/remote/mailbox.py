@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..listeners import Listeners
 from ..mailbox_protocol import Listener
 from ..mime.parse import parse_message
 from ..mime.summary import summarize
@@ -94,8 +95,8 @@ class RemoteMailbox(RemoteTags, RemoteRouting):
         self.client = ApiClient(endpoint)
         self.ids_map = IdMap()
         self._lock = threading.Lock()
-        self._listeners: builtins.list[Listener] = []
-        self._state_listeners: builtins.list[StateHandler] = []
+        self._listeners: Listeners[MailboxEvent] = Listeners(log, "mailbox listener")
+        self._state_listeners: Listeners[ConnectionState] = Listeners(log, "connection watcher")
         self._summaries: OrderedDict[int, MessageSummary] = OrderedDict()
         self._raw: OrderedDict[int, bytes] = OrderedDict()
         self._raw_bytes = 0
@@ -141,27 +142,11 @@ class RemoteMailbox(RemoteTags, RemoteRouting):
     # ---- events -------------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def watch_connection(self, listener: StateHandler) -> Callable[[], None]:
         """Call ``listener(ConnectionState)`` (on the events thread) on every change."""
-        with self._lock:
-            self._state_listeners.append(listener)
-
-        def unwatch() -> None:
-            with self._lock:
-                if listener in self._state_listeners:
-                    self._state_listeners.remove(listener)
-
-        return unwatch
+        return self._state_listeners.add(listener)
 
     @property
     def connection(self) -> ConnectionState:
@@ -169,19 +154,10 @@ class RemoteMailbox(RemoteTags, RemoteRouting):
 
     def _emit(self, event: MailboxEvent) -> None:
         self.memo.clear()  # every change makes the remembered counters stale
-        with self._lock:
-            listeners = builtins.list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # noqa: BLE001 - one bad listener must not starve the rest
-                log.exception("mailbox listener failed")
+        self._listeners.emit(event)
 
     def _on_state(self, state: ConnectionState) -> None:
-        with self._lock:
-            listeners = builtins.list(self._state_listeners)
-        for listener in listeners:
-            listener(state)
+        self._state_listeners.emit(state)
         if state.connected:
             # Events were missed while the socket was down, or between the
             # first list read and the socket being up: listeners re-read (an
@@ -359,25 +335,9 @@ class RemoteMailbox(RemoteTags, RemoteRouting):
         # ``GET /message/{ID}`` would mark it read). The flag is unknown; unread.
         raw = self.raw(message_id)
         facts = summarize(raw)
-        return MessageSummary(
-            id=message_id,
-            received_at=facts.date or parse_time(None),
-            envelope_from="",
-            envelope_to=(),
-            from_=facts.from_,
-            to=facts.to,
-            cc=facts.cc,
-            subject=facts.subject,
-            message_id=facts.message_id,
-            size=len(raw),
-            has_html=facts.has_html,
-            has_text=facts.has_text,
-            attachments=facts.attachments,
-            read=False,
-            snippet=facts.snippet,
-            from_addrs=facts.from_addrs,
-            to_addrs=facts.to_addrs,
-            cc_addrs=facts.cc_addrs,
+        received_at = facts.date or parse_time(None)
+        return MessageSummary.from_facts(
+            facts, id=message_id, received_at=received_at, size=len(raw), read=False
         )
 
     def raw(self, message_id: int) -> bytes:

@@ -175,3 +175,23 @@ def test_the_windows_http_api_checks_with_the_settings_too(qapp, mailbox, store,
         run_app(qapp, gui, scenario)
     finally:
         gui.close()
+
+
+def test_the_cli_and_the_dialog_share_one_parser_for_keys_and_spamd() -> None:
+    from pathlib import Path
+
+    from mailcatcher_gui.core.checks.settings import parse_dkim_key, parse_spamd_address
+
+    assert parse_dkim_key("S1._DomainKey.Example.COM.=~/k.pem") == (
+        "s1._domainkey.example.com",
+        Path("~/k.pem").expanduser(),
+    )
+    for bad in ("s1._domainkey.example.com", "s1._domainkey.example.com=", "example.com=k"):
+        with pytest.raises(ValueError):
+            parse_dkim_key(bad)
+    assert parse_spamd_address(" 127.0.0.1:783 ") == "127.0.0.1:783"
+    assert parse_spamd_address("[::1]:783") == "[::1]:783"
+    assert parse_spamd_address("unix:/run/spamd.sock") == "unix:/run/spamd.sock"
+    for bad in ("localhost", "host:0", "host:70000", "unix:"):
+        with pytest.raises(ValueError):
+            parse_spamd_address(bad)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mailcatcher_gui.core.checks import CheckOptions, ChecksReport, FamilyResult, Severity
+from mailcatcher_gui.core.checks.settings import parse_dkim_key, parse_spamd_address
 from mailcatcher_gui.core.options import ConfigError, open_store
 
 from .common import EXIT_OK, add_db, arg_id, out, out_json
@@ -35,22 +36,18 @@ _MARK = {
 }
 
 
-def _arg_dkim_key(text: str) -> tuple[str, str]:
-    name, sep, path = text.partition("=")
-    name = name.strip().lower().rstrip(".")
-    if not sep or not path or "._domainkey." not in name:
-        raise argparse.ArgumentTypeError(f"expected SELECTOR._domainkey.DOMAIN=FILE, got {text!r}")
-    return name, path
+def _arg_dkim_key(text: str) -> tuple[str, Path]:
+    try:
+        return parse_dkim_key(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (got {text!r})") from None
 
 
 def _arg_spamd(text: str) -> str:
-    text = text.strip()
-    if text.startswith("unix:") and len(text) > 5:
-        return text
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT or unix:/PATH, got {text!r}")
-    return text
+    try:
+        return parse_spamd_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_check_options(p: argparse.ArgumentParser) -> None:
@@ -88,7 +85,7 @@ def check_options_from_args(args: Any) -> CheckOptions:
     keys: dict[str, bytes] = {}
     for name, path in getattr(args, "dkim_key", None) or []:
         try:
-            keys[name] = Path(path).expanduser().read_bytes()
+            keys[name] = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"--dkim-key {name}: cannot read {path}: {exc.strerror}") from None
     return CheckOptions(

@@ -13,7 +13,6 @@ saved (``checks_problem``).
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,15 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.checks.model import CheckOptions
+from ...core.checks.settings import parse_dkim_key, parse_spamd_address
 from ..viewer.checks_jobs import CheckSettings
 
 if TYPE_CHECKING:
     from .settings import Preferences
 
 log = logging.getLogger(__name__)
-
-_KEY_NAME = re.compile(r"^[a-z0-9_.-]+\._domainkey\.[a-z0-9.-]+$")
-_HOST_PORT = re.compile(r"^(\[[0-9a-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$", re.IGNORECASE)
 
 
 def parse_dkim_keys(text: str) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -52,29 +49,20 @@ def parse_dkim_keys(text: str) -> tuple[list[tuple[str, Path]], list[str]]:
         line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
-        name, sep, file = line.partition("=")
-        name, file = name.strip().lower().rstrip("."), file.strip()
-        if not sep or not file:
-            problems.append(f"DKIM keys line {number}: expected SELECTOR._domainkey.DOMAIN=FILE")
-        elif not _KEY_NAME.match(name):
-            problems.append(f"DKIM keys line {number}: {name!r} is not SELECTOR._domainkey.DOMAIN")
-        else:
-            entries.append((name, Path(file).expanduser()))
+        try:
+            entries.append(parse_dkim_key(line))
+        except ValueError as exc:
+            problems.append(f"DKIM keys line {number}: {exc}")
     return entries, problems
 
 
 def checks_problem(spamassassin: str, dkim_keys: str) -> str | None:
     """What is wrong with the dialog's check settings (the first problem), or None."""
-    spamd = spamassassin.strip()
-    if spamd.startswith("unix:"):  # spamd's Unix socket, as the CLI's --spamassassin takes
-        if len(spamd) == len("unix:"):
-            return "SpamAssassin's Unix socket needs a path: unix:/PATH."
-    elif spamd:
-        match = _HOST_PORT.match(spamd)
-        if match is None or not 0 < int(match.group(2)) < 65536:
-            return (
-                f"SpamAssassin must be HOST:PORT (e.g. 127.0.0.1:783) or unix:/PATH, not {spamd!r}."
-            )
+    if spamassassin.strip():
+        try:
+            parse_spamd_address(spamassassin)
+        except ValueError as exc:
+            return f"SpamAssassin: {exc}."
     entries, problems = parse_dkim_keys(dkim_keys)
     if problems:
         return problems[0] + "."

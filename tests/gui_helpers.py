@@ -95,6 +95,11 @@ def qasync_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
         finally:
             loop.close()
             asyncio.set_event_loop(None)
+            # Collect while automatic collection is still off, as run_gui does:
+            # an automatic collection set off by an allocation inside a QObject
+            # destructor (the collector's own timer, once it is stopped) that
+            # frees another QObject deadlocks on Qt's mutex (seen once, here).
+            gc.collect()
             collector.stop()
 
 
